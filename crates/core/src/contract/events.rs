@@ -1,0 +1,130 @@
+//! The two events that start work: S3's `Object Created` and MediaConvert's `Job State Change`,
+//! both as EventBridge delivers them.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// S3 `Object Created` through EventBridge.
+pub type ObjectCreatedEvent = EventBridgeEvent<ObjectCreatedDetail>;
+/// MediaConvert `Job State Change` through EventBridge.
+pub type JobStateChangeEvent = EventBridgeEvent<JobStateChangeDetail>;
+
+/// The schema twin of `aws_lambda_events`' `EventBridgeEvent`, which has no `JsonSchema`.
+/// A test checks that real events read as both and that the crate's output validates here.
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub struct EventBridgeEnvelope<T> {
+    version: Option<String>,
+    id: Option<String>,
+    detail_type: String,
+    source: String,
+    account: Option<String>,
+    time: Option<String>,
+    region: Option<String>,
+    resources: Option<Vec<String>>,
+    detail: T,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub struct ObjectCreatedDetail {
+    #[serde(default)]
+    pub version: Option<String>,
+    pub bucket: BucketName,
+    pub object: CreatedObject,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip_address: Option<String>,
+    /// `PutObject`, `POST Object`, `CopyObject` or `CompleteMultipartUpload`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BucketName {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub struct CreatedObject {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// Orders events for one key; with the ETag it tells one upload from another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequencer: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStateChangeDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    pub job_id: String,
+    pub status: JobStatus,
+    #[serde(default)]
+    pub user_metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_group_details: Vec<OutputGroupDetail>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    #[default]
+    Progressing,
+    StatusUpdate,
+    Complete,
+    Error,
+    Canceled,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputGroupDetail {
+    #[serde(default)]
+    pub output_details: Vec<OutputDetail>,
+    /// `FILE_GROUP`, `HLS_GROUP`, `DASH_ISO_GROUP`, `CMAF_GROUP` or `MS_SMOOTH_GROUP`.
+    #[serde(rename = "type")]
+    pub group_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playlist_file_paths: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputDetail {
+    #[serde(default)]
+    pub output_file_paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_in_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_details: Option<VideoDetails>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoDetails {
+    pub width_in_px: u32,
+    pub height_in_px: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_bitrate: Option<u64>,
+}

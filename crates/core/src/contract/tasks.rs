@@ -1,0 +1,365 @@
+//! What each Task state is given and returns.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{ExecutionDocument, ObjectCreatedEvent};
+use crate::keys::SourceKey;
+use crate::ladder::Rendition;
+use crate::probe::Probe;
+
+/// The upload in the watch bucket, as the event named it and Classify found it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Source {
+    pub bucket: String,
+    /// The key that exists (URL-decoded when the event's key did not).
+    pub key: String,
+    pub size: u64,
+    /// Without quotes.
+    pub etag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequencer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetKind {
+    Video,
+    Audio,
+    Mp3,
+    Caption,
+    Chunk,
+    Unsupported,
+    /// Another execution already owns this upload (a repeated delivery).
+    Duplicate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptionFormat {
+    Srt,
+    Vtt,
+    Sbv,
+    Ttml,
+}
+
+/// A container recognised by its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Container {
+    Mp4,
+    M4a,
+    QuickTime,
+    Matroska,
+    Avi,
+    MpegTs,
+    MpegPs,
+    Asf,
+    Flv,
+    Mxf,
+    Mp3,
+    Adts,
+    Wav,
+    Aiff,
+    Flac,
+    Ogg,
+}
+
+impl Container {
+    /// Containers that hold sound only.
+    pub fn is_audio_only(self) -> bool {
+        matches!(self, Container::M4a | Container::Mp3 | Container::Adts | Container::Wav | Container::Aiff | Container::Flac)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Container::Mp4 => "MP4",
+            Container::M4a => "M4A",
+            Container::QuickTime => "QuickTime",
+            Container::Matroska => "Matroska/WebM",
+            Container::Avi => "AVI",
+            Container::MpegTs => "MPEG-TS",
+            Container::MpegPs => "MPEG-PS",
+            Container::Asf => "ASF/WMV",
+            Container::Flv => "FLV",
+            Container::Mxf => "MXF",
+            Container::Mp3 => "MP3",
+            Container::Adts => "AAC (ADTS)",
+            Container::Wav => "WAV",
+            Container::Aiff => "AIFF",
+            Container::Flac => "FLAC",
+            Container::Ogg => "Ogg",
+        }
+    }
+}
+
+/// The parts of the upload's key that outputs are named by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssetName {
+    /// Folders under `inputs/`, kept in every output key; "" for none.
+    pub dir: String,
+    pub name: String,
+    pub stem: String,
+    pub extension: String,
+    /// A caption's language tag (`talk.en.srt` → `en`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+impl AssetName {
+    pub fn of(key: &SourceKey) -> AssetName {
+        AssetName {
+            dir: key.dir().to_string(),
+            name: key.name().to_string(),
+            stem: key.stem().to_string(),
+            extension: key.extension().to_string(),
+            language: key.language().map(str::to_string),
+        }
+    }
+}
+
+/// What the upload is, from Classify.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Asset {
+    pub kind: AssetKind,
+    pub name: AssetName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption_format: Option<CaptionFormat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<ChunkRef>,
+    /// Why an unsupported upload is left alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The execution that owns this upload, for a duplicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChunkRef {
+    pub index: u32,
+    /// The key of the whole upload once assembled.
+    pub target_key: String,
+}
+
+/// Classify's input: the event that started the execution, and the execution's ARN (the owner of
+/// the duplicate-delivery claim).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClassifyInput {
+    #[schemars(with = "super::EventBridgeEnvelope<super::ObjectCreatedDetail>")]
+    pub event: ObjectCreatedEvent,
+    pub execution_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClassifyOutput {
+    pub source: Source,
+    pub asset: Asset,
+}
+
+/// The input of the Tasks that need only the upload: AssembleCheck, ArchiveOriginal, CopyMp3,
+/// ConvertCaption.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssetInput {
+    pub source: Source,
+    pub asset: Asset,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AssemblyStatus {
+    /// Parts are missing, or their count is not known yet.
+    Waiting,
+    /// This run assembled the upload.
+    Assembled,
+    /// Another run assembled it first.
+    AlreadyAssembled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssemblyResult {
+    pub status: AssemblyStatus,
+    pub target_key: String,
+    pub parts_present: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts_expected: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbeInput {
+    pub source: Source,
+}
+
+/// An object the pipeline wrote to the public bucket, as read back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoredObject {
+    pub bucket: String,
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// BuildJob and SaveFrame: the upload and what the probe found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MediaInput {
+    pub source: Source,
+    pub asset: Asset,
+    pub probe: Probe,
+}
+
+/// An output the job will write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlannedOutput {
+    /// Key in the public bucket.
+    pub key: String,
+    /// `720p` for a video rendition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// BuildJob's result: the MediaConvert job and what it will write.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobPlan {
+    /// Which template it came from (`job.json`, `job-audio.json` or an override object).
+    pub template: String,
+    /// MediaConvert's CreateJob JSON, as the console exports it (PascalCase).
+    #[schemars(with = "Map<String, Value>")]
+    pub job: Value,
+    pub renditions: Vec<Rendition>,
+    pub outputs: Vec<PlannedOutput>,
+}
+
+/// The Transcode state's payload: submit the job and hand MediaConvert's outcome to the token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TranscodeSubmit {
+    pub task_token: String,
+    pub execution_id: String,
+    pub redrive_count: u32,
+    pub source: Source,
+    pub asset: Asset,
+    pub plan: JobPlan,
+}
+
+/// The CheckTranscode state's payload: ask MediaConvert for the job this execution submitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TranscodeCheck {
+    pub execution_id: String,
+    pub redrive_count: u32,
+}
+
+/// await-mediaconvert's state machine entry points, told apart by `action`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum AwaitMediaConvertInput {
+    Submit(TranscodeSubmit),
+    Check(TranscodeCheck),
+}
+
+/// A file a job or a copy wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutputFile {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+/// What Transcode (or CopyMp3, for an MP3) delivered to `audiovideo/`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Renditions {
+    pub bucket: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    pub outputs: Vec<OutputFile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Thumbnail {
+    pub bucket: String,
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub at_seconds: f64,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// SaveFrame's result as the media branch passes it on: `{"thumbnail": …}`, merged into the
+/// execution document when the branches join.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThumbnailResult {
+    pub thumbnail: Thumbnail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CaptionResult {
+    pub bucket: String,
+    pub key: String,
+    pub format: CaptionFormat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    pub cues: u32,
+    pub size: u64,
+    pub etag: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SaveMetadataInput {
+    pub document: ExecutionDocument,
+    pub execution_id: String,
+    /// `$$.Execution.StartTime`.
+    pub started_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetadataResult {
+    pub bucket: String,
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    /// Renditions an earlier upload of the same stem left that this run did not make.
+    #[serde(default)]
+    pub removed: Vec<String>,
+}
+
+/// The error object a `Catch` puts at its `ResultPath`, shaped as Step Functions shapes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorInfo {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}

@@ -1,0 +1,142 @@
+//! Stable error names. They cross the Lambda boundary as `errorType` and are what the
+//! state machine's `Retry`/`Catch` match on, so a name, once shipped, never changes.
+
+use lambda_runtime::Diagnostic;
+
+/// Every `errorType` the pipeline's functions raise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorName {
+    /// A dependency failed in a way that a later attempt may not (throttling, 5xx, timeouts).
+    Transient,
+    /// The input of a step is not what its contract says.
+    InvalidInput,
+    /// An S3 key that would escape its folder or names nothing.
+    InvalidKey,
+    /// The upload is not a kind of media the pipeline handles.
+    UnsupportedMedia,
+    /// The upload claims to be media but cannot be read as such (corrupt, truncated, not media).
+    InvalidMedia,
+    /// A caption file that cannot be read.
+    InvalidCaption,
+    /// The MediaConvert job template is not usable.
+    InvalidTemplate,
+    /// MediaConvert ended the job with an error, or it was canceled.
+    TranscodeFailed,
+    /// MediaConvert has not finished the job yet (the poll after a lost event).
+    TranscodePending,
+    /// A frame could not be taken from the media.
+    FrameFailed,
+    /// An output was written but does not read back as written.
+    OutputMismatch,
+}
+
+impl ErrorName {
+    pub const ALL: [ErrorName; 11] = [
+        ErrorName::Transient,
+        ErrorName::InvalidInput,
+        ErrorName::InvalidKey,
+        ErrorName::UnsupportedMedia,
+        ErrorName::InvalidMedia,
+        ErrorName::InvalidCaption,
+        ErrorName::InvalidTemplate,
+        ErrorName::TranscodeFailed,
+        ErrorName::TranscodePending,
+        ErrorName::FrameFailed,
+        ErrorName::OutputMismatch,
+    ];
+
+    /// The `errorType` string, `MediaFlow.<Name>`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorName::Transient => "MediaFlow.Transient",
+            ErrorName::InvalidInput => "MediaFlow.InvalidInput",
+            ErrorName::InvalidKey => "MediaFlow.InvalidKey",
+            ErrorName::UnsupportedMedia => "MediaFlow.UnsupportedMedia",
+            ErrorName::InvalidMedia => "MediaFlow.InvalidMedia",
+            ErrorName::InvalidCaption => "MediaFlow.InvalidCaption",
+            ErrorName::InvalidTemplate => "MediaFlow.InvalidTemplate",
+            ErrorName::TranscodeFailed => "MediaFlow.TranscodeFailed",
+            ErrorName::TranscodePending => "MediaFlow.TranscodePending",
+            ErrorName::FrameFailed => "MediaFlow.FrameFailed",
+            ErrorName::OutputMismatch => "MediaFlow.OutputMismatch",
+        }
+    }
+
+    pub fn from_error_type(s: &str) -> Option<ErrorName> {
+        ErrorName::ALL.into_iter().find(|n| n.as_str() == s)
+    }
+
+    /// The Lambda error payload for a message under this name.
+    pub fn diagnostic(self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            error_type: self.as_str().to_string(),
+            error_message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Errors of the pure logic in this crate.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    #[error("key {key:?} is refused: {reason}")]
+    InvalidKey { key: String, reason: &'static str },
+    #[error("job template: {0}")]
+    InvalidTemplate(String),
+    #[error("probe result: {0}")]
+    InvalidMedia(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("output {0} is not where the job said it would be")]
+    MissingOutput(String),
+}
+
+impl Error {
+    pub fn name(&self) -> ErrorName {
+        match self {
+            Error::InvalidKey { .. } => ErrorName::InvalidKey,
+            Error::InvalidTemplate(_) => ErrorName::InvalidTemplate,
+            Error::InvalidMedia(_) => ErrorName::InvalidMedia,
+            Error::InvalidInput(_) => ErrorName::InvalidInput,
+            Error::MissingOutput(_) => ErrorName::OutputMismatch,
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Diagnostic {
+        e.name().diagnostic(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_prefixed_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for n in ErrorName::ALL {
+            assert!(n.as_str().starts_with("MediaFlow."), "{n}");
+            assert!(seen.insert(n.as_str()), "duplicate {n}");
+            assert_eq!(ErrorName::from_error_type(n.as_str()), Some(n));
+        }
+        assert_eq!(ErrorName::from_error_type("States.ALL"), None);
+    }
+
+    #[test]
+    fn core_errors_become_named_diagnostics() {
+        let d: Diagnostic = Error::InvalidKey {
+            key: "inputs/../x".into(),
+            reason: "it contains a '..' segment",
+        }
+        .into();
+        assert_eq!(d.error_type, "MediaFlow.InvalidKey");
+        assert!(d.error_message.contains("'..'"), "{}", d.error_message);
+    }
+}

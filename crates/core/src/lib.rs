@@ -1,0 +1,16 @@
+//! mediaflow's contracts and pure pipeline logic. No I/O: callers read and write, this crate
+//! decides names, kinds, sizes, jobs and documents.
+
+pub mod classify;
+pub mod contract;
+pub mod error;
+pub mod job;
+pub mod keys;
+pub mod ladder;
+pub mod metadata;
+pub mod probe;
+pub mod statemachine;
+pub mod templates;
+pub mod thumbnail;
+
+pub use error::{Error, ErrorName};

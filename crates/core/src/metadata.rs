@@ -1,0 +1,177 @@
+//! The metadata document saved as `json/<dir>/<stem>.json`: what was uploaded, what the probe
+//! found, and every output with its key, size and ETag.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{AssetKind, SaveMetadataInput};
+use crate::error::Error;
+use crate::probe::Probe;
+
+/// Bumped when a field changes meaning or goes away.
+pub const DOCUMENT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetadataDocument {
+    pub document_version: u32,
+    pub pipeline: PipelineInfo,
+    /// The execution that made this document.
+    pub execution_id: String,
+    /// The upload this document describes.
+    pub source: SourceRecord,
+    pub kind: AssetKind,
+    pub probe: Option<Probe>,
+    /// The upload's copy in `original/`.
+    pub original: Option<OutputRecord>,
+    /// Renditions and audio in `audiovideo/`.
+    pub outputs: Vec<OutputRecord>,
+    pub thumbnail: Option<OutputRecord>,
+    pub timings: Timings,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PipelineInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceRecord {
+    pub bucket: String,
+    pub key: String,
+    pub name: String,
+    pub size: u64,
+    pub etag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutputRecord {
+    pub bucket: String,
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// For a thumbnail: the second it was taken at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_seconds: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Timings {
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_seconds: f64,
+}
+
+/// Size and ETag of an output, as read back from S3.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectStat {
+    pub size: u64,
+    pub etag: String,
+}
+
+/// The rendition keys whose size and ETag must be read back before [`build`].
+pub fn keys_to_read_back(input: &SaveMetadataInput) -> Vec<String> {
+    let doc = &input.document;
+    doc.renditions.iter().flat_map(|r| &r.outputs).map(|o| o.key.clone()).collect()
+}
+
+/// The document for one execution. `stats` holds what S3 says of each key of
+/// [`keys_to_read_back`]; a key missing there is an output that is not where it should be.
+pub fn build(
+    input: &SaveMetadataInput,
+    stats: &BTreeMap<String, ObjectStat>,
+    finished_at: DateTime<Utc>,
+) -> Result<MetadataDocument, Error> {
+    let doc = &input.document;
+    let outputs = match &doc.renditions {
+        None => Vec::new(),
+        Some(r) => r
+            .outputs
+            .iter()
+            .map(|o| {
+                let stat = stats.get(&o.key).ok_or_else(|| Error::MissingOutput(format!("s3://{}/{}", r.bucket, o.key)))?;
+                Ok(OutputRecord {
+                    bucket: r.bucket.clone(),
+                    key: o.key.clone(),
+                    size: stat.size,
+                    etag: stat.etag.clone(),
+                    label: o.label.clone(),
+                    width: o.width,
+                    height: o.height,
+                    duration_ms: o.duration_ms,
+                    at_seconds: None,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+    };
+    let started = DateTime::parse_from_rfc3339(&input.started_at)
+        .map_err(|e| Error::InvalidInput(format!("startedAt {:?} is not an RFC 3339 time: {e}", input.started_at)))?;
+    let duration = (finished_at - started.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0;
+    Ok(MetadataDocument {
+        document_version: DOCUMENT_VERSION,
+        pipeline: PipelineInfo {
+            name: "mediaflow".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        execution_id: input.execution_id.clone(),
+        source: SourceRecord {
+            bucket: doc.source.bucket.clone(),
+            key: doc.source.key.clone(),
+            name: doc.asset.name.name.clone(),
+            size: doc.source.size,
+            etag: doc.source.etag.clone(),
+            version_id: doc.source.version_id.clone(),
+        },
+        kind: doc.asset.kind,
+        probe: doc.probe.clone(),
+        original: doc.original.as_ref().map(|o| OutputRecord {
+            bucket: o.bucket.clone(),
+            key: o.key.clone(),
+            size: o.size,
+            etag: o.etag.clone(),
+            label: None,
+            width: None,
+            height: None,
+            duration_ms: None,
+            at_seconds: None,
+        }),
+        outputs,
+        thumbnail: doc.thumbnail.as_ref().map(|t| OutputRecord {
+            bucket: t.bucket.clone(),
+            key: t.key.clone(),
+            size: t.size,
+            etag: t.etag.clone(),
+            label: None,
+            width: Some(t.width),
+            height: Some(t.height),
+            duration_ms: None,
+            at_seconds: Some(t.at_seconds),
+        }),
+        timings: Timings {
+            started_at: input.started_at.clone(),
+            finished_at: finished_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            duration_seconds: duration,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests;
