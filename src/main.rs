@@ -1,1 +1,47 @@
-fn main(){}
+//! The `mediaflow` command line.
+
+mod plan;
+mod schemas;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "mediaflow", version, about = "Media ingest pipeline: uploads in, delivery-ready assets out")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show what the pipeline would do with a local file: kind, probe, renditions, every output
+    /// key and the MediaConvert job. Runs ffprobe; uploads nothing.
+    Plan(plan::Args),
+    /// Write the JSON Schemas of every contract type (or check that they are current).
+    Schemas {
+        /// Folder to write into.
+        #[arg(long, default_value = "schemas")]
+        out: PathBuf,
+        /// Write nothing; fail when a file differs from the generated schema.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(args) => plan::run(&args),
+        Command::Schemas { out, check } => schemas::run(&out, check),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

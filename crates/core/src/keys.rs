@@ -188,6 +188,16 @@ impl SourceKey {
             .and_then(|rest| rest.strip_suffix("p.mp4"))
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     }
+
+    /// Of `existing` keys, the renditions of this stem that `made` does not hold: what an earlier
+    /// upload with the same dir and stem left behind.
+    pub fn stale_renditions<'a>(&self, existing: &'a [String], made: &[String]) -> Vec<&'a str> {
+        existing
+            .iter()
+            .filter(|k| self.is_rendition_key(k) && !made.contains(k))
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// `a.b.c.mp4` → (`a.b.c`, `mp4`); `README` → (`README`, ``); `.hidden` → (`.hidden`, ``);
@@ -306,5 +316,16 @@ mod tests {
         assert!(!s.is_rendition_key("audiovideo/a/talk_p.mp4"));
         assert!(!s.is_rendition_key("audiovideo/b/talk_720p.mp4"));
         assert!(!s.is_rendition_key("audiovideo/a/sub/talk_720p.mp4"));
+    }
+
+    #[test]
+    fn a_re_upload_with_fewer_rungs_leaves_no_stale_rendition() {
+        let s = key("inputs/a/talk.mov");
+        let existing: Vec<String> = ["talk_360p.mp4", "talk_720p.mp4", "talk_1080p.mp4", "talk-2_1080p.mp4", "talk.mp3"]
+            .iter()
+            .map(|f| format!("audiovideo/a/{f}"))
+            .collect();
+        let made = vec!["audiovideo/a/talk_360p.mp4".to_string(), "audiovideo/a/talk_720p.mp4".to_string()];
+        assert_eq!(s.stale_renditions(&existing, &made), ["audiovideo/a/talk_1080p.mp4"]);
     }
 }

@@ -8,6 +8,7 @@ pub mod job;
 pub mod keys;
 pub mod ladder;
 pub mod metadata;
+pub mod plan;
 pub mod probe;
 pub mod statemachine;
 pub mod templates;

@@ -1,0 +1,129 @@
+//! What the pipeline would do with one upload, decided all at once: the answer `mediaflow plan`
+//! prints, from the same pieces the functions use one state at a time.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::contract::{Asset, AssetKind, JobPlan};
+use crate::error::Error;
+use crate::job::{self, JobTarget, SourceMedia};
+use crate::keys::SourceKey;
+use crate::probe::Probe;
+use crate::{templates, thumbnail};
+
+/// Where the pipeline reads and writes, and its settings.
+#[derive(Clone, Debug)]
+pub struct PlanConfig {
+    pub watch_bucket: String,
+    pub public_bucket: String,
+    pub frame_seconds: f64,
+}
+
+/// The job template for a probed source: video, or audio only.
+pub fn template_for(probe: &Probe) -> (&'static str, Value) {
+    if probe.video.is_some() {
+        (templates::VIDEO_NAME, templates::video())
+    } else {
+        (templates::AUDIO_NAME, templates::audio())
+    }
+}
+
+/// The job for a probed source from `template` (named `template_name`).
+pub fn job_for(
+    key: &SourceKey,
+    probe: &Probe,
+    template_name: &str,
+    template: &Value,
+    config: &PlanConfig,
+) -> Result<JobPlan, Error> {
+    let input_url = format!("s3://{}/{}", config.watch_bucket, key.key());
+    let base_key = key.rendition_base();
+    let target = JobTarget {
+        input_url: &input_url,
+        bucket: &config.public_bucket,
+        base_key: &base_key,
+    };
+    let media = SourceMedia {
+        display_size: probe.display_size(),
+        has_audio: !probe.audio.is_empty(),
+    };
+    job::build_job(template, template_name, target, media)
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FramePlan {
+    pub key: String,
+    pub at_seconds: f64,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadPlan {
+    pub key: String,
+    pub asset: Asset,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<FramePlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobPlan>,
+    /// Every key the pipeline would write in the public bucket.
+    pub outputs: Vec<String>,
+}
+
+/// Whether the pipeline probes an upload of this kind.
+pub fn needs_probe(asset: &Asset) -> bool {
+    matches!(asset.kind, AssetKind::Video | AssetKind::Audio | AssetKind::Mp3)
+}
+
+/// The whole plan for an upload; `probe` is required when [`needs_probe`] says so.
+/// `template` overrides the shipped template of the source's kind.
+pub fn plan_upload(
+    key: &SourceKey,
+    asset: Asset,
+    probe: Option<Probe>,
+    template: Option<(&str, &Value)>,
+    config: &PlanConfig,
+) -> Result<UploadPlan, Error> {
+    let mut plan = UploadPlan {
+        key: key.key().to_string(),
+        asset,
+        probe: None,
+        thumbnail: None,
+        job: None,
+        outputs: Vec::new(),
+    };
+    if !needs_probe(&plan.asset) {
+        if plan.asset.kind == AssetKind::Caption {
+            plan.outputs.push(key.caption_key());
+        }
+        return Ok(plan);
+    }
+    let probe = probe.ok_or_else(|| Error::InvalidInput("media needs a probe result to plan".into()))?;
+    if plan.asset.kind == AssetKind::Mp3 {
+        plan.outputs.push(key.mp3_key());
+    } else {
+        plan.outputs.push(key.original_key());
+        let (name, shipped) = template_for(&probe);
+        let (name, template) = template.unwrap_or((name, &shipped));
+        let job = job_for(key, &probe, name, template, config)?;
+        plan.outputs.extend(job.outputs.iter().map(|o| o.key.clone()));
+        plan.job = Some(job);
+        if let Some((w, h)) = probe.display_size() {
+            let (width, height) = thumbnail::frame_size(w, h);
+            plan.thumbnail = Some(FramePlan {
+                key: key.thumbnail_key(),
+                at_seconds: thumbnail::frame_time(probe.duration_seconds, config.frame_seconds),
+                width,
+                height,
+            });
+            plan.outputs.push(key.thumbnail_key());
+        }
+    }
+    plan.outputs.push(key.metadata_key());
+    plan.probe = Some(probe);
+    Ok(plan)
+}
