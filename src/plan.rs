@@ -6,10 +6,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use mediaflow_core::classify::{SNIFF_BYTES, classify};
+use mediaflow_core::contract::AssetKind;
 use mediaflow_core::keys::{INPUTS_PREFIX, SourceKey};
 use mediaflow_core::plan::{PlanConfig, UploadPlan, needs_probe, plan_upload};
 use mediaflow_core::probe::{FFPROBE_ARGS, Probe, parse_ffprobe};
-use mediaflow_core::contract::AssetKind;
 use mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS;
 use serde_json::Value;
 
@@ -51,7 +51,8 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let template_name = args.template.as_ref().map(|p| p.display().to_string());
     let template_ref = template.as_ref().zip(template_name.as_deref()).map(|(t, n)| (n, t));
-    let plan = plan_upload(&key, asset, probe, template_ref, &config).map_err(|e| anyhow::anyhow!("{} ({})", e, e.name()))?;
+    let plan =
+        plan_upload(&key, asset, probe, template_ref, &config).map_err(|e| anyhow::anyhow!("{} ({})", e, e.name()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
@@ -108,7 +109,8 @@ fn probe(ffprobe: &Path, file: &Path) -> Result<Probe> {
 
 fn read_template(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the template {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("the template {} is not JSON (MediaFlow.InvalidTemplate)", path.display()))
+    serde_json::from_str(&text)
+        .with_context(|| format!("the template {} is not JSON (MediaFlow.InvalidTemplate)", path.display()))
 }
 
 /// The plan as a person reads it.
@@ -153,7 +155,8 @@ fn describe(file: &Path, plan: &UploadPlan) -> String {
         }
     }
     if let Some(job) = &plan.job {
-        let rungs: Vec<String> = job.renditions.iter().map(|r| format!("{} {}×{}", r.label, r.width, r.height)).collect();
+        let rungs: Vec<String> =
+            job.renditions.iter().map(|r| format!("{} {}×{}", r.label, r.width, r.height)).collect();
         if !rungs.is_empty() {
             let _ = writeln!(s, "renditions: {}", rungs.join(", "));
         }

@@ -9,11 +9,7 @@ use mediaflow_core::contract::{JobStateChangeEvent, JobStatus, ObjectCreatedEven
 #[test]
 fn checked_in_schemas_match_the_contract_types() {
     let out = mediaflow(&repo(), &["schemas", "--check"]);
-    assert!(
-        out.status.success(),
-        "schemas/ drifted from crates/core: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "schemas/ drifted from crates/core: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -54,7 +50,8 @@ fn s3_events_validate_and_read() {
         // What the Rust type writes is what the schema describes.
         assert_valid("ObjectCreatedEvent", &serde_json::to_value(&typed).unwrap());
     }
-    let broken = serde_json::json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {"bucket": {"name": "b"}}});
+    let broken =
+        serde_json::json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {"bucket": {"name": "b"}}});
     assert!(!common::validator("ObjectCreatedEvent").is_valid(&broken));
 }
 

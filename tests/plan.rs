@@ -23,7 +23,9 @@ fn sizes(plan: &Value) -> Vec<(String, u64, u64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["label"].as_str().unwrap().to_string(), r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap()))
+        .map(|r| {
+            (r["label"].as_str().unwrap().to_string(), r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap())
+        })
         .collect()
 }
 
@@ -201,7 +203,12 @@ fn the_human_view_names_the_outputs() {
     let out = mediaflow(dir.path(), &["plan", "clip.mp4"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for line in ["kind:       video", "renditions: 360p 640×360, 480p 854×480, 720p 1280×720", "audiovideo/clip_720p.mp4", "\"FileInput\""] {
+    for line in [
+        "kind:       video",
+        "renditions: 360p 640×360, 480p 854×480, 720p 1280×720",
+        "audiovideo/clip_720p.mp4",
+        "\"FileInput\"",
+    ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
 }

@@ -22,12 +22,10 @@ fn definition() -> Value {
     read_json("statemachine/pipeline.asl.json")
 }
 
-/// A state with where it stands: its scope (the top level or a Parallel branch) and the
-/// Parallel around it, if any.
+/// A state with the Parallel around it, if any.
 struct Located<'a> {
     name: &'a str,
     state: &'a Value,
-    scope: &'a serde_json::Map<String, Value>,
     parallel: Option<&'a Value>,
 }
 
@@ -35,7 +33,7 @@ fn all_states(def: &Value) -> Vec<Located<'_>> {
     fn walk<'a>(machine: &'a Value, parallel: Option<&'a Value>, out: &mut Vec<Located<'a>>) {
         let scope = machine["States"].as_object().expect("States is an object");
         for (name, state) in scope {
-            out.push(Located { name, state, scope, parallel });
+            out.push(Located { name, state, parallel });
             for branch in state.get("Branches").and_then(Value::as_array).into_iter().flatten() {
                 walk(branch, Some(state), out);
             }
@@ -83,10 +81,7 @@ fn every_transition_lands_and_every_state_is_reachable() {
             let state = &scope[name];
             let kind = state["Type"].as_str().unwrap();
             let terminal = state.get("End") == Some(&Value::Bool(true)) || matches!(kind, "Succeed" | "Fail");
-            assert!(
-                terminal || state.get("Next").is_some() || kind == "Choice",
-                "{name} neither ends nor goes on"
-            );
+            assert!(terminal || state.get("Next").is_some() || kind == "Choice", "{name} neither ends nor goes on");
             for t in targets(state) {
                 assert!(scope.contains_key(t), "{name} goes to {t}, which is not in its scope");
                 if seen.insert(t) {
@@ -223,11 +218,8 @@ fn schema_at<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     let rest = path.strip_prefix('$')?;
     let mut nodes = vec![root];
     for field in rest.split('.').filter(|f| !f.is_empty()) {
-        nodes = nodes
-            .into_iter()
-            .flat_map(|n| resolve(n, root))
-            .filter_map(|n| n.get("properties")?.get(field))
-            .collect();
+        nodes =
+            nodes.into_iter().flat_map(|n| resolve(n, root)).filter_map(|n| n.get("properties")?.get(field)).collect();
         if nodes.is_empty() {
             return None;
         }
@@ -293,7 +285,8 @@ fn tasks_read_and_write_what_their_contracts_name() {
                 .unwrap_or_else(|| panic!("{}: no {} variant for action {action}", s.name, contract.input)),
             None => &input,
         };
-        let fields: Vec<String> = payload.as_object().unwrap().keys().map(|k| k.trim_end_matches(".$").to_string()).collect();
+        let fields: Vec<String> =
+            payload.as_object().unwrap().keys().map(|k| k.trim_end_matches(".$").to_string()).collect();
         for f in &fields {
             assert!(variant["properties"].get(f).is_some(), "{}: {f} is not a field of {}", s.name, contract.input);
         }
@@ -313,7 +306,13 @@ fn tasks_read_and_write_what_their_contracts_name() {
         if result_path != "$" {
             let slot = schema_at(&document, result_path)
                 .unwrap_or_else(|| panic!("{}: ResultPath {result_path} is not a field of the document", s.name));
-            assert_eq!(type_name(slot), Some(contract.output), "{}: {result_path} does not hold a {}", s.name, contract.output);
+            assert_eq!(
+                type_name(slot),
+                Some(contract.output),
+                "{}: {result_path} does not hold a {}",
+                s.name,
+                contract.output
+            );
         }
         for c in state["Catch"].as_array().into_iter().flatten() {
             let path = c["ResultPath"].as_str().unwrap();
@@ -336,4 +335,39 @@ fn collect_variables(rule: &Value, out: &mut Vec<String>) {
     if let Some(r) = rule.get("Not") {
         collect_variables(r, out);
     }
+}
+
+/// AWS's rules as the npm `asl-validator` knows them, on the file as shipped and as infra fills it.
+#[test]
+fn asl_validator_accepts_the_definition() {
+    let validator = common::repo().join("node_modules/.bin/asl-validator");
+    assert!(validator.exists(), "asl-validator is missing: run `npm ci` (scripts/test does)");
+    let filled = mediaflow_core::statemachine::fill(
+        mediaflow_core::statemachine::DEFINITION,
+        &mediaflow_core::statemachine::arns("us-east-1", "111122223333", "mediaflow"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let filled_path = dir.path().join("filled.asl.json");
+    std::fs::write(&filled_path, filled).unwrap();
+    let shipped = common::repo().join("statemachine/pipeline.asl.json");
+    let broken_path = dir.path().join("broken.asl.json");
+    std::fs::write(
+        &broken_path,
+        std::fs::read_to_string(&shipped).unwrap().replace("\"Next\": \"Probe\"", "\"Next\": \"Nowhere\""),
+    )
+    .unwrap();
+    let run =
+        |path: &std::path::Path| std::process::Command::new(&validator).arg("--json-path").arg(path).output().unwrap();
+    for path in [&shipped, &filled_path] {
+        let out = run(path);
+        assert!(
+            out.status.success(),
+            "{}: {}{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(!run(&broken_path).status.success(), "asl-validator let a missing target through");
 }

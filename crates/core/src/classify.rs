@@ -8,12 +8,10 @@ use crate::keys::SourceKey;
 pub const SNIFF_BYTES: usize = 4096;
 
 const VIDEO_EXTENSIONS: &[&str] = &[
-    "mp4", "m4v", "mov", "qt", "mkv", "webm", "avi", "ts", "mts", "m2ts", "mpg", "mpeg", "wmv",
-    "flv", "3gp", "3g2", "mxf", "ogv",
+    "mp4", "m4v", "mov", "qt", "mkv", "webm", "avi", "ts", "mts", "m2ts", "mpg", "mpeg", "wmv", "flv", "3gp", "3g2",
+    "mxf", "ogv",
 ];
-const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "aif", "aiff", "wma", "mka",
-];
+const AUDIO_EXTENSIONS: &[&str] = &["wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "aif", "aiff", "wma", "mka"];
 
 /// What the first bytes say a file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,10 +140,7 @@ fn text_view(h: &[u8]) -> Option<String> {
     if body.contains(&0) {
         return None;
     }
-    let controls = body
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C))
-        .count();
+    let controls = body.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)).count();
     (controls * 100 <= body.len()).then(|| String::from_utf8_lossy(body).into_owned())
 }
 
@@ -160,15 +155,18 @@ fn sniff_caption(text: &str) -> Option<CaptionFormat> {
     }
     let lines = text.lines().map(str::trim);
     for line in lines.take(64) {
-        if let Some((start, end)) = line.split_once("-->") {
-            if is_clock(start.trim()) && is_clock(end.split_whitespace().next().unwrap_or("")) {
-                return Some(CaptionFormat::Srt);
-            }
+        if let Some((start, end)) = line.split_once("-->")
+            && is_clock(start.trim())
+            && is_clock(end.split_whitespace().next().unwrap_or(""))
+        {
+            return Some(CaptionFormat::Srt);
         }
-        if let Some((start, end)) = line.split_once(',') {
-            if is_clock(start) && is_clock(end) && start.contains('.') {
-                return Some(CaptionFormat::Sbv);
-            }
+        if let Some((start, end)) = line.split_once(',')
+            && is_clock(start)
+            && is_clock(end)
+            && start.contains('.')
+        {
+            return Some(CaptionFormat::Sbv);
         }
     }
     None
@@ -206,15 +204,13 @@ pub fn classify(key: &SourceKey, head: &[u8]) -> Asset {
     };
     if let Some(part) = key.chunk() {
         asset.kind = AssetKind::Chunk;
-        asset.chunk = Some(ChunkRef {
-            index: part.index,
-            target_key: part.target_key,
-        });
+        asset.chunk = Some(ChunkRef { index: part.index, target_key: part.target_key });
         return asset;
     }
     let sniffed = sniff(head);
     let shown = if ext.is_empty() { "no extension".to_string() } else { format!(".{ext}") };
-    let media_ext = VIDEO_EXTENSIONS.contains(&ext.as_str()) || AUDIO_EXTENSIONS.contains(&ext.as_str()) || ext == "mp3";
+    let media_ext =
+        VIDEO_EXTENSIONS.contains(&ext.as_str()) || AUDIO_EXTENSIONS.contains(&ext.as_str()) || ext == "mp3";
     let unsupported = |mut asset: Asset, reason: String| {
         asset.reason = Some(reason);
         asset
@@ -233,7 +229,9 @@ pub fn classify(key: &SourceKey, head: &[u8]) -> Asset {
                 asset
             }
             Sniffed::Empty => unsupported(asset, "the file is empty".into()),
-            Sniffed::Media(c) => unsupported(asset, format!("named {shown} but its first bytes are a {} container", c.describe())),
+            Sniffed::Media(c) => {
+                unsupported(asset, format!("named {shown} but its first bytes are a {} container", c.describe()))
+            }
             Sniffed::Id3 => unsupported(asset, format!("named {shown} but its first bytes are an ID3 audio tag")),
             Sniffed::Unknown => unsupported(asset, format!("named {shown} but it is not text")),
         };
@@ -256,10 +254,9 @@ pub fn classify(key: &SourceKey, head: &[u8]) -> Asset {
         Sniffed::Caption(_) | Sniffed::Text if media_ext => {
             unsupported(asset, format!("named {shown} but it is a text file, not media"))
         }
-        Sniffed::Unknown if media_ext => unsupported(
-            asset,
-            format!("named {shown} but its first bytes match no media container the pipeline knows"),
-        ),
+        Sniffed::Unknown if media_ext => {
+            unsupported(asset, format!("named {shown} but its first bytes match no media container the pipeline knows"))
+        }
         _ => unsupported(asset, format!("{shown} is not a media or caption type the pipeline handles")),
     }
 }
@@ -319,7 +316,10 @@ mod tests {
             (vec![0xFF, 0xF1, 0x50, 0x80, 0x02, 0x1F, 0xFC], Sniffed::Media(Container::Adts)),
             (b"ID3\x04\0\0\0\0\x10\x00".to_vec(), Sniffed::Id3),
             (b"WEBVTT\n\n00:01.000 --> 00:02.000\nhi".to_vec(), Sniffed::Caption(CaptionFormat::Vtt)),
-            (b"\xEF\xBB\xBF1\r\n00:00:01,000 --> 00:00:02,000\r\nhi\r\n".to_vec(), Sniffed::Caption(CaptionFormat::Srt)),
+            (
+                b"\xEF\xBB\xBF1\r\n00:00:01,000 --> 00:00:02,000\r\nhi\r\n".to_vec(),
+                Sniffed::Caption(CaptionFormat::Srt),
+            ),
             (b"0:00:01.000,0:00:04.000\nhello\n".to_vec(), Sniffed::Caption(CaptionFormat::Sbv)),
             (
                 b"<?xml version=\"1.0\"?>\n<tt xmlns=\"http://www.w3.org/ns/ttml\">".to_vec(),
@@ -341,10 +341,8 @@ mod tests {
             .chain("1\r\n00:00:01,000 --> 00:00:02,000\r\nhé\r\n".encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
         assert_eq!(sniff(&utf16le), Sniffed::Caption(CaptionFormat::Srt));
-        let utf16be: Vec<u8> = [0xFE, 0xFF]
-            .into_iter()
-            .chain("WEBVTT\n".encode_utf16().flat_map(u16::to_be_bytes))
-            .collect();
+        let utf16be: Vec<u8> =
+            [0xFE, 0xFF].into_iter().chain("WEBVTT\n".encode_utf16().flat_map(u16::to_be_bytes)).collect();
         assert_eq!(sniff(&utf16be), Sniffed::Caption(CaptionFormat::Vtt));
         // Windows-1252 "café" is not UTF-8 but is text.
         let latin = b"1\n00:00:01,000 --> 00:00:02,000\ncaf\xE9\n";

@@ -68,10 +68,7 @@ impl ErrorName {
 
     /// The Lambda error payload for a message under this name.
     pub fn diagnostic(self, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            error_type: self.as_str().to_string(),
-            error_message: message.into(),
-        }
+        Diagnostic { error_type: self.as_str().to_string(), error_message: message.into() }
     }
 }
 
@@ -131,11 +128,8 @@ mod tests {
 
     #[test]
     fn core_errors_become_named_diagnostics() {
-        let d: Diagnostic = Error::InvalidKey {
-            key: "inputs/../x".into(),
-            reason: "it contains a '..' segment",
-        }
-        .into();
+        let d: Diagnostic =
+            Error::InvalidKey { key: "inputs/../x".into(), reason: "it contains a '..' segment" }.into();
         assert_eq!(d.error_type, "MediaFlow.InvalidKey");
         assert!(d.error_message.contains("'..'"), "{}", d.error_message);
     }

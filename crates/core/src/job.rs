@@ -37,13 +37,16 @@ pub struct JobTarget<'a> {
 /// (never upscaled), and a source without sound gets no audio (MediaConvert fails a job whose
 /// audio selector finds nothing), so its outputs lose their `AudioDescriptions` and audio-only
 /// outputs are dropped.
-pub fn build_job(template: &Value, template_name: &str, target: JobTarget<'_>, media: SourceMedia) -> Result<JobPlan, Error> {
+pub fn build_job(
+    template: &Value,
+    template_name: &str,
+    target: JobTarget<'_>,
+    media: SourceMedia,
+) -> Result<JobPlan, Error> {
     let bad = |what: String| Error::InvalidTemplate(format!("{template_name}: {what}"));
     let mut job = template.clone();
-    let settings = job
-        .get_mut("Settings")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| bad("no \"Settings\" object".into()))?;
+    let settings =
+        job.get_mut("Settings").and_then(Value::as_object_mut).ok_or_else(|| bad("no \"Settings\" object".into()))?;
 
     set_input(settings, target.input_url).map_err(&bad)?;
 
@@ -76,10 +79,8 @@ pub fn build_job(template: &Value, template_name: &str, target: JobTarget<'_>, m
     for (g, group) in groups.iter_mut().enumerate() {
         let at = |what: String| bad(format!("OutputGroups[{g}]: {what}"));
         let kind = set_destination(group, &destination).map_err(at)?;
-        let outputs = group
-            .get_mut("Outputs")
-            .and_then(Value::as_array_mut)
-            .ok_or_else(|| at("no \"Outputs\" array".into()))?;
+        let outputs =
+            group.get_mut("Outputs").and_then(Value::as_array_mut).ok_or_else(|| at("no \"Outputs\" array".into()))?;
         outputs.retain(|output| match rung_of(output) {
             Ok(Some(rung)) => renditions.iter().any(|r| r.rung == rung),
             _ => media.has_audio,
@@ -105,10 +106,7 @@ pub fn build_job(template: &Value, template_name: &str, target: JobTarget<'_>, m
             }
         }
         if let Some(manifest) = kind.manifest_extension() {
-            planned.push(PlannedOutput {
-                key: format!("{}.{manifest}", target.base_key),
-                label: None,
-            });
+            planned.push(PlannedOutput { key: format!("{}.{manifest}", target.base_key), label: None });
         }
     }
     let mut keys: Vec<&str> = planned.iter().map(|p| p.key.as_str()).collect();
@@ -119,12 +117,7 @@ pub fn build_job(template: &Value, template_name: &str, target: JobTarget<'_>, m
     if planned.is_empty() {
         return Err(bad("no output is left for this source".into()));
     }
-    Ok(JobPlan {
-        template: template_name.to_string(),
-        job,
-        renditions,
-        outputs: planned,
-    })
+    Ok(JobPlan { template: template_name.to_string(), job, renditions, outputs: planned })
 }
 
 fn set_input(settings: &mut Map<String, Value>, input_url: &str) -> Result<(), String> {
@@ -160,10 +153,8 @@ impl GroupKind {
 
 /// Points an output group at `destination`, returning its kind.
 fn set_destination(group: &mut Value, destination: &str) -> Result<GroupKind, String> {
-    let settings = group
-        .get_mut("OutputGroupSettings")
-        .and_then(Value::as_object_mut)
-        .ok_or("no \"OutputGroupSettings\"")?;
+    let settings =
+        group.get_mut("OutputGroupSettings").and_then(Value::as_object_mut).ok_or("no \"OutputGroupSettings\"")?;
     let (kind, field) = match settings.get("Type").and_then(Value::as_str) {
         Some("FILE_GROUP_SETTINGS") => (GroupKind::File, "FileGroupSettings"),
         Some("HLS_GROUP_SETTINGS") => (GroupKind::Hls, "HlsGroupSettings"),

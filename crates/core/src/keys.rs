@@ -58,13 +58,8 @@ impl SourceKey {
     /// Checks an upload key and splits it. Refuses keys outside `inputs/`, empty names, `.`/`..`
     /// segments, empty segments, control characters and keys too long for their outputs.
     pub fn parse(key: &str) -> Result<SourceKey, Error> {
-        let refuse = |reason| Error::InvalidKey {
-            key: key.to_string(),
-            reason,
-        };
-        let relative = key
-            .strip_prefix(INPUTS_PREFIX)
-            .ok_or_else(|| refuse("it is not under inputs/"))?;
+        let refuse = |reason| Error::InvalidKey { key: key.to_string(), reason };
+        let relative = key.strip_prefix(INPUTS_PREFIX).ok_or_else(|| refuse("it is not under inputs/"))?;
         if relative.is_empty() || relative.ends_with('/') {
             return Err(refuse("it names a folder, not a file"));
         }
@@ -115,19 +110,13 @@ impl SourceKey {
 
     /// `Some` when this key is one part (`.CHUNK<n>`, any case) of a larger upload.
     pub fn chunk(&self) -> Option<ChunkPart> {
-        let digits = self
-            .extension
-            .get(..5)
-            .filter(|p| p.eq_ignore_ascii_case("chunk"))
-            .map(|_| &self.extension[5..])?;
+        let digits =
+            self.extension.get(..5).filter(|p| p.eq_ignore_ascii_case("chunk")).map(|_| &self.extension[5..])?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         let index = digits.parse().ok()?;
-        Some(ChunkPart {
-            index,
-            target_key: self.key[..self.key.len() - self.extension.len() - 1].to_string(),
-        })
+        Some(ChunkPart { index, target_key: self.key[..self.key.len() - self.extension.len() - 1].to_string() })
     }
 
     /// A language tag as the last dot-part of the stem (`talk.en.srt` → `en`, `talk.pt-BR.srt`
@@ -192,11 +181,7 @@ impl SourceKey {
     /// Of `existing` keys, the renditions of this stem that `made` does not hold: what an earlier
     /// upload with the same dir and stem left behind.
     pub fn stale_renditions<'a>(&self, existing: &'a [String], made: &[String]) -> Vec<&'a str> {
-        existing
-            .iter()
-            .filter(|k| self.is_rendition_key(k) && !made.contains(k))
-            .map(String::as_str)
-            .collect()
+        existing.iter().filter(|k| self.is_rendition_key(k) && !made.contains(k)).map(String::as_str).collect()
     }
 }
 
@@ -321,10 +306,11 @@ mod tests {
     #[test]
     fn a_re_upload_with_fewer_rungs_leaves_no_stale_rendition() {
         let s = key("inputs/a/talk.mov");
-        let existing: Vec<String> = ["talk_360p.mp4", "talk_720p.mp4", "talk_1080p.mp4", "talk-2_1080p.mp4", "talk.mp3"]
-            .iter()
-            .map(|f| format!("audiovideo/a/{f}"))
-            .collect();
+        let existing: Vec<String> =
+            ["talk_360p.mp4", "talk_720p.mp4", "talk_1080p.mp4", "talk-2_1080p.mp4", "talk.mp3"]
+                .iter()
+                .map(|f| format!("audiovideo/a/{f}"))
+                .collect();
         let made = vec!["audiovideo/a/talk_360p.mp4".to_string(), "audiovideo/a/talk_720p.mp4".to_string()];
         assert_eq!(s.stale_renditions(&existing, &made), ["audiovideo/a/talk_1080p.mp4"]);
     }

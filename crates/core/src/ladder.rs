@@ -37,15 +37,9 @@ pub fn plan(rungs: &[u32], width: u32, height: u32) -> Result<Vec<Rendition>, Er
     let mut rungs: Vec<u32> = rungs.to_vec();
     rungs.sort_unstable();
     rungs.dedup();
-    let lowest = *rungs
-        .first()
-        .ok_or_else(|| Error::InvalidTemplate("the job template has no video output".into()))?;
+    let lowest = *rungs.first().ok_or_else(|| Error::InvalidTemplate("the job template has no video output".into()))?;
     let short = width.min(height);
-    let kept: Vec<Rendition> = rungs
-        .iter()
-        .filter(|&&r| r <= short)
-        .map(|&r| scaled(width, height, r, r))
-        .collect();
+    let kept: Vec<Rendition> = rungs.iter().filter(|&&r| r <= short).map(|&r| scaled(width, height, r, r)).collect();
     if kept.is_empty() {
         return Ok(vec![scaled(width, height, short, lowest)]);
     }
@@ -67,12 +61,7 @@ pub fn scale_to_short_side(width: u32, height: u32, target: u32) -> (u32, u32) {
 
 fn scaled(width: u32, height: u32, short: u32, rung: u32) -> Rendition {
     let (w, h) = scale_to_short_side(width, height, short);
-    Rendition {
-        label: format!("{}p", w.min(h)),
-        width: w,
-        height: h,
-        rung,
-    }
+    Rendition { label: format!("{}p", w.min(h)), width: w, height: h, rung }
 }
 
 #[cfg(test)]
@@ -80,11 +69,7 @@ mod tests {
     use super::*;
 
     fn sizes(w: u32, h: u32) -> Vec<(String, u32, u32)> {
-        plan(&DEFAULT_RUNGS, w, h)
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.label, r.width, r.height))
-            .collect()
+        plan(&DEFAULT_RUNGS, w, h).unwrap().into_iter().map(|r| (r.label, r.width, r.height)).collect()
     }
 
     fn s(label: &str, w: u32, h: u32) -> (String, u32, u32) {

@@ -107,7 +107,8 @@ pub fn build(
             .outputs
             .iter()
             .map(|o| {
-                let stat = stats.get(&o.key).ok_or_else(|| Error::MissingOutput(format!("s3://{}/{}", r.bucket, o.key)))?;
+                let stat =
+                    stats.get(&o.key).ok_or_else(|| Error::MissingOutput(format!("s3://{}/{}", r.bucket, o.key)))?;
                 Ok(OutputRecord {
                     bucket: r.bucket.clone(),
                     key: o.key.clone(),
@@ -127,10 +128,7 @@ pub fn build(
     let duration = (finished_at - started.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0;
     Ok(MetadataDocument {
         document_version: DOCUMENT_VERSION,
-        pipeline: PipelineInfo {
-            name: "mediaflow".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
+        pipeline: PipelineInfo { name: "mediaflow".into(), version: env!("CARGO_PKG_VERSION").into() },
         execution_id: input.execution_id.clone(),
         source: SourceRecord {
             bucket: doc.source.bucket.clone(),

@@ -38,15 +38,8 @@ pub fn job_for(
 ) -> Result<JobPlan, Error> {
     let input_url = format!("s3://{}/{}", config.watch_bucket, key.key());
     let base_key = key.rendition_base();
-    let target = JobTarget {
-        input_url: &input_url,
-        bucket: &config.public_bucket,
-        base_key: &base_key,
-    };
-    let media = SourceMedia {
-        display_size: probe.display_size(),
-        has_audio: !probe.audio.is_empty(),
-    };
+    let target = JobTarget { input_url: &input_url, bucket: &config.public_bucket, base_key: &base_key };
+    let media = SourceMedia { display_size: probe.display_size(), has_audio: !probe.audio.is_empty() };
     job::build_job(template, template_name, target, media)
 }
 
@@ -88,14 +81,8 @@ pub fn plan_upload(
     template: Option<(&str, &Value)>,
     config: &PlanConfig,
 ) -> Result<UploadPlan, Error> {
-    let mut plan = UploadPlan {
-        key: key.key().to_string(),
-        asset,
-        probe: None,
-        thumbnail: None,
-        job: None,
-        outputs: Vec::new(),
-    };
+    let mut plan =
+        UploadPlan { key: key.key().to_string(), asset, probe: None, thumbnail: None, job: None, outputs: Vec::new() };
     if !needs_probe(&plan.asset) {
         if plan.asset.kind == AssetKind::Caption {
             plan.outputs.push(key.caption_key());

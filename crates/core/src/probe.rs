@@ -84,7 +84,8 @@ impl Probe {
 /// Reads the JSON of `ffprobe` run with [`FFPROBE_ARGS`]. A file with neither audio nor video is
 /// `InvalidMedia`.
 pub fn parse_ffprobe(json: &[u8]) -> Result<Probe, Error> {
-    let doc: Value = serde_json::from_slice(json).map_err(|e| Error::InvalidMedia(format!("ffprobe output is not JSON: {e}")))?;
+    let doc: Value =
+        serde_json::from_slice(json).map_err(|e| Error::InvalidMedia(format!("ffprobe output is not JSON: {e}")))?;
     let format = doc.get("format").ok_or_else(|| Error::InvalidMedia("ffprobe found no container format".into()))?;
     let streams = doc.get("streams").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let of_type = |t: &'static str| streams.iter().filter(move |s| str_of(s, "codec_type") == Some(t));
@@ -191,10 +192,7 @@ fn rate_of(v: &Value, field: &str) -> Option<f64> {
 }
 
 fn language_of(s: &Value) -> Option<String> {
-    s.pointer("/tags/language")
-        .and_then(Value::as_str)
-        .filter(|l| !l.is_empty() && *l != "und")
-        .map(str::to_string)
+    s.pointer("/tags/language").and_then(Value::as_str).filter(|l| !l.is_empty() && *l != "und").map(str::to_string)
 }
 
 #[cfg(test)]
@@ -285,7 +283,8 @@ mod tests {
         assert_eq!(probe(none).unwrap_err().name(), crate::ErrorName::InvalidMedia);
         assert!(parse_ffprobe(b"not json").is_err());
         assert!(probe(json!({"streams": []})).is_err());
-        let sizeless = json!({"streams": [{"codec_type": "video", "codec_name": "h264"}], "format": {"format_name": "mp4"}});
+        let sizeless =
+            json!({"streams": [{"codec_type": "video", "codec_name": "h264"}], "format": {"format_name": "mp4"}});
         assert!(probe(sizeless).is_err());
         // A duration of N/A is simply absent.
         let mut v = phone_clip();

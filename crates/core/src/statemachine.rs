@@ -29,11 +29,19 @@ pub const TOPIC_PLACEHOLDER: &str = "NotificationTopicArn";
 
 /// Every placeholder the definition may use.
 pub fn placeholders() -> Vec<&'static str> {
-    FUNCTION_PLACEHOLDERS
+    FUNCTION_PLACEHOLDERS.iter().map(|(p, _)| *p).chain([TOPIC_PLACEHOLDER]).collect()
+}
+
+/// Placeholder values for functions named `<application>-<function>` and the topic
+/// `<application>-notifications` in one account and region: how the local platform names them,
+/// and a sample of what infra fills.
+pub fn arns(region: &str, account: &str, application: &str) -> BTreeMap<String, String> {
+    let mut values: BTreeMap<String, String> = FUNCTION_PLACEHOLDERS
         .iter()
-        .map(|(p, _)| *p)
-        .chain([TOPIC_PLACEHOLDER])
-        .collect()
+        .map(|(p, f)| (p.to_string(), format!("arn:aws:lambda:{region}:{account}:function:{application}-{f}")))
+        .collect();
+    values.insert(TOPIC_PLACEHOLDER.to_string(), format!("arn:aws:sns:{region}:{account}:{application}-notifications"));
+    values
 }
 
 /// The contract of one Task state: the schema (in `schemas/`) of the payload its function is
@@ -76,9 +84,8 @@ pub fn fill(definition: &str, values: &BTreeMap<String, String>) -> Result<Strin
             .find('}')
             .ok_or_else(|| Error::InvalidInput("an unclosed ${ in the state machine definition".into()))?;
         let name = &after[..end];
-        let value = values
-            .get(name)
-            .ok_or_else(|| Error::InvalidInput(format!("no value for the placeholder ${{{name}}}")))?;
+        let value =
+            values.get(name).ok_or_else(|| Error::InvalidInput(format!("no value for the placeholder ${{{name}}}")))?;
         out.push_str(value);
         used.insert(name.to_string());
         rest = &after[end + 1..];
@@ -111,11 +118,11 @@ mod tests {
 
     #[test]
     fn fills_every_placeholder_and_refuses_drift() {
-        let mut values: BTreeMap<String, String> =
-            placeholders().into_iter().map(|p| (p.to_string(), format!("arn:aws:test:::{p}"))).collect();
+        let mut values = arns("us-east-1", "111122223333", "mediaflow");
         let filled = fill(DEFINITION, &values).unwrap();
         assert!(!filled.contains("${"));
-        assert!(filled.contains("arn:aws:test:::ClassifyFunctionArn"));
+        assert!(filled.contains("arn:aws:lambda:us-east-1:111122223333:function:mediaflow-classify"));
+        assert!(filled.contains("arn:aws:sns:us-east-1:111122223333:mediaflow-notifications"));
 
         values.insert("Unused".into(), "x".into());
         assert!(fill(DEFINITION, &values).unwrap_err().to_string().contains("Unused"));

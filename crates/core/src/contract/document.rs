@@ -4,7 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Asset, AssemblyResult, CaptionResult, ErrorInfo, JobPlan, MetadataResult, Renditions, Source, StoredObject, Thumbnail};
+use super::{
+    AssemblyResult, Asset, CaptionResult, ErrorInfo, JobPlan, MetadataResult, Renditions, Source, StoredObject,
+    Thumbnail,
+};
 use crate::probe::Probe;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -72,7 +72,10 @@ pub enum Container {
 impl Container {
     /// Containers that hold sound only.
     pub fn is_audio_only(self) -> bool {
-        matches!(self, Container::M4a | Container::Mp3 | Container::Adts | Container::Wav | Container::Aiff | Container::Flac)
+        matches!(
+            self,
+            Container::M4a | Container::Mp3 | Container::Adts | Container::Wav | Container::Aiff | Container::Flac
+        )
     }
 
     pub fn describe(self) -> &'static str {
@@ -271,7 +274,7 @@ pub struct TranscodeCheck {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum AwaitMediaConvertInput {
-    Submit(TranscodeSubmit),
+    Submit(Box<TranscodeSubmit>),
     Check(TranscodeCheck),
 }
 

@@ -8,18 +8,11 @@ use crate::templates;
 const RICH: &str = include_str!("../../testdata/rich-job.json");
 
 fn target() -> JobTarget<'static> {
-    JobTarget {
-        input_url: "s3://watch/inputs/team/talk.mov",
-        bucket: "public",
-        base_key: "audiovideo/team/talk",
-    }
+    JobTarget { input_url: "s3://watch/inputs/team/talk.mov", bucket: "public", base_key: "audiovideo/team/talk" }
 }
 
 fn video(w: u32, h: u32) -> SourceMedia {
-    SourceMedia {
-        display_size: Some((w, h)),
-        has_audio: true,
-    }
+    SourceMedia { display_size: Some((w, h)), has_audio: true }
 }
 
 /// Every leaf of a JSON value by its JSON pointer.
@@ -56,12 +49,7 @@ fn builder_owned(path: &str) -> bool {
 }
 
 fn output_rungs(job: &Value, group: usize) -> Vec<Option<u32>> {
-    job["Settings"]["OutputGroups"][group]["Outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| rung_of(o).unwrap())
-        .collect()
+    job["Settings"]["OutputGroups"][group]["Outputs"].as_array().unwrap().iter().map(|o| rung_of(o).unwrap()).collect()
 }
 
 /// Checks that each output of `built` equals the template's output of the same rung, but for
@@ -135,7 +123,10 @@ fn never_above_the_source_and_portrait_aware() {
 #[test]
 fn a_small_source_gets_the_lowest_rung_at_its_own_size() {
     let plan = build_job(&templates::video(), "job.json", target(), video(320, 240)).unwrap();
-    assert_eq!(plan.outputs, vec![PlannedOutput { key: "audiovideo/team/talk_240p.mp4".into(), label: Some("240p".into()) }]);
+    assert_eq!(
+        plan.outputs,
+        vec![PlannedOutput { key: "audiovideo/team/talk_240p.mp4".into(), label: Some("240p".into()) }]
+    );
     let out = &plan.job["Settings"]["OutputGroups"][0]["Outputs"][0];
     assert_eq!(out["VideoDescription"]["Width"], 320);
     assert_eq!(out["VideoDescription"]["Height"], 240);
@@ -172,10 +163,7 @@ fn a_rich_template_keeps_every_field_a_user_wrote() {
 #[test]
 fn a_source_without_sound_gets_no_audio() {
     let template: Value = serde_json::from_str(RICH).unwrap();
-    let silent = SourceMedia {
-        display_size: Some((1920, 1080)),
-        has_audio: false,
-    };
+    let silent = SourceMedia { display_size: Some((1920, 1080)), has_audio: false };
     let plan = build_job(&template, "custom", target(), silent).unwrap();
     for group in plan.job["Settings"]["OutputGroups"].as_array().unwrap() {
         for output in group["Outputs"].as_array().unwrap() {
@@ -188,15 +176,9 @@ fn a_source_without_sound_gets_no_audio() {
 #[test]
 fn the_audio_template_makes_one_mp3() {
     let template = templates::audio();
-    let audio = SourceMedia {
-        display_size: None,
-        has_audio: true,
-    };
-    let target = JobTarget {
-        input_url: "s3://watch/inputs/pod/ep1.wav",
-        bucket: "public",
-        base_key: "audiovideo/pod/ep1",
-    };
+    let audio = SourceMedia { display_size: None, has_audio: true };
+    let target =
+        JobTarget { input_url: "s3://watch/inputs/pod/ep1.wav", bucket: "public", base_key: "audiovideo/pod/ep1" };
     let plan = build_job(&template, "job-audio.json", target, audio).unwrap();
     assert_eq!(plan.outputs, vec![PlannedOutput { key: "audiovideo/pod/ep1.mp3".into(), label: None }]);
     assert!(plan.renditions.is_empty());
