@@ -180,7 +180,8 @@ fn is_clock(s: &str) -> bool {
         && s.bytes().next().is_some_and(|b| b.is_ascii_digit())
 }
 
-fn caption_format_for(extension: &str) -> Option<CaptionFormat> {
+/// The caption format an extension (lower case) names.
+pub fn caption_format_for(extension: &str) -> Option<CaptionFormat> {
     Some(match extension {
         "srt" => CaptionFormat::Srt,
         "vtt" => CaptionFormat::Vtt,
