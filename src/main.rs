@@ -1,5 +1,6 @@
 //! The `mediaflow` command line.
 
+mod captions;
 mod plan;
 mod schemas;
 
@@ -20,6 +21,8 @@ enum Command {
     /// Show what the pipeline would do with a local file: kind, probe, renditions, every output
     /// key and the MediaConvert job. Runs ffprobe; uploads nothing.
     Plan(plan::Args),
+    /// Convert a caption file (SubRip, SBV, TTML/DFXP, WebVTT) to WebVTT, as the pipeline does.
+    Captions(captions::Args),
     /// Write the JSON Schemas of every contract type (or check that they are current).
     Schemas {
         /// Folder to write into.
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args),
+        Command::Captions(args) => captions::run(&args),
         Command::Schemas { out, check } => schemas::run(&out, check),
     };
     match result {

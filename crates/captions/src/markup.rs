@@ -91,10 +91,17 @@ pub(crate) struct Payload {
 
 impl Payload {
     pub(crate) fn newline(&mut self) {
-        while self.out.ends_with(' ') {
-            self.out.pop();
-        }
+        self.trim_end();
         self.out.push('\n');
+    }
+
+    fn at_line_start(&self) -> bool {
+        self.out.is_empty() || self.out.ends_with('\n')
+    }
+
+    fn trim_end(&mut self) {
+        let kept = self.out.trim_end_matches(|c: char| c.is_whitespace() && c != '\n').len();
+        self.out.truncate(kept);
     }
 
     /// Plain text (no markup, no references), with runs of white space as one space and none at
@@ -102,8 +109,7 @@ impl Payload {
     pub(crate) fn collapsed(&mut self, text: &str) {
         for c in text.chars() {
             if c.is_whitespace() {
-                let at_line_start = self.out.is_empty() || self.out.ends_with('\n');
-                if !at_line_start && !self.out.ends_with(' ') {
+                if !self.at_line_start() && !self.out.ends_with(' ') {
                     self.out.push(' ');
                 }
             } else {
@@ -153,6 +159,8 @@ impl Payload {
 
     fn push_escaped(&mut self, c: char) {
         match c {
+            // A line never starts with white space (readers trim it; it would not round-trip).
+            c if c.is_whitespace() && self.at_line_start() => {}
             '&' => self.out.push_str("&amp;"),
             '<' => self.out.push_str("&lt;"),
             '>' => self.out.push_str("&gt;"),
@@ -212,9 +220,8 @@ impl Payload {
         while let Some((n, _)) = self.open.pop() {
             self.out.push_str(&format!("</{n}>"));
         }
-        while self.out.ends_with([' ', '\n']) {
-            self.out.pop();
-        }
+        let kept = self.out.trim_end().len();
+        self.out.truncate(kept);
         self.out
     }
 }

@@ -9,8 +9,10 @@ pub fn parse_clock(s: &str) -> Option<u64> {
         None => (s, ""),
     };
     let parts: Vec<&str> = clock.split(':').collect();
-    let digits = |p: &str| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
-    if !(2..=3).contains(&parts.len()) || !parts.iter().all(|p| digits(p)) {
+    let digits = |p: &str, most: usize| !p.is_empty() && p.len() <= most && p.bytes().all(|b| b.is_ascii_digit());
+    // Hours may run long (what we write reads back); minutes and seconds are short.
+    let (hours, rest) = if parts.len() == 3 { (Some(parts[0]), &parts[1..]) } else { (None, &parts[..]) };
+    if !(2..=3).contains(&parts.len()) || !hours.is_none_or(|h| digits(h, 9)) || !rest.iter().all(|p| digits(p, 3)) {
         return None;
     }
     if !fraction.bytes().all(|b| b.is_ascii_digit()) {
@@ -78,6 +80,8 @@ mod tests {
         assert_eq!(parse_clock("0:00:01.123456"), Some(1123));
         assert_eq!(parse_clock("02:03.250"), Some(123_250));
         assert_eq!(parse_clock("100:00:00,000"), Some(360_000_000));
+        assert_eq!(parse_clock("13902:46:40.000"), Some(50_050_000_000));
+        assert_eq!(parse_vtt_strict(&format_vtt(50_050_000_000)), Some(50_050_000_000));
         assert_eq!(parse_clock("00:00:01"), Some(1000));
         for bad in ["", "1", "00:60:00,000", "00:00:60,000", "aa:00:01,000", "00:00:01,0x0", "1:2:3:4", "00:-1:00"] {
             assert_eq!(parse_clock(bad), None, "{bad}");

@@ -263,8 +263,9 @@ fn parse_time(s: &str, rates: Rates) -> Option<u64> {
     to_ms(seconds)
 }
 
+/// Times past a hundred thousand years are no caption's.
 fn to_ms(seconds: f64) -> Option<u64> {
-    (seconds.is_finite() && seconds >= 0.0).then(|| (seconds * 1000.0).round() as u64)
+    (seconds.is_finite() && (0.0..1e12).contains(&seconds)).then(|| (seconds * 1000.0).round() as u64)
 }
 
 /// An element's own style: its `style` references, then its inline `tts:` attributes.

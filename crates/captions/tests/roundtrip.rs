@@ -20,7 +20,11 @@ fn cue_list() -> impl Strategy<Value = Vec<(u64, u64, Vec<String>)>> {
 }
 
 fn escaped(lines: &[String]) -> String {
-    lines.iter().map(|l| l.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")).collect::<Vec<_>>().join("\n")
+    lines
+        .iter()
+        .map(|l| l.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn as_read(c: &Captions) -> Vec<(u64, u64, String)> {
