@@ -90,9 +90,12 @@ pub(crate) struct Payload {
 }
 
 impl Payload {
+    /// Ends the line; an empty line is never written (WebVTT ends a cue at a blank line).
     pub(crate) fn newline(&mut self) {
         self.trim_end();
-        self.out.push('\n');
+        if !self.at_line_start() {
+            self.out.push('\n');
+        }
     }
 
     fn at_line_start(&self) -> bool {
@@ -135,7 +138,7 @@ impl Payload {
         }
     }
 
-    fn text(&mut self, text: &str, flavour: Flavour) {
+    pub(crate) fn text(&mut self, text: &str, flavour: Flavour) {
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
             let mut len = c.len_utf8();
@@ -234,8 +237,11 @@ fn clean_class(c: &str) -> String {
     c.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
+/// A voice or language annotation: references kept as in text, bare `&` and `>` escaped.
 fn escape_annotation(a: &str) -> String {
-    a.replace('&', "&amp;").replace('>', "&gt;")
+    let mut p = Payload::default();
+    p.text(a, Flavour::WebVtt);
+    p.out
 }
 
 /// `color="red"`, `color=#FF0000`, `COLOR='#f00'` → a WebVTT default colour class.
@@ -355,6 +361,8 @@ mod tests {
         assert_eq!(vtt("<v Roger Bingham>Hi &amp; bye</v>"), "<v Roger Bingham>Hi &amp; bye</v>");
         assert_eq!(vtt("<c.yellow.bg_blue>x</c>"), "<c.yellow.bg_blue>x</c>");
         assert_eq!(vtt("<lang en-GB>colour</lang>"), "<lang en-GB>colour</lang>");
+        assert_eq!(vtt("<v A&amp;B & C>hi</v>"), "<v A&amp;B &amp; C>hi</v>");
+        assert_eq!(srt("{\\an8}\n<i></i>\n\nnext"), "<i></i>\nnext");
         assert_eq!(vtt("<ruby>漢<rt>kan</rt></ruby>"), "<ruby>漢<rt>kan</rt></ruby>");
         assert_eq!(vtt("<v>no voice</v>"), "no voice");
         assert_eq!(vtt("<i annotation>x</i>"), "<i>x</i>");
