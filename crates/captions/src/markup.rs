@@ -264,7 +264,7 @@ pub(crate) fn colour_class(value: &str) -> Option<&'static str> {
     let hex = value.trim_start_matches('#');
     let hex = match hex.len() {
         3 => hex.chars().flat_map(|c| [c, c]).collect(),
-        8 => hex[..6].to_string(),
+        8 if hex.is_ascii() => hex[..6].to_string(),
         _ => hex.to_string(),
     };
     COLOURS
@@ -320,6 +320,7 @@ mod tests {
         assert_eq!(srt("<font color=\"red\">Alarm</font>"), "<c.red>Alarm</c>");
         assert_eq!(srt("<font color=#FFFF00>Sun</font>"), "<c.yellow>Sun</c>");
         assert_eq!(srt("<font color=\"#123456\">odd</font>"), "odd");
+        assert_eq!(srt("<font color=\"ff讼舷\">odd</font>"), "odd");
         assert_eq!(srt("<font face=\"Arial\">plain</font>"), "plain");
         assert_eq!(srt("<span>gone</span>"), "gone");
     }

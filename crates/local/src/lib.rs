@@ -1,0 +1,7 @@
+//! The one-machine platform. So far: an embedded S3 endpoint over a data folder that emits
+//! S3's `Object Created` events as EventBridge delivers them.
+
+mod s3;
+mod store;
+
+pub use s3::{ACCESS_KEY, EmbeddedS3, Error, REGION, SECRET_KEY};

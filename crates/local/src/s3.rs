@@ -1,0 +1,115 @@
+//! The embedded S3 endpoint: HTTP on 127.0.0.1 over a data folder, one folder per bucket.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, RequestChecksumCalculation};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use mediaflow_core::contract::ObjectCreatedEvent;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{Service, Store};
+
+/// The static test credentials the endpoint accepts.
+pub const ACCESS_KEY: &str = "mediaflow";
+pub const SECRET_KEY: &str = "mediaflow-local-secret";
+pub const REGION: &str = "us-east-1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("data folder {path}: {source}")]
+    DataFolder { path: PathBuf, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A running endpoint. Dropping it stops the server.
+pub struct EmbeddedS3 {
+    addr: SocketAddr,
+    data: PathBuf,
+    store: Arc<Store>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl EmbeddedS3 {
+    /// Serves `data` (created if missing, with a folder for each of `buckets`) on `addr`;
+    /// port 0 picks a free one.
+    pub async fn start(data: &Path, buckets: &[&str], addr: SocketAddr) -> Result<EmbeddedS3, Error> {
+        let folder_error = |source| Error::DataFolder { path: data.to_path_buf(), source };
+        for bucket in buckets {
+            std::fs::create_dir_all(data.join(bucket)).map_err(folder_error)?;
+        }
+        let data = data.canonicalize().map_err(folder_error)?;
+        let store = Arc::new(Store::new(data.clone(), REGION).map_err(folder_error)?);
+        let service = {
+            let mut builder = S3ServiceBuilder::new(Service(store.clone()));
+            builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+            builder.build()
+        };
+        let listener = TcpListener::bind(addr).await.map_err(|source| Error::Listen { addr, source })?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen { addr, source })?;
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let http = ConnBuilder::new(TokioExecutor::new());
+            loop {
+                let socket = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((socket, _)) => socket,
+                        Err(_) => continue,
+                    },
+                    _ = &mut stopped => break,
+                };
+                let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+        });
+        Ok(EmbeddedS3 { addr, data, store, _stop: stop })
+    }
+
+    /// `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_S3` and any S3 client.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// Where the object `bucket`/`key` lies on disk.
+    pub fn path_of(&self, bucket: &str, key: &str) -> PathBuf {
+        self.data.join(bucket).join(key)
+    }
+
+    /// Every `Object Created` event from now on.
+    pub fn events(&self) -> mpsc::UnboundedReceiver<ObjectCreatedEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.store.subscribe(tx);
+        rx
+    }
+
+    /// Bytes GETs of `bucket`/`key` have streamed so far.
+    pub fn bytes_served(&self, bucket: &str, key: &str) -> u64 {
+        self.store.bytes_served(bucket, key)
+    }
+
+    /// An S3 client for this endpoint. Checksums are sent only when S3 requires them: with the
+    /// SDK's default, uploads are `aws-chunked` with a trailing checksum.
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_sdk_s3::config::Region::new(REGION))
+            .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "mediaflow-local"))
+            .force_path_style(true)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+}
