@@ -9,8 +9,10 @@
 //!   object's encoding; s3s-fs would store it, so it is dropped on the way in.
 //!
 //! Known gaps of s3s-fs, left as they are: conditional GETs (`If-None-Match`, `If-Modified-Since`)
-//! are ignored; a key `x` cannot exist beside `x/y` (a file cannot also be a folder); no
-//! versioning. The pipeline relies on none of these.
+//! are ignored; a key `x` cannot exist beside `x/y` (a file cannot also be a folder); a
+//! multipart object's ETag is the MD5 of its bytes, not S3's `<md5 of part md5s>-<parts>`; no
+//! versioning. The pipeline relies on none of these: it compares ETags only with what the same
+//! endpoint reports.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,12 +30,15 @@ use s3s::{S3, S3Request, S3Response, S3Result, StdError};
 use s3s_fs::FileSystem;
 use tokio::sync::mpsc::UnboundedSender;
 
+/// One lock per object being written, by (bucket, key).
+type KeyLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
+
 pub(crate) struct Store {
     fs: FileSystem,
     root: PathBuf,
     region: String,
     account: String,
-    key_locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    key_locks: Mutex<KeyLocks>,
     subscribers: Mutex<Vec<UnboundedSender<ObjectCreatedEvent>>>,
     served: Mutex<HashMap<(String, String), Arc<AtomicU64>>>,
     sequencer: AtomicU64,
@@ -237,7 +242,12 @@ impl Store {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let lock = self.key_lock(&bucket, &key);
         let _writing = lock.lock().await;
-        let response = self.fs.complete_multipart_upload(req).await?;
+        let mut response = self.fs.complete_multipart_upload(req).await?;
+        // s3s-fs answers through a deferred output (S3's keep-alive style); the object is
+        // already whole, so resolve it here and report its ETag.
+        if let Some(deferred) = response.output.future.take() {
+            response.output = deferred.await?;
+        }
         self.emit(&bucket, &key, response.output.e_tag.as_ref(), "CompleteMultipartUpload");
         Ok(response)
     }

@@ -1,0 +1,220 @@
+//! The embedded S3 endpoint, driven over HTTP by the real `aws-sdk-s3` client.
+
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use mediaflow_local::EmbeddedS3;
+
+async fn start(dir: &std::path::Path) -> EmbeddedS3 {
+    EmbeddedS3::start(dir, &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap()
+}
+
+async fn next_event(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<mediaflow_core::contract::ObjectCreatedEvent>,
+) -> mediaflow_core::contract::ObjectCreatedEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("an event in time").expect("open")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn objects_round_trip_and_each_write_emits_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let client = s3.client();
+    let mut events = s3.events();
+
+    let key = "inputs/team a/talk+final 100%é.mp4";
+    let put = client
+        .put_object()
+        .bucket("watch")
+        .key(key)
+        .body(ByteStream::from_static(b"hello media"))
+        .send()
+        .await
+        .unwrap();
+    let event = next_event(&mut events).await;
+    assert_eq!(event.detail_type, "Object Created");
+    assert_eq!(event.source, "aws.s3");
+    assert_eq!(event.detail.bucket.name, "watch");
+    assert_eq!(event.detail.object.key, key);
+    assert_eq!(event.detail.object.size, 11);
+    assert_eq!(format!("\"{}\"", event.detail.object.etag), put.e_tag().unwrap());
+    assert_eq!(event.detail.reason.as_deref(), Some("PutObject"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/ObjectCreatedEvent.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&serde_json::to_value(&event).unwrap()));
+
+    let got = client.get_object().bucket("watch").key(key).send().await.unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"hello media");
+    let listed = client.list_objects_v2().bucket("watch").prefix("inputs/").send().await.unwrap();
+    assert_eq!(listed.contents().iter().map(|o| o.key().unwrap()).collect::<Vec<_>>(), [key]);
+
+    client
+        .copy_object()
+        .bucket("public")
+        .key("original/talk.mp4")
+        .copy_source(format!("watch/{}", urlencode(key)))
+        .send()
+        .await
+        .unwrap();
+    let copied = next_event(&mut events).await;
+    assert_eq!((copied.detail.bucket.name.as_str(), copied.detail.reason.as_deref()), ("public", Some("CopyObject")));
+    assert_eq!(copied.detail.object.size, 11);
+    let sequencers = [event.detail.object.sequencer.unwrap(), copied.detail.object.sequencer.unwrap()];
+    assert!(sequencers[0] < sequencers[1], "sequencers grow: {sequencers:?}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn multipart_uploads_complete_with_one_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let client = s3.client();
+    let mut events = s3.events();
+    let upload = client.create_multipart_upload().bucket("watch").key("inputs/big.mov").send().await.unwrap();
+    let id = upload.upload_id().unwrap();
+    let part_size = 5 * 1024 * 1024;
+    let mut parts = Vec::new();
+    for n in 1..=2 {
+        let body = vec![n as u8; if n == 1 { part_size } else { 1000 }];
+        let part = client
+            .upload_part()
+            .bucket("watch")
+            .key("inputs/big.mov")
+            .upload_id(id)
+            .part_number(n)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+        parts.push(CompletedPart::builder().part_number(n).e_tag(part.e_tag().unwrap()).build());
+    }
+    client
+        .complete_multipart_upload()
+        .bucket("watch")
+        .key("inputs/big.mov")
+        .upload_id(id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .unwrap();
+    let event = next_event(&mut events).await;
+    assert_eq!(event.detail.reason.as_deref(), Some("CompleteMultipartUpload"));
+    assert_eq!(event.detail.object.size, part_size as u64 + 1000);
+    let head = client.head_object().bucket("watch").key("inputs/big.mov").send().await.unwrap();
+    assert_eq!(format!("\"{}\"", event.detail.object.etag), head.e_tag().unwrap());
+    assert!(tokio::time::timeout(Duration::from_millis(200), events.recv()).await.is_err(), "parts emit no event");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn of_twenty_conditional_writers_exactly_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let mut events = s3.events();
+    let writers: Vec<_> = (0..20)
+        .map(|i| {
+            let client = s3.client();
+            tokio::spawn(async move {
+                let body = format!("writer {i:02} ").repeat(20_000);
+                let result = client
+                    .put_object()
+                    .bucket("watch")
+                    .key(".mediaflow/claims/abc")
+                    .if_none_match("*")
+                    .body(body.clone().into_bytes().into())
+                    .send()
+                    .await;
+                (body, result)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for writer in writers {
+        let (body, result) = writer.await.unwrap();
+        match result {
+            Ok(_) => winners.push(body),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                assert_eq!(status, Some(412), "{e:?}");
+            }
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one conditional write succeeds");
+    let stored = s3.client().get_object().bucket("watch").key(".mediaflow/claims/abc").send().await.unwrap();
+    let stored = stored.body.collect().await.unwrap().into_bytes();
+    assert_eq!(stored.as_ref(), winners[0].as_bytes(), "the winner's bytes, whole");
+    next_event(&mut events).await;
+    assert!(tokio::time::timeout(Duration::from_millis(200), events.recv()).await.is_err(), "one event for one write");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn counts_the_bytes_a_reader_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let client = s3.client();
+    let big = vec![7u8; 8 * 1024 * 1024];
+    client.put_object().bucket("watch").key("inputs/big.bin").body(big.into()).send().await.unwrap();
+    assert_eq!(s3.bytes_served("watch", "inputs/big.bin"), 0);
+    let head = client.get_object().bucket("watch").key("inputs/big.bin").range("bytes=0-4095").send().await.unwrap();
+    assert_eq!(head.body.collect().await.unwrap().into_bytes().len(), 4096);
+    assert_eq!(s3.bytes_served("watch", "inputs/big.bin"), 4096);
+    let all = client.get_object().bucket("watch").key("inputs/big.bin").send().await.unwrap();
+    assert_eq!(all.body.collect().await.unwrap().into_bytes().len(), 8 * 1024 * 1024);
+    assert_eq!(s3.bytes_served("watch", "inputs/big.bin"), 4096 + 8 * 1024 * 1024);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sdk_default_checksums_leave_no_aws_chunked_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    // The SDK's default client: streaming uploads are aws-chunked with a trailing checksum.
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(s3.endpoint())
+        .region(aws_sdk_s3::config::Region::new(mediaflow_local::REGION))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            mediaflow_local::ACCESS_KEY,
+            mediaflow_local::SECRET_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .force_path_style(true)
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let file = dir.path().join("upload.bin");
+    std::fs::write(&file, vec![1u8; 300_000]).unwrap();
+    let body = ByteStream::from_path(&file).await.unwrap();
+    client.put_object().bucket("watch").key("inputs/file.bin").body(body).send().await.unwrap();
+    let head = client.head_object().bucket("watch").key("inputs/file.bin").send().await.unwrap();
+    assert_eq!(head.content_length(), Some(300_000));
+    assert_eq!(head.content_encoding(), None);
+    let got = client.get_object().bucket("watch").key("inputs/file.bin").send().await.unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), vec![1u8; 300_000].as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(s3.endpoint())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("someone", "else", None, None, "test"))
+        .force_path_style(true)
+        .build();
+    let err = aws_sdk_s3::Client::from_conf(config).list_objects_v2().bucket("watch").send().await.unwrap_err();
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+}
