@@ -1,0 +1,120 @@
+//! ConvertCaption: reads a caption upload, converts it to WebVTT and writes
+//! `closed-caption/<dir>/<stem>.vtt` (the language tag stays in the stem). A WebVTT upload that
+//! is already valid is stored unchanged.
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use lambda_runtime::Diagnostic;
+use mediaflow_core::ErrorName;
+use mediaflow_core::contract::{AssetInput, AssetKind, CaptionResult};
+use mediaflow_core::keys::SourceKey;
+
+/// Caption files are small; anything past this is not one.
+pub const MAX_CAPTION_BYTES: i64 = 64 * 1024 * 1024;
+
+/// What the handler works with, built once per Lambda instance.
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    /// The public bucket.
+    pub destination_bucket: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Caption(#[from] mediaflow_captions::Error),
+    #[error("{0}")]
+    Key(#[from] mediaflow_core::Error),
+    #[error("the upload is not a caption file (kind {0:?})")]
+    NotACaption(AssetKind),
+    #[error("the caption file is {0} bytes; caption files over {MAX_CAPTION_BYTES} bytes are refused")]
+    TooLarge(i64),
+    #[error("s3://{bucket}/{key} is gone: {message}")]
+    Gone { bucket: String, key: String, message: String },
+    #[error("S3 {operation}: {message}")]
+    S3 { operation: &'static str, message: String, transient: bool },
+}
+
+impl Error {
+    pub fn name(&self) -> ErrorName {
+        match self {
+            Error::Caption(_) | Error::TooLarge(_) => ErrorName::InvalidCaption,
+            Error::Key(e) => e.name(),
+            Error::NotACaption(_) | Error::Gone { .. } => ErrorName::InvalidInput,
+            Error::S3 { transient: true, .. } => ErrorName::Transient,
+            Error::S3 { transient: false, .. } => ErrorName::InvalidInput,
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Diagnostic {
+        e.name().diagnostic(e.to_string())
+    }
+}
+
+/// An S3 failure: throttling, server errors and connection trouble may pass; the rest will not.
+fn s3_error<E: ProvideErrorMetadata>(operation: &'static str, e: SdkError<E>) -> Error {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let transient = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        _ => status.is_some_and(|s| s >= 500 || s == 429) || e.code() == Some("SlowDown"),
+    };
+    let message = match e.message() {
+        Some(m) => format!("{} ({})", m, e.code().unwrap_or("no code")),
+        None => format!("{e}"),
+    };
+    Error::S3 { operation, message, transient }
+}
+
+pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResult, Error> {
+    let AssetInput { source, asset } = input;
+    if asset.kind != AssetKind::Caption {
+        return Err(Error::NotACaption(asset.kind));
+    }
+    let key = SourceKey::parse(&source.key)?;
+    let format = match asset.caption_format {
+        Some(f) => f,
+        None => return Err(Error::NotACaption(asset.kind)),
+    };
+    let object = clients.s3.get_object().bucket(&source.bucket).key(&source.key).send().await.map_err(|e| {
+        if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+            Error::Gone { bucket: source.bucket.clone(), key: source.key.clone(), message: "no such key".into() }
+        } else {
+            s3_error("GetObject", e)
+        }
+    })?;
+    let length = object.content_length().unwrap_or_default();
+    if length > MAX_CAPTION_BYTES {
+        return Err(Error::TooLarge(length));
+    }
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| Error::S3 { operation: "GetObject", message: e.to_string(), transient: true })?
+        .into_bytes();
+    let conversion = mediaflow_captions::convert(&bytes, format)?;
+    let vtt = conversion.vtt.into_bytes();
+    let size = vtt.len() as u64;
+    let target = key.caption_key();
+    let put = clients
+        .s3
+        .put_object()
+        .bucket(&clients.destination_bucket)
+        .key(&target)
+        .content_type("text/vtt; charset=utf-8")
+        .body(ByteStream::from(vtt))
+        .send()
+        .await
+        .map_err(|e| s3_error("PutObject", e))?;
+    Ok(CaptionResult {
+        bucket: clients.destination_bucket.clone(),
+        key: target,
+        format,
+        language: key.language().map(str::to_string),
+        cues: conversion.cues as u32,
+        size,
+        etag: put.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+    })
+}
