@@ -67,6 +67,18 @@ async fn objects_round_trip_and_each_write_emits_an_event() {
     assert!(sequencers[0] < sequencers[1], "sequencers grow: {sequencers:?}");
 }
 
+/// A client as the SDK builds it by default (unlike `EmbeddedS3::client`), with these credentials.
+fn sdk_client(s3: &EmbeddedS3, access_key: &str, secret_key: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(s3.endpoint())
+        .region(aws_sdk_s3::config::Region::new(mediaflow_local::REGION))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(access_key, secret_key, None, None, "test"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -179,20 +191,7 @@ async fn sdk_default_checksums_leave_no_aws_chunked_encoding() {
     let dir = tempfile::tempdir().unwrap();
     let s3 = start(dir.path()).await;
     // The SDK's default client: streaming uploads are aws-chunked with a trailing checksum.
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(s3.endpoint())
-        .region(aws_sdk_s3::config::Region::new(mediaflow_local::REGION))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            mediaflow_local::ACCESS_KEY,
-            mediaflow_local::SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .force_path_style(true)
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(config);
+    let client = sdk_client(&s3, mediaflow_local::ACCESS_KEY, mediaflow_local::SECRET_KEY);
     let file = dir.path().join("upload.bin");
     std::fs::write(&file, vec![1u8; 300_000]).unwrap();
     let body = ByteStream::from_path(&file).await.unwrap();
@@ -208,13 +207,6 @@ async fn sdk_default_checksums_leave_no_aws_chunked_encoding() {
 async fn wrong_credentials_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s3 = start(dir.path()).await;
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(s3.endpoint())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("someone", "else", None, None, "test"))
-        .force_path_style(true)
-        .build();
-    let err = aws_sdk_s3::Client::from_conf(config).list_objects_v2().bucket("watch").send().await.unwrap_err();
+    let err = sdk_client(&s3, "someone", "else").list_objects_v2().bucket("watch").send().await.unwrap_err();
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
 }
