@@ -2,12 +2,12 @@
 //! `closed-caption/<dir>/<stem>.vtt` (the language tag stays in the stem). A WebVTT upload that
 //! is already valid is stored unchanged.
 
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, CaptionResult};
 use mediaflow_core::keys::SourceKey;
+use mediaflow_lambda::{AwsFailure, aws_failure};
 
 /// Caption files are small; anything past this is not one.
 pub const MAX_CAPTION_BYTES: i64 = 64 * 1024 * 1024;
@@ -31,8 +31,8 @@ pub enum Error {
     TooLarge(i64),
     #[error("s3://{bucket}/{key} is gone: {message}")]
     Gone { bucket: String, key: String, message: String },
-    #[error("S3 {operation}: {message}")]
-    S3 { operation: &'static str, message: String, transient: bool },
+    #[error("S3 {0}")]
+    S3(#[from] AwsFailure),
 }
 
 impl Error {
@@ -41,8 +41,7 @@ impl Error {
             Error::Caption(_) | Error::TooLarge(_) => ErrorName::InvalidCaption,
             Error::Key(e) => e.name(),
             Error::NotACaption(_) | Error::Gone { .. } => ErrorName::InvalidInput,
-            Error::S3 { transient: true, .. } => ErrorName::Transient,
-            Error::S3 { transient: false, .. } => ErrorName::InvalidInput,
+            Error::S3(f) => f.name,
         }
     }
 }
@@ -51,20 +50,6 @@ impl From<Error> for Diagnostic {
     fn from(e: Error) -> Diagnostic {
         e.name().diagnostic(e.to_string())
     }
-}
-
-/// An S3 failure: throttling, server errors and connection trouble may pass; the rest will not.
-fn s3_error<E: ProvideErrorMetadata>(operation: &'static str, e: SdkError<E>) -> Error {
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let transient = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        _ => status.is_some_and(|s| s >= 500 || s == 429) || e.code() == Some("SlowDown"),
-    };
-    let message = match e.message() {
-        Some(m) => format!("{} ({})", m, e.code().unwrap_or("no code")),
-        None => format!("{e}"),
-    };
-    Error::S3 { operation, message, transient }
 }
 
 pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResult, Error> {
@@ -81,7 +66,7 @@ pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResu
         if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
             Error::Gone { bucket: source.bucket.clone(), key: source.key.clone(), message: "no such key".into() }
         } else {
-            s3_error("GetObject", e)
+            aws_failure("GetObject", e).into()
         }
     })?;
     let length = object.content_length().unwrap_or_default();
@@ -92,7 +77,12 @@ pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResu
         .body
         .collect()
         .await
-        .map_err(|e| Error::S3 { operation: "GetObject", message: e.to_string(), transient: true })?
+        .map_err(|e| AwsFailure {
+            operation: "GetObject",
+            message: e.to_string(),
+            name: ErrorName::Transient,
+            code: None,
+        })?
         .into_bytes();
     let conversion = mediaflow_captions::convert(&bytes, format)?;
     let vtt = conversion.vtt.into_bytes();
@@ -107,7 +97,7 @@ pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResu
         .body(ByteStream::from(vtt))
         .send()
         .await
-        .map_err(|e| s3_error("PutObject", e))?;
+        .map_err(|e| aws_failure("PutObject", e))?;
     Ok(CaptionResult {
         bucket: clients.destination_bucket.clone(),
         key: target,

@@ -1,0 +1,62 @@
+//! What every function shares. Functions never know where they run: endpoints come from the
+//! SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables.
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use mediaflow_core::ErrorName;
+
+/// An S3 client from the environment. `S3_FORCE_PATH_STYLE=true` selects path-style requests,
+/// which S3-compatible endpoints without per-bucket host names need.
+pub async fn s3_from_env() -> aws_sdk_s3::Client {
+    let config = aws_config::load_from_env().await;
+    let path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build())
+}
+
+/// A required setting from the environment.
+pub fn setting(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+/// A failed AWS call, named: throttling, server errors and connection trouble are
+/// `MediaFlow.Transient` (the state machine retries them); anything else will fail again.
+#[derive(Debug)]
+pub struct AwsFailure {
+    pub operation: &'static str,
+    pub message: String,
+    pub name: ErrorName,
+    /// The service's error code (`NoSuchKey`, `PreconditionFailed`, …), when it sent one.
+    pub code: Option<String>,
+}
+
+impl std::fmt::Display for AwsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.operation, self.message)
+    }
+}
+
+impl std::error::Error for AwsFailure {}
+
+pub fn aws_failure<E: ProvideErrorMetadata>(operation: &'static str, e: SdkError<E>) -> AwsFailure {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let transient = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        _ => {
+            status.is_some_and(|s| s >= 500 || s == 429) || matches!(e.code(), Some("SlowDown" | "ThrottlingException"))
+        }
+    };
+    let code = e.code().map(str::to_string);
+    let message = match (e.message(), e.code()) {
+        (Some(m), Some(c)) => format!("{m} ({c})"),
+        (None, Some(c)) => c.to_string(),
+        _ => match status {
+            Some(s) => format!("HTTP {s}: {e}"),
+            None => e.to_string(),
+        },
+    };
+    AwsFailure {
+        operation,
+        message,
+        name: if transient { ErrorName::Transient } else { ErrorName::InvalidInput },
+        code,
+    }
+}
