@@ -185,6 +185,41 @@ impl SourceKey {
     }
 }
 
+/// Where Classify claims an upload, in the watch bucket: one object per upload, told apart by
+/// bucket, key, ETag and sequencer, so a repeated delivery of the same upload finds the claim
+/// and a new upload to the same key does not.
+pub fn claim_key(bucket: &str, key: &str, etag: &str, sequencer: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [bucket, key, etag, sequencer] {
+        hash.update(part.len().to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!(".mediaflow/claims/{digest}.json")
+}
+
+/// A key as S3 writes it into event notifications: URL-encoded, with `+` for spaces. `None`
+/// when it is not valid encoding (then it was meant literally).
+pub fn decode_event_key(key: &str) -> Option<String> {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 /// `a.b.c.mp4` → (`a.b.c`, `mp4`); `README` → (`README`, ``); `.hidden` → (`.hidden`, ``);
 /// `.hidden.mp4` → (`.hidden`, `mp4`); `name.` → (`name.`, ``).
 fn split_extension(name: &str) -> (&str, &str) {
@@ -301,6 +336,25 @@ mod tests {
         assert!(!s.is_rendition_key("audiovideo/a/talk_p.mp4"));
         assert!(!s.is_rendition_key("audiovideo/b/talk_720p.mp4"));
         assert!(!s.is_rendition_key("audiovideo/a/sub/talk_720p.mp4"));
+    }
+
+    #[test]
+    fn claims_tell_uploads_apart() {
+        let a = claim_key("watch", "inputs/a.mp4", "etag1", "seq1");
+        assert!(a.starts_with(".mediaflow/claims/") && a.ends_with(".json"));
+        assert_eq!(a, claim_key("watch", "inputs/a.mp4", "etag1", "seq1"));
+        assert_ne!(a, claim_key("watch", "inputs/a.mp4", "etag1", "seq2"));
+        assert_ne!(a, claim_key("watch", "inputs/a.mp4", "etag2", "seq1"));
+        assert_ne!(claim_key("ab", "c", "", ""), claim_key("a", "bc", "", ""));
+    }
+
+    #[test]
+    fn event_keys_are_url_decoded() {
+        assert_eq!(decode_event_key("inputs/My+Talk%20%28final%29.mp4").as_deref(), Some("inputs/My Talk (final).mp4"));
+        assert_eq!(decode_event_key("inputs/vid%C3%A9o.mp4").as_deref(), Some("inputs/vidéo.mp4"));
+        assert_eq!(decode_event_key("inputs/100%.mp4"), None);
+        assert_eq!(decode_event_key("inputs/%zz.mp4"), None);
+        assert_eq!(decode_event_key("inputs/%FF.mp4"), None);
     }
 
     #[test]
