@@ -28,10 +28,12 @@ pub enum ErrorName {
     FrameFailed,
     /// An output was written but does not read back as written.
     OutputMismatch,
+    /// The function lacks something it needs to run (a tool, a setting): fix the deployment.
+    Configuration,
 }
 
 impl ErrorName {
-    pub const ALL: [ErrorName; 11] = [
+    pub const ALL: [ErrorName; 12] = [
         ErrorName::Transient,
         ErrorName::InvalidInput,
         ErrorName::InvalidKey,
@@ -43,6 +45,7 @@ impl ErrorName {
         ErrorName::TranscodePending,
         ErrorName::FrameFailed,
         ErrorName::OutputMismatch,
+        ErrorName::Configuration,
     ];
 
     /// The `errorType` string, `MediaFlow.<Name>`.
@@ -59,6 +62,7 @@ impl ErrorName {
             ErrorName::TranscodePending => "MediaFlow.TranscodePending",
             ErrorName::FrameFailed => "MediaFlow.FrameFailed",
             ErrorName::OutputMismatch => "MediaFlow.OutputMismatch",
+            ErrorName::Configuration => "MediaFlow.Configuration",
         }
     }
 
@@ -88,6 +92,8 @@ pub enum Error {
     #[error("probe result: {0}")]
     InvalidMedia(String),
     #[error("{0}")]
+    UnsupportedMedia(String),
+    #[error("{0}")]
     InvalidInput(String),
     #[error("output {0} is not where the job said it would be")]
     MissingOutput(String),
@@ -99,6 +105,7 @@ impl Error {
             Error::InvalidKey { .. } => ErrorName::InvalidKey,
             Error::InvalidTemplate(_) => ErrorName::InvalidTemplate,
             Error::InvalidMedia(_) => ErrorName::InvalidMedia,
+            Error::UnsupportedMedia(_) => ErrorName::UnsupportedMedia,
             Error::InvalidInput(_) => ErrorName::InvalidInput,
             Error::MissingOutput(_) => ErrorName::OutputMismatch,
         }

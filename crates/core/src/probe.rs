@@ -110,7 +110,11 @@ pub fn parse_ffprobe(json: &[u8]) -> Result<Probe, Error> {
         })
         .collect();
     if video.is_none() && audio.is_empty() {
-        return Err(Error::InvalidMedia("the file has no audio or video stream".into()));
+        return Err(if streams.is_empty() {
+            Error::InvalidMedia("the file has no stream ffprobe can read".into())
+        } else {
+            Error::UnsupportedMedia(format!("the file holds {} stream(s) but no audio or video", streams.len()))
+        });
     }
     Ok(Probe {
         container: str_of(format, "format_name").unwrap_or("unknown").to_string(),
@@ -281,6 +285,8 @@ mod tests {
     fn not_media_is_invalid_media() {
         let none = json!({"streams": [], "format": {"format_name": "tty"}});
         assert_eq!(probe(none).unwrap_err().name(), crate::ErrorName::InvalidMedia);
+        let data_only = json!({"streams": [{"codec_type": "data", "codec_name": "bin_data"}], "format": {"format_name": "mpegts"}});
+        assert_eq!(probe(data_only).unwrap_err().name(), crate::ErrorName::UnsupportedMedia);
         assert!(parse_ffprobe(b"not json").is_err());
         assert!(probe(json!({"streams": []})).is_err());
         let sizeless =
