@@ -4,7 +4,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_valid, ffmpeg, mediaflow, tone, video};
+use common::{assert_valid, mediaflow};
+use mediaflow_testkit::{ffmpeg, tone, video};
 use serde_json::Value;
 
 /// Runs `plan --json` on `file` (relative to `dir`) and returns the plan.

@@ -11,10 +11,6 @@ fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn format_of(path: &Path) -> CaptionFormat {
     let ext = path.extension().unwrap().to_str().unwrap().to_ascii_lowercase();
     caption_format_for(&ext).unwrap_or_else(|| panic!("{}: not a caption extension", path.display()))
@@ -23,19 +19,6 @@ fn format_of(path: &Path) -> CaptionFormat {
 fn convert_file(rel: &str) -> Result<Conversion, Error> {
     let path = testdata().join(rel);
     convert(&std::fs::read(&path).unwrap(), format_of(&path))
-}
-
-/// Runs the W3C validator over `files`; panics with its report when any has an error.
-pub fn assert_w3c_valid(files: &[PathBuf]) {
-    let script = repo().join("scripts/check-vtt.cjs");
-    assert!(
-        repo().join("node_modules/webvtt-parser").exists(),
-        "webvtt-parser is missing: run `npm ci` (scripts/test does)"
-    );
-    let out = Command::new("node").arg(&script).args(files).current_dir(repo()).output().expect("node runs");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "the W3C WebVTT parser found errors:\n{report}");
-    assert!(report.contains(&format!("{} valid, 0 invalid", files.len())), "{report}");
 }
 
 #[test]
@@ -58,7 +41,7 @@ fn every_readable_file_becomes_valid_webvtt() {
         }
     }
     assert!(written.len() >= 15, "{written:?}");
-    assert_w3c_valid(&written);
+    mediaflow_testkit::assert_w3c_webvtt(&written);
 }
 
 #[test]
@@ -67,7 +50,7 @@ fn the_validator_catches_what_it_should() {
     let bad = dir.path().join("bad.vtt");
     std::fs::write(&bad, "WEBVTT\n\n00:00:02.000 --> 00:00:01.000\nQ&A <i>open\n").unwrap();
     let out =
-        Command::new("node").arg(repo().join("scripts/check-vtt.cjs")).arg(&bad).current_dir(repo()).output().unwrap();
+        Command::new("node").arg(mediaflow_testkit::repo().join("scripts/check-vtt.cjs")).arg(&bad).output().unwrap();
     assert!(!out.status.success());
 }
 

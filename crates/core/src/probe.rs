@@ -285,7 +285,8 @@ mod tests {
     fn not_media_is_invalid_media() {
         let none = json!({"streams": [], "format": {"format_name": "tty"}});
         assert_eq!(probe(none).unwrap_err().name(), crate::ErrorName::InvalidMedia);
-        let data_only = json!({"streams": [{"codec_type": "data", "codec_name": "bin_data"}], "format": {"format_name": "mpegts"}});
+        let data_only =
+            json!({"streams": [{"codec_type": "data", "codec_name": "bin_data"}], "format": {"format_name": "mpegts"}});
         assert_eq!(probe(data_only).unwrap_err().name(), crate::ErrorName::UnsupportedMedia);
         assert!(parse_ffprobe(b"not json").is_err());
         assert!(probe(json!({"streams": []})).is_err());

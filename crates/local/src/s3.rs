@@ -20,6 +20,9 @@ pub const ACCESS_KEY: &str = "mediaflow";
 pub const SECRET_KEY: &str = "mediaflow-local-secret";
 pub const REGION: &str = "us-east-1";
 
+/// Each connection's socket send buffer.
+const SEND_BUFFER_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("data folder {path}: {source}")]
@@ -64,6 +67,9 @@ impl EmbeddedS3 {
                     },
                     _ = &mut stopped => break,
                 };
+                // A small send buffer keeps what a GET has streamed close to what its reader
+                // took: a reader that stops early (ffprobe seeking) leaves little in flight.
+                let _ = socket2::SockRef::from(&socket).set_send_buffer_size(SEND_BUFFER_BYTES);
                 let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
                 tokio::spawn(async move {
                     let _ = conn.await;

@@ -46,13 +46,7 @@ async fn fetch(w: &World, key: &str) -> (Vec<u8>, Option<String>) {
 }
 
 fn w3c_valid(path: &Path) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = std::process::Command::new("node")
-        .arg(repo.join("scripts/check-vtt.cjs"))
-        .arg(path)
-        .output()
-        .expect("node runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    mediaflow_testkit::assert_w3c_webvtt(&[path.to_path_buf()]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,0 +1,106 @@
+//! What the tests share: real media made with ffmpeg (lavfi's testsrc2 and sine), and the W3C
+//! WebVTT parser run over files. For tests only.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository exists")
+}
+
+/// Runs ffmpeg quietly; the tests need it, as the pipeline does.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg is installed (scripts/ensure-tools)");
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A test clip from testsrc2 (and a sine tone when `audio`), H.264/AAC; the container follows
+/// the extension.
+pub fn video(path: &Path, width: u32, height: u32, seconds: f32, audio: bool) {
+    let size = format!("testsrc2=size={width}x{height}:rate=25");
+    let secs = seconds.to_string();
+    let mut args = vec!["-f", "lavfi", "-i", &size];
+    if audio {
+        args.extend(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]);
+    }
+    args.extend(["-t", &secs, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]);
+    if audio {
+        args.extend(["-c:a", "aac", "-shortest"]);
+    }
+    args.push(path.to_str().expect("UTF-8 path"));
+    ffmpeg(&args);
+}
+
+/// A large 1080p MP4 of at least `megabytes`, at a camera-like 8 Mb/s with its index at the
+/// end as cameras write it: four seconds encoded once, then repeated without re-encoding.
+pub fn large_video(path: &Path, megabytes: u64) {
+    let segment = path.with_extension("segment.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1920x1080:rate=25,noise=alls=20:allf=t",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-b:v",
+        "8M",
+        "-maxrate",
+        "8M",
+        "-bufsize",
+        "8M",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        segment.to_str().expect("UTF-8 path"),
+    ]);
+    let segment_size = std::fs::metadata(&segment).expect("written").len();
+    let loops = (megabytes * 1_000_000 / segment_size).to_string();
+    let seg = segment.to_str().expect("UTF-8 path");
+    ffmpeg(&["-stream_loop", &loops, "-i", seg, "-c", "copy", path.to_str().expect("UTF-8 path")]);
+    let _ = std::fs::remove_file(&segment);
+    let size = std::fs::metadata(path).expect("written").len();
+    assert!(size >= megabytes * 1_000_000, "{} is only {size} bytes", path.display());
+}
+
+/// A sine tone; the codec follows the extension (`.wav`, `.mp3`, …).
+pub fn tone(path: &Path, seconds: f32) {
+    let secs = seconds.to_string();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        &secs,
+        path.to_str().expect("UTF-8 path"),
+    ]);
+}
+
+/// Runs the W3C WebVTT parser (npm `webvtt-parser`) over `files`; panics with its report when
+/// any file has an error.
+pub fn assert_w3c_webvtt(files: &[PathBuf]) {
+    let repo = repo();
+    assert!(
+        repo.join("node_modules/webvtt-parser").exists(),
+        "webvtt-parser is missing: run `npm ci` (scripts/test does)"
+    );
+    let out = Command::new("node").arg(repo.join("scripts/check-vtt.cjs")).args(files).output().expect("node runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the W3C WebVTT parser found errors:\n{report}");
+    assert!(report.contains(&format!("{} valid, 0 invalid", files.len())), "{report}");
+}
