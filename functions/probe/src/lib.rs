@@ -71,7 +71,7 @@ pub async fn handler(input: ProbeInput, clients: &Clients) -> Result<Probe, Erro
         .map_err(|e| Error::Ffprobe { path: clients.ffprobe.display().to_string(), message: e.to_string() })?;
     if !output.status.success() {
         let stderr = redact(&String::from_utf8_lossy(&output.stderr));
-        let why = stderr.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("no message").trim().to_string();
+        let why = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_string();
         return Err(Error::Unreadable(why));
     }
     Ok(parse_ffprobe(&output.stdout)?)
