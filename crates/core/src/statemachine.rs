@@ -9,8 +9,8 @@ use crate::error::Error;
 /// The definition, as shipped.
 pub const DEFINITION: &str = include_str!("../../../statemachine/pipeline.asl.json");
 
-/// `${…}` placeholders naming a Lambda function, with the function (`functions/<name>`) each
-/// stands for.
+/// `${…}` placeholders naming a Lambda function, with the function (a binary of `functions/`)
+/// each stands for. `copy-mp3` and `archive-original` are the two binaries of `functions/copy`.
 pub const FUNCTION_PLACEHOLDERS: &[(&str, &str)] = &[
     ("ClassifyFunctionArn", "classify"),
     ("AssembleCheckFunctionArn", "assemble-check"),

@@ -83,9 +83,26 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// The `x-amz-copy-source` of an object: `bucket/key`, the key URL-encoded.
+pub fn copy_source(bucket: &str, key: &str) -> String {
+    let encoded: String = key
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{bucket}/{encoded}")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{copy_source, redact};
+
+    #[test]
+    fn copy_sources_are_encoded() {
+        assert_eq!(copy_source("watch", "inputs/a b+c%é.mp4"), "watch/inputs/a%20b%2Bc%25%C3%A9.mp4");
+    }
 
     #[test]
     fn presigned_secrets_are_blanked() {

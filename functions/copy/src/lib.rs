@@ -1,0 +1,182 @@
+//! Server-side copies of the upload, byte for byte, verified by size and ETag:
+//! - CopyMp3 delivers an MP3 unchanged to `audiovideo/<dir>/<stem>.mp3` (`audio/mpeg`);
+//! - ArchiveOriginal keeps the upload as `original/<dir>/<name>`.
+//!
+//! No byte passes through the function. Objects above 5 GiB (CopyObject's limit) are copied in
+//! parts with UploadPartCopy.
+
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use lambda_runtime::Diagnostic;
+use mediaflow_core::ErrorName;
+use mediaflow_core::contract::{AssetInput, AssetKind, OutputFile, Renditions, StoredObject};
+use mediaflow_core::keys::SourceKey;
+use mediaflow_lambda::{AwsFailure, aws_failure, copy_source};
+
+/// CopyObject copies at most 5 GiB.
+pub const SINGLE_COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
+/// Part size for larger copies (S3 allows 10,000 parts: 5 TiB at this size).
+pub const PART_BYTES: u64 = 512 * 1024 * 1024;
+
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub destination_bucket: String,
+    /// Above this size, copy in parts ([`SINGLE_COPY_LIMIT`] but in tests).
+    pub single_copy_limit: u64,
+    pub part_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Key(#[from] mediaflow_core::Error),
+    #[error("CopyMp3 copies MP3 uploads, not {0:?}")]
+    NotMp3(AssetKind),
+    #[error("the copy s3://{bucket}/{key} is {found} where the upload is {expected}")]
+    Mismatch { bucket: String, key: String, expected: String, found: String },
+    #[error("S3 {0}")]
+    S3(#[from] AwsFailure),
+}
+
+impl Error {
+    pub fn name(&self) -> ErrorName {
+        match self {
+            Error::Key(e) => e.name(),
+            Error::NotMp3(_) => ErrorName::InvalidInput,
+            Error::Mismatch { .. } => ErrorName::OutputMismatch,
+            Error::S3(f) => f.name,
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Diagnostic {
+        e.name().diagnostic(e.to_string())
+    }
+}
+
+/// CopyMp3.
+pub async fn copy_mp3(input: AssetInput, clients: &Clients) -> Result<Renditions, Error> {
+    if input.asset.kind != AssetKind::Mp3 {
+        return Err(Error::NotMp3(input.asset.kind));
+    }
+    let target = SourceKey::parse(&input.source.key)?.mp3_key();
+    let copied = copy(clients, &input, &target, Some("audio/mpeg")).await?;
+    Ok(Renditions {
+        bucket: copied.bucket,
+        job_id: None,
+        outputs: vec![OutputFile { key: copied.key, label: None, width: None, height: None, duration_ms: None }],
+    })
+}
+
+/// ArchiveOriginal.
+pub async fn archive_original(input: AssetInput, clients: &Clients) -> Result<StoredObject, Error> {
+    let target = SourceKey::parse(&input.source.key)?.original_key();
+    copy(clients, &input, &target, None).await
+}
+
+/// Copies the upload to `target` in the destination bucket, keeping its Content-Type unless
+/// `content_type` is given, and checks the copy.
+async fn copy(
+    clients: &Clients,
+    input: &AssetInput,
+    target: &str,
+    content_type: Option<&str>,
+) -> Result<StoredObject, Error> {
+    let source = &input.source;
+    let from = copy_source(&source.bucket, &source.key);
+    let bucket = &clients.destination_bucket;
+    if source.size <= clients.single_copy_limit {
+        let mut request = clients.s3.copy_object().bucket(bucket).key(target).copy_source(&from);
+        if let Some(t) = content_type {
+            request = request.metadata_directive(MetadataDirective::Replace).content_type(t);
+        }
+        request.send().await.map_err(|e| aws_failure("CopyObject", e))?;
+    } else {
+        copy_in_parts(clients, source.size, &from, target, content_type).await?;
+    }
+    let head =
+        clients.s3.head_object().bucket(bucket).key(target).send().await.map_err(|e| aws_failure("HeadObject", e))?;
+    let size = head.content_length().unwrap_or_default().max(0) as u64;
+    let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_string();
+    let mismatch = |expected: String, found: String| Error::Mismatch {
+        bucket: bucket.clone(),
+        key: target.to_string(),
+        expected,
+        found,
+    };
+    if size != source.size {
+        return Err(mismatch(format!("{} bytes", source.size), format!("{size} bytes")));
+    }
+    // A single-part upload's ETag is its MD5, and a copy in one piece keeps it. A multipart
+    // ETag (`…-N`) depends on the part sizes, so there the size has to do.
+    let comparable = !source.etag.contains('-') && source.size <= clients.single_copy_limit;
+    if comparable && etag != source.etag {
+        return Err(mismatch(format!("ETag {}", source.etag), format!("ETag {etag}")));
+    }
+    Ok(StoredObject { bucket: bucket.clone(), key: target.to_string(), size, etag })
+}
+
+async fn copy_in_parts(
+    clients: &Clients,
+    size: u64,
+    from: &str,
+    target: &str,
+    content_type: Option<&str>,
+) -> Result<(), Error> {
+    let bucket = &clients.destination_bucket;
+    let mut create = clients.s3.create_multipart_upload().bucket(bucket).key(target);
+    if let Some(t) = content_type {
+        create = create.content_type(t);
+    }
+    let upload = create.send().await.map_err(|e| aws_failure("CreateMultipartUpload", e))?;
+    let id = upload.upload_id().unwrap_or_default().to_string();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut number = 1;
+    while start < size {
+        let end = (start + clients.part_bytes).min(size) - 1;
+        let part = clients
+            .s3
+            .upload_part_copy()
+            .bucket(bucket)
+            .key(target)
+            .upload_id(&id)
+            .part_number(number)
+            .copy_source(from)
+            .copy_source_range(format!("bytes={start}-{end}"))
+            .send()
+            .await;
+        let part = match part {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = clients.s3.abort_multipart_upload().bucket(bucket).key(target).upload_id(&id).send().await;
+                return Err(aws_failure("UploadPartCopy", e).into());
+            }
+        };
+        let etag = part.copy_part_result().and_then(|r| r.e_tag()).unwrap_or_default();
+        parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
+        start = end + 1;
+        number += 1;
+    }
+    clients
+        .s3
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(target)
+        .upload_id(&id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .map_err(|e| aws_failure("CompleteMultipartUpload", e))?;
+    Ok(())
+}
+
+/// The clients every copy binary builds from its environment.
+pub async fn clients_from_env() -> Result<Clients, String> {
+    Ok(Clients {
+        s3: mediaflow_lambda::s3_from_env().await,
+        destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
+        single_copy_limit: SINGLE_COPY_LIMIT,
+        part_bytes: PART_BYTES,
+    })
+}
