@@ -1,0 +1,121 @@
+//! SaveFrame: one JPG frame, `thumbnail/<dir>/<stem>.jpg`, taken by ffmpeg from a presigned URL
+//! (`-ss` before `-i`, so ffmpeg seeks by range instead of reading up to the frame). 7 s in by
+//! default, halfway for shorter media; turned as the player turns it; no larger than the source
+//! or 1080p.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use lambda_runtime::Diagnostic;
+use mediaflow_core::ErrorName;
+use mediaflow_core::contract::{MediaInput, Thumbnail};
+use mediaflow_core::keys::SourceKey;
+use mediaflow_core::thumbnail::{frame_size, frame_time};
+use mediaflow_lambda::{AwsFailure, aws_failure, redact};
+
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub destination_bucket: String,
+    /// The ffmpeg to run (`FFMPEG_PATH`, default `ffmpeg` on PATH).
+    pub ffmpeg: PathBuf,
+    /// Seconds into the media (`FRAME_SECONDS`, default 7).
+    pub frame_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Key(#[from] mediaflow_core::Error),
+    #[error("the upload has no picture to take a frame of")]
+    NoPicture,
+    #[error("ffmpeg took no frame at {at} s: {why}")]
+    NoFrame { at: f64, why: String },
+    #[error("ffmpeg took longer than {} s", FRAME_TIMEOUT.as_secs())]
+    Timeout,
+    #[error("cannot run {path}: {message}")]
+    Ffmpeg { path: String, message: String },
+    #[error("presigning a GET of the upload: {0}")]
+    Presign(String),
+    #[error("S3 {0}")]
+    S3(#[from] AwsFailure),
+}
+
+impl Error {
+    pub fn name(&self) -> ErrorName {
+        match self {
+            Error::Key(e) => e.name(),
+            Error::NoPicture | Error::NoFrame { .. } => ErrorName::FrameFailed,
+            Error::Timeout => ErrorName::Transient,
+            Error::Ffmpeg { .. } | Error::Presign(_) => ErrorName::Configuration,
+            Error::S3(f) => f.name,
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Diagnostic {
+        e.name().diagnostic(e.to_string())
+    }
+}
+
+pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Thumbnail, Error> {
+    let MediaInput { source, probe, .. } = input;
+    let key = SourceKey::parse(&source.key)?;
+    let (display_width, display_height) = probe.display_size().ok_or(Error::NoPicture)?;
+    let at = frame_time(probe.duration_seconds, clients.frame_seconds);
+    let (width, height) = frame_size(display_width, display_height);
+    let presigning = PresigningConfig::expires_in(FRAME_TIMEOUT).map_err(|e| Error::Presign(e.to_string()))?;
+    let url = clients
+        .s3
+        .get_object()
+        .bucket(&source.bucket)
+        .key(&source.key)
+        .presigned(presigning)
+        .await
+        .map_err(|e| Error::Presign(redact(&e.to_string())))?
+        .uri()
+        .to_string();
+    let at_arg = format!("{at:.3}");
+    let scale = format!("scale={width}:{height}");
+    let run = tokio::process::Command::new(&clients.ffmpeg)
+        .args(["-v", "error", "-nostdin", "-ss", &at_arg, "-i", &url, "-frames:v", "1", "-vf", &scale])
+        .args(["-q:v", "2", "-f", "mjpeg", "pipe:1"])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(FRAME_TIMEOUT, run)
+        .await
+        .map_err(|_| Error::Timeout)?
+        .map_err(|e| Error::Ffmpeg { path: clients.ffmpeg.display().to_string(), message: e.to_string() })?;
+    let jpeg = output.stdout;
+    // ffmpeg exits 0 and writes nothing when the seek passes the end: check for a JPEG.
+    if !output.status.success() || !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        let stderr = redact(&String::from_utf8_lossy(&output.stderr));
+        let why = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no image written").trim().to_string();
+        return Err(Error::NoFrame { at, why });
+    }
+    let size = jpeg.len() as u64;
+    let target = key.thumbnail_key();
+    let put = clients
+        .s3
+        .put_object()
+        .bucket(&clients.destination_bucket)
+        .key(&target)
+        .content_type("image/jpeg")
+        .body(ByteStream::from(jpeg))
+        .send()
+        .await
+        .map_err(|e| aws_failure("PutObject", e))?;
+    Ok(Thumbnail {
+        bucket: clients.destination_bucket.clone(),
+        key: target,
+        width,
+        height,
+        at_seconds: at,
+        size,
+        etag: put.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+    })
+}
