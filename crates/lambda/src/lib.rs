@@ -76,7 +76,8 @@ pub fn redact(text: &str) -> String {
         out.push_str(&rest[..start + len]);
         out.push_str("REDACTED");
         rest = &rest[start + len..];
-        let end = rest.find(|c: char| c == '&' || c == '"' || c == '\'' || c.is_whitespace()).unwrap_or(rest.len());
+        // A query value: unreserved characters and %-escapes.
+        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || "%-_.~".contains(c))).unwrap_or(rest.len());
         rest = &rest[end..];
     }
     out.push_str(rest);
