@@ -7,6 +7,7 @@ pub mod error;
 pub mod job;
 pub mod keys;
 pub mod ladder;
+pub mod mediaconvert;
 pub mod metadata;
 pub mod plan;
 pub mod probe;
