@@ -2,6 +2,8 @@
 //! SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables.
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
 use mediaflow_core::ErrorName;
 
 /// An S3 client from the environment. `S3_FORCE_PATH_STYLE=true` selects path-style requests,
@@ -10,6 +12,47 @@ pub async fn s3_from_env() -> aws_sdk_s3::Client {
     let config = aws_config::load_from_env().await;
     let path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build())
+}
+
+/// The whole body of a GET, or a transient failure (the connection broke mid-way).
+pub async fn collect(operation: &'static str, body: ByteStream) -> Result<Vec<u8>, AwsFailure> {
+    match body.collect().await {
+        Ok(bytes) => Ok(bytes.into_bytes().to_vec()),
+        Err(e) => Err(AwsFailure { operation, message: e.to_string(), name: ErrorName::Transient, code: None }),
+    }
+}
+
+/// Writes `body` as `bucket`/`key` with `content_type`; returns the ETag, unquoted.
+pub async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<String, AwsFailure> {
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| aws_failure("PutObject", e))?;
+    Ok(put.e_tag().unwrap_or_default().trim_matches('"').to_string())
+}
+
+/// A presigned GET URL of `bucket`/`key`, valid for `valid_for`, for tools that read over HTTP.
+pub async fn presigned_get(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    valid_for: std::time::Duration,
+) -> Result<String, String> {
+    let config = PresigningConfig::expires_in(valid_for).map_err(|e| e.to_string())?;
+    let request =
+        s3.get_object().bucket(bucket).key(key).presigned(config).await.map_err(|e| redact(&e.to_string()))?;
+    Ok(request.uri().to_string())
 }
 
 /// A required setting from the environment.

@@ -12,7 +12,7 @@ use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssemblyResult, AssemblyStatus, AssetInput, AssetKind};
 use mediaflow_core::keys::SourceKey;
-use mediaflow_lambda::{AwsFailure, aws_failure, copy_source};
+use mediaflow_lambda::{AwsFailure, aws_failure, collect, copy_source};
 
 /// S3's smallest part but the last.
 pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
@@ -241,13 +241,7 @@ async fn read_range(clients: &Clients, bucket: &str, key: &str, start: u64, len:
         .send()
         .await
         .map_err(|e| aws_failure("GetObject", e))?;
-    let bytes = got.body.collect().await.map_err(|e| AwsFailure {
-        operation: "GetObject",
-        message: e.to_string(),
-        name: ErrorName::Transient,
-        code: None,
-    })?;
-    Ok(bytes.into_bytes().to_vec())
+    Ok(collect("GetObject", got.body).await?)
 }
 
 async fn send_buffer(

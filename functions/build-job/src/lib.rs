@@ -8,7 +8,7 @@ use mediaflow_core::contract::{AssetKind, JobPlan, MediaInput};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::plan::{PlanConfig, job_for, template_for};
 use mediaflow_core::templates;
-use mediaflow_lambda::{AwsFailure, aws_failure};
+use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 use serde_json::Value;
 
 pub struct Clients {
@@ -80,13 +80,8 @@ async fn load_template(clients: &Clients, bucket: &str, key: &str) -> Result<Val
             aws_failure("GetObject", e).into()
         }
     })?;
-    let bytes = got.body.collect().await.map_err(|e| AwsFailure {
-        operation: "GetObject",
-        message: e.to_string(),
-        name: ErrorName::Transient,
-        code: None,
-    })?;
-    serde_json::from_slice(&bytes.into_bytes()).map_err(|e| Error::TemplateNotJson {
+    let bytes = collect("GetObject", got.body).await?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::TemplateNotJson {
         bucket: bucket.to_string(),
         key: key.to_string(),
         message: e.to_string(),

@@ -10,7 +10,7 @@ use mediaflow_core::ErrorName;
 use mediaflow_core::classify::{SNIFF_BYTES, classify};
 use mediaflow_core::contract::{Asset, AssetKind, AssetName, ClassifyInput, ClassifyOutput, Source};
 use mediaflow_core::keys::{SourceKey, claim_key, decode_event_key};
-use mediaflow_lambda::{AwsFailure, aws_failure};
+use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 use serde_json::json;
 
 pub struct Clients {
@@ -112,13 +112,7 @@ async fn read_head(clients: &Clients, bucket: &str, key: &str) -> Result<Vec<u8>
         .send()
         .await
         .map_err(|e| aws_failure("GetObject", e))?;
-    let bytes = got.body.collect().await.map_err(|e| AwsFailure {
-        operation: "GetObject",
-        message: e.to_string(),
-        name: ErrorName::Transient,
-        code: None,
-    })?;
-    Ok(bytes.into_bytes().to_vec())
+    Ok(collect("GetObject", got.body).await?)
 }
 
 /// Claims the upload for `execution`; returns the execution that owns it.

@@ -2,12 +2,11 @@
 //! `closed-caption/<dir>/<stem>.vtt` (the language tag stays in the stem). A WebVTT upload that
 //! is already valid is stored unchanged.
 
-use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, CaptionResult};
 use mediaflow_core::keys::SourceKey;
-use mediaflow_lambda::{AwsFailure, aws_failure};
+use mediaflow_lambda::{AwsFailure, aws_failure, collect, put};
 
 /// Caption files are small; anything past this is not one.
 pub const MAX_CAPTION_BYTES: i64 = 64 * 1024 * 1024;
@@ -73,31 +72,12 @@ pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResu
     if length > MAX_CAPTION_BYTES {
         return Err(Error::TooLarge(length));
     }
-    let bytes = object
-        .body
-        .collect()
-        .await
-        .map_err(|e| AwsFailure {
-            operation: "GetObject",
-            message: e.to_string(),
-            name: ErrorName::Transient,
-            code: None,
-        })?
-        .into_bytes();
+    let bytes = collect("GetObject", object.body).await?;
     let conversion = mediaflow_captions::convert(&bytes, format)?;
     let vtt = conversion.vtt.into_bytes();
     let size = vtt.len() as u64;
     let target = key.caption_key();
-    let put = clients
-        .s3
-        .put_object()
-        .bucket(&clients.destination_bucket)
-        .key(&target)
-        .content_type("text/vtt; charset=utf-8")
-        .body(ByteStream::from(vtt))
-        .send()
-        .await
-        .map_err(|e| aws_failure("PutObject", e))?;
+    let etag = put(&clients.s3, &clients.destination_bucket, &target, "text/vtt; charset=utf-8", vtt).await?;
     Ok(CaptionResult {
         bucket: clients.destination_bucket.clone(),
         key: target,
@@ -105,6 +85,6 @@ pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResu
         language: key.language().map(str::to_string),
         cues: conversion.cues as u32,
         size,
-        etag: put.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+        etag,
     })
 }

@@ -4,12 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_sdk_s3::presigning::PresigningConfig;
 use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::ProbeInput;
 use mediaflow_core::probe::{FFPROBE_ARGS, Probe, parse_ffprobe};
-use mediaflow_lambda::redact;
+use mediaflow_lambda::{presigned_get, redact};
 
 /// How long ffprobe may take, and the presigned URL stays valid.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -53,17 +52,7 @@ impl From<Error> for Diagnostic {
 
 pub async fn handler(input: ProbeInput, clients: &Clients) -> Result<Probe, Error> {
     let source = input.source;
-    let presigning = PresigningConfig::expires_in(PROBE_TIMEOUT).map_err(|e| Error::Presign(e.to_string()))?;
-    let url = clients
-        .s3
-        .get_object()
-        .bucket(&source.bucket)
-        .key(&source.key)
-        .presigned(presigning)
-        .await
-        .map_err(|e| Error::Presign(redact(&e.to_string())))?
-        .uri()
-        .to_string();
+    let url = presigned_get(&clients.s3, &source.bucket, &source.key, PROBE_TIMEOUT).await.map_err(Error::Presign)?;
     let run = tokio::process::Command::new(&clients.ffprobe).args(FFPROBE_ARGS).arg(&url).kill_on_drop(true).output();
     let output = tokio::time::timeout(PROBE_TIMEOUT, run)
         .await

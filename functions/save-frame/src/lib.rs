@@ -6,14 +6,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MediaInput, Thumbnail};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::thumbnail::{frame_size, frame_time};
-use mediaflow_lambda::{AwsFailure, aws_failure, redact};
+use mediaflow_lambda::{AwsFailure, presigned_get, put, redact};
 
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -68,17 +66,7 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Thumbnail, 
     let (display_width, display_height) = probe.display_size().ok_or(Error::NoPicture)?;
     let at = frame_time(probe.duration_seconds, clients.frame_seconds);
     let (width, height) = frame_size(display_width, display_height);
-    let presigning = PresigningConfig::expires_in(FRAME_TIMEOUT).map_err(|e| Error::Presign(e.to_string()))?;
-    let url = clients
-        .s3
-        .get_object()
-        .bucket(&source.bucket)
-        .key(&source.key)
-        .presigned(presigning)
-        .await
-        .map_err(|e| Error::Presign(redact(&e.to_string())))?
-        .uri()
-        .to_string();
+    let url = presigned_get(&clients.s3, &source.bucket, &source.key, FRAME_TIMEOUT).await.map_err(Error::Presign)?;
     let at_arg = format!("{at:.3}");
     let scale = format!("scale={width}:{height}");
     let run = tokio::process::Command::new(&clients.ffmpeg)
@@ -99,23 +87,6 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Thumbnail, 
     }
     let size = jpeg.len() as u64;
     let target = key.thumbnail_key();
-    let put = clients
-        .s3
-        .put_object()
-        .bucket(&clients.destination_bucket)
-        .key(&target)
-        .content_type("image/jpeg")
-        .body(ByteStream::from(jpeg))
-        .send()
-        .await
-        .map_err(|e| aws_failure("PutObject", e))?;
-    Ok(Thumbnail {
-        bucket: clients.destination_bucket.clone(),
-        key: target,
-        width,
-        height,
-        at_seconds: at,
-        size,
-        etag: put.e_tag().unwrap_or_default().trim_matches('"').to_string(),
-    })
+    let etag = put(&clients.s3, &clients.destination_bucket, &target, "image/jpeg", jpeg).await?;
+    Ok(Thumbnail { bucket: clients.destination_bucket.clone(), key: target, width, height, at_seconds: at, size, etag })
 }

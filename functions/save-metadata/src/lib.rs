@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MetadataResult, SaveMetadataInput};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::metadata::{self, ObjectStat};
-use mediaflow_lambda::{AwsFailure, aws_failure};
+use mediaflow_lambda::{AwsFailure, aws_failure, put};
 
 /// The schema the document must meet, as generated into `schemas/`.
 const SCHEMA: &str = include_str!("../../../schemas/MetadataDocument.json");
@@ -78,24 +77,9 @@ pub async fn handler(input: SaveMetadataInput, clients: &Clients) -> Result<Meta
     let body = serde_json::to_vec_pretty(&json).expect("JSON serialises");
     let size = body.len() as u64;
     let target = key.metadata_key();
-    let put = clients
-        .s3
-        .put_object()
-        .bucket(&clients.destination_bucket)
-        .key(&target)
-        .content_type("application/json")
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(|e| aws_failure("PutObject", e))?;
+    let etag = put(&clients.s3, &clients.destination_bucket, &target, "application/json", body).await?;
     let removed = remove_stale(clients, &key, &stats.into_keys().collect::<Vec<_>>()).await?;
-    Ok(MetadataResult {
-        bucket: clients.destination_bucket.clone(),
-        key: target,
-        size,
-        etag: put.e_tag().unwrap_or_default().trim_matches('"').to_string(),
-        removed,
-    })
+    Ok(MetadataResult { bucket: clients.destination_bucket.clone(), key: target, size, etag, removed })
 }
 
 /// Deletes `audiovideo/<dir>/<stem>_<n>p.mp4` renditions that this run did not make.
