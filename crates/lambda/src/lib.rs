@@ -61,7 +61,9 @@ pub fn setting(name: &str) -> Result<String, String> {
 }
 
 /// A failed AWS call, named: throttling, server errors and connection trouble are
-/// `MediaFlow.Transient` (the state machine retries them); anything else will fail again.
+/// `MediaFlow.Transient` (the state machine retries them); a refusal of access or a missing
+/// bucket is `MediaFlow.Configuration` (the deployment needs fixing); anything else will fail
+/// again as it is (`MediaFlow.InvalidInput`).
 #[derive(Debug)]
 pub struct AwsFailure {
     pub operation: &'static str,

@@ -130,3 +130,20 @@ async fn an_unreachable_store_is_transient() {
     let clients = Clients { s3: aws_sdk_s3::Client::from_conf(config), destination_bucket: "public".into() };
     assert_eq!(handler(input, &clients).await.unwrap_err().name(), ErrorName::Transient);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_access_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path()).await;
+    let input = upload(&w, "inputs/a.srt", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n".to_vec()).await;
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(w.s3.endpoint())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("not-our-key", "wrong", None, None, "test"))
+        .force_path_style(true)
+        .build();
+    let clients = Clients { s3: aws_sdk_s3::Client::from_conf(config), destination_bucket: "public".into() };
+    let err = handler(input, &clients).await.unwrap_err();
+    assert_eq!(err.name(), ErrorName::Configuration, "{err}");
+}
