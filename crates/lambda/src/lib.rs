@@ -98,12 +98,26 @@ pub fn aws_failure<E: ProvideErrorMetadata>(operation: &'static str, e: SdkError
             None => e.to_string(),
         },
     };
-    AwsFailure {
-        operation,
-        message,
-        name: if transient { ErrorName::Transient } else { ErrorName::InvalidInput },
-        code,
-    }
+    let refused = status == Some(403)
+        || matches!(
+            e.code(),
+            Some(
+                "AccessDenied"
+                    | "AccessDeniedException"
+                    | "NoSuchBucket"
+                    | "InvalidAccessKeyId"
+                    | "NotSignedUp"
+                    | "SignatureDoesNotMatch"
+                    | "UnrecognizedClientException"
+                    | "InvalidClientTokenId"
+            )
+        );
+    let name = match (transient, refused) {
+        (true, _) => ErrorName::Transient,
+        (false, true) => ErrorName::Configuration,
+        (false, false) => ErrorName::InvalidInput,
+    };
+    AwsFailure { operation, message, name, code }
 }
 
 /// `text` with the secrets of presigned URLs blanked: the values of every `X-Amz-Signature`,
