@@ -14,6 +14,20 @@ pub async fn s3_from_env() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build())
 }
 
+/// Makes a function's error enum the Lambda error payload: its `name()` (a
+/// [`mediaflow_core::ErrorName`]) becomes the `errorType` the state machine catches, its message
+/// the `errorMessage`.
+#[macro_export]
+macro_rules! lambda_error {
+    ($error:ty) => {
+        impl From<$error> for lambda_runtime::Diagnostic {
+            fn from(e: $error) -> lambda_runtime::Diagnostic {
+                e.name().diagnostic(e.to_string())
+            }
+        }
+    };
+}
+
 /// The whole body of a GET, or a transient failure (the connection broke mid-way).
 pub async fn collect(operation: &'static str, body: ByteStream) -> Result<Vec<u8>, AwsFailure> {
     match body.collect().await {

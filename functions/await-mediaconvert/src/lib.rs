@@ -15,7 +15,6 @@
 
 use aws_sdk_mediaconvert::types::JobSettings;
 use aws_smithy_types::body::SdkBody;
-use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{
     AwaitMediaConvertInput, JobStateChangeDetail, JobStateChangeEvent, JobStatus, OutputFile, PlannedOutput,
@@ -63,11 +62,7 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
-    }
-}
+mediaflow_lambda::lambda_error!(Error);
 
 /// What `.mediaflow/tasks/<ref>.json` holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,6 @@
 //! `infra/job.json` (`infra/job-audio.json` for sound only), or an object in the watch bucket
 //! that users edit (`JOB_TEMPLATE_KEY`, `AUDIO_JOB_TEMPLATE_KEY`).
 
-use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetKind, JobPlan, MediaInput};
 use mediaflow_core::keys::SourceKey;
@@ -45,11 +44,7 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
-    }
-}
+mediaflow_lambda::lambda_error!(Error);
 
 pub async fn handler(input: MediaInput, clients: &Clients) -> Result<JobPlan, Error> {
     let MediaInput { source, asset, probe } = input;

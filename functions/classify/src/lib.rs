@@ -5,7 +5,6 @@
 //! owner and ends as a duplicate; a redrive of the same execution finds itself and goes on.
 
 use aws_sdk_s3::primitives::ByteStream;
-use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::classify::{SNIFF_BYTES, classify};
 use mediaflow_core::contract::{Asset, AssetKind, AssetName, ClassifyInput, ClassifyOutput, Source};
@@ -39,11 +38,7 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
-    }
-}
+mediaflow_lambda::lambda_error!(Error);
 
 pub async fn handler(input: ClassifyInput, clients: &Clients) -> Result<ClassifyOutput, Error> {
     let detail = &input.event.detail;

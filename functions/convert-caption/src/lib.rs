@@ -2,7 +2,6 @@
 //! `closed-caption/<dir>/<stem>.vtt` (the language tag stays in the stem). A WebVTT upload that
 //! is already valid is stored unchanged.
 
-use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, CaptionResult};
 use mediaflow_core::keys::SourceKey;
@@ -45,11 +44,7 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
-    }
-}
+mediaflow_lambda::lambda_error!(Error);
 
 pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResult, Error> {
     let AssetInput { source, asset } = input;

@@ -6,7 +6,6 @@
 //! parts with UploadPartCopy.
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
-use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, OutputFile, Renditions, StoredObject};
 use mediaflow_core::keys::SourceKey;
@@ -48,11 +47,7 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
-    }
-}
+mediaflow_lambda::lambda_error!(Error);
 
 /// CopyMp3.
 pub async fn copy_mp3(input: AssetInput, clients: &Clients) -> Result<Renditions, Error> {

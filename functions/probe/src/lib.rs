@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::ProbeInput;
 use mediaflow_core::probe::{FFPROBE_ARGS, Probe, parse_ffprobe};
@@ -44,11 +43,7 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
-    }
-}
+mediaflow_lambda::lambda_error!(Error);
 
 pub async fn handler(input: ProbeInput, clients: &Clients) -> Result<Probe, Error> {
     let source = input.source;

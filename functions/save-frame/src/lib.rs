@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MediaInput, Thumbnail};
 use mediaflow_core::keys::SourceKey;
@@ -54,11 +53,7 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
-    }
-}
+mediaflow_lambda::lambda_error!(Error);
 
 pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Thumbnail, Error> {
     let MediaInput { source, probe, .. } = input;

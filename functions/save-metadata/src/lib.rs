@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use lambda_runtime::Diagnostic;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MetadataResult, SaveMetadataInput};
 use mediaflow_core::keys::SourceKey;
@@ -45,11 +44,7 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
-    }
-}
+mediaflow_lambda::lambda_error!(Error);
 
 pub async fn handler(input: SaveMetadataInput, clients: &Clients) -> Result<MetadataResult, Error> {
     let key = SourceKey::parse(&input.document.source.key)?;
