@@ -66,9 +66,11 @@ async fn a_large_file_is_probed_without_downloading_it() {
     assert_eq!(probe.video.unwrap().width, 1920);
     let read = s3.bytes_served("watch", "inputs/big.mp4");
     // ffprobe reads the header, the index at the end and a few packets, each over a GET it
-    // abandons once it has what it needs; a download would be all of it.
+    // abandons once it has what it needs; a download would be all of it. The count includes
+    // what was in flight when ffprobe let go of a GET, which varies from run to run: typically
+    // 0.6 to 0.95 MiB, once 1.16 MiB (BENCHMARKS.md). The bound leaves room for that.
     println!("probing {size} bytes read {read} bytes");
-    assert!(read < 1024 * 1024, "probing {size} bytes read {read} bytes");
+    assert!(read < 2 * 1024 * 1024, "probing {size} bytes read {read} bytes");
 }
 
 #[tokio::test(flavor = "multi_thread")]
