@@ -1,0 +1,5 @@
+//! The one-machine Step Functions engine, as it grows. So far: the data flow of a state
+//! (paths, `Parameters` with the context object and intrinsic functions, `ResultPath`).
+
+pub mod dataflow;
+pub mod intrinsics;
