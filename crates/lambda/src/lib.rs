@@ -69,6 +69,69 @@ pub async fn presigned_get(
     Ok(request.uri().to_string())
 }
 
+/// How a run of ffmpeg or ffprobe ended.
+#[derive(Debug)]
+pub struct ToolRun {
+    pub succeeded: bool,
+    pub stdout: Vec<u8>,
+    /// The last line the tool wrote to stderr, presigned secrets redacted.
+    pub last_error: Option<String>,
+}
+
+/// A tool that could not run to its end.
+#[derive(Debug)]
+pub enum ToolError {
+    Timeout {
+        tool: String,
+        after: std::time::Duration,
+    },
+    /// Not there or not runnable: the deployment lacks it.
+    Missing {
+        tool: String,
+        message: String,
+    },
+}
+
+impl std::fmt::Display for ToolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ToolError::Timeout { tool, after } => write!(f, "{tool} took longer than {} s", after.as_secs()),
+            ToolError::Missing { tool, message } => write!(f, "cannot run {tool}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ToolError {}
+
+impl ToolError {
+    pub fn name(&self) -> ErrorName {
+        match self {
+            ToolError::Timeout { .. } => ErrorName::Transient,
+            ToolError::Missing { .. } => ErrorName::Configuration,
+        }
+    }
+}
+
+/// Runs `tool` with `args`, killed after `timeout`.
+pub async fn run_tool(
+    tool: &std::path::Path,
+    args: &[&str],
+    timeout: std::time::Duration,
+) -> Result<ToolRun, ToolError> {
+    let name = tool.display().to_string();
+    let run = tokio::process::Command::new(tool).args(args).kill_on_drop(true).output();
+    let output = tokio::time::timeout(timeout, run)
+        .await
+        .map_err(|_| ToolError::Timeout { tool: name.clone(), after: timeout })?
+        .map_err(|e| ToolError::Missing { tool: name, message: e.to_string() })?;
+    let stderr = redact(&String::from_utf8_lossy(&output.stderr));
+    Ok(ToolRun {
+        succeeded: output.status.success(),
+        stdout: output.stdout,
+        last_error: stderr.lines().rfind(|l| !l.trim().is_empty()).map(|l| l.trim().to_string()),
+    })
+}
+
 /// A required setting from the environment.
 pub fn setting(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))

@@ -21,7 +21,7 @@ use mediaflow_core::contract::{
     Renditions, TranscodeCheck, TranscodeSubmit,
 };
 use mediaflow_core::mediaconvert::{renditions, task_key, task_ref, to_wire};
-use mediaflow_lambda::{AwsFailure, aws_failure};
+use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -47,6 +47,8 @@ pub enum Error {
     NoTask(String),
     #[error("the task record {0} is not one mediaflow wrote")]
     BadTask(String),
+    #[error("neither a Transcode payload nor a MediaConvert job event: {0}")]
+    BadPayload(String),
     #[error("{0}")]
     S3(#[from] AwsFailure),
 }
@@ -56,7 +58,7 @@ impl Error {
         match self {
             Error::TranscodeFailed { .. } => ErrorName::TranscodeFailed,
             Error::Pending { .. } => ErrorName::TranscodePending,
-            Error::NoTask(_) | Error::BadTask(_) => ErrorName::InvalidInput,
+            Error::NoTask(_) | Error::BadTask(_) | Error::BadPayload(_) => ErrorName::InvalidInput,
             Error::S3(f) => f.name,
         }
     }
@@ -82,12 +84,12 @@ pub struct TaskRecord {
 pub async fn handler(payload: Value, clients: &Clients) -> Result<Value, Error> {
     if payload.get("detail-type").is_some() {
         let event: JobStateChangeEvent =
-            serde_json::from_value(payload).map_err(|e| Error::BadTask(format!("event: {e}")))?;
+            serde_json::from_value(payload).map_err(|e| Error::BadPayload(format!("event: {e}")))?;
         complete(event, clients).await?;
         return Ok(Value::Null);
     }
     let input: AwaitMediaConvertInput =
-        serde_json::from_value(payload).map_err(|e| Error::BadTask(format!("payload: {e}")))?;
+        serde_json::from_value(payload).map_err(|e| Error::BadPayload(e.to_string()))?;
     match input {
         AwaitMediaConvertInput::Submit(submit_input) => submit(*submit_input, clients).await,
         AwaitMediaConvertInput::Check(check_input) => {
@@ -278,6 +280,6 @@ async fn load_task(clients: &Clients, reference: &str) -> Result<Option<TaskReco
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
         Err(e) => return Err(aws_failure("GetObject", e).into()),
     };
-    let bytes = got.body.collect().await.map_err(|e| Error::BadTask(format!("{key}: {e}")))?.into_bytes();
+    let bytes = collect("GetObject", got.body).await?;
     serde_json::from_slice(&bytes).map(Some).map_err(|_| Error::BadTask(key))
 }

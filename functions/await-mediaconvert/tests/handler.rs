@@ -276,3 +276,13 @@ async fn check_asks_get_job_after_a_lost_event() {
     assert_eq!(err.name(), ErrorName::TranscodeFailed);
     assert!(err.to_string().contains("error 1030: No audio"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_payload_says_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let (clients, _, _) = clients(&s3, None, None);
+    let err = handler(json!({"action": "transcode-please"}), &clients).await.unwrap_err();
+    assert_eq!(err.name(), ErrorName::InvalidInput);
+    assert!(err.to_string().starts_with("neither a Transcode payload nor a MediaConvert job event"), "{err}");
+}

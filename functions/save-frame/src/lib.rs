@@ -10,7 +10,7 @@ use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MediaInput, Thumbnail};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::thumbnail::{frame_size, frame_time};
-use mediaflow_lambda::{AwsFailure, presigned_get, put, redact};
+use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, put, run_tool};
 
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -31,10 +31,8 @@ pub enum Error {
     NoPicture,
     #[error("ffmpeg took no frame at {at} s: {why}")]
     NoFrame { at: f64, why: String },
-    #[error("ffmpeg took longer than {} s", FRAME_TIMEOUT.as_secs())]
-    Timeout,
-    #[error("cannot run {path}: {message}")]
-    Ffmpeg { path: String, message: String },
+    #[error("{0}")]
+    Tool(#[from] ToolError),
     #[error("presigning a GET of the upload: {0}")]
     Presign(String),
     #[error("S3 {0}")]
@@ -46,8 +44,8 @@ impl Error {
         match self {
             Error::Key(e) => e.name(),
             Error::NoPicture | Error::NoFrame { .. } => ErrorName::FrameFailed,
-            Error::Timeout => ErrorName::Transient,
-            Error::Ffmpeg { .. } | Error::Presign(_) => ErrorName::Configuration,
+            Error::Tool(e) => e.name(),
+            Error::Presign(_) => ErrorName::Configuration,
             Error::S3(f) => f.name,
         }
     }
@@ -64,21 +62,13 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Thumbnail, 
     let url = presigned_get(&clients.s3, &source.bucket, &source.key, FRAME_TIMEOUT).await.map_err(Error::Presign)?;
     let at_arg = format!("{at:.3}");
     let scale = format!("scale={width}:{height}");
-    let run = tokio::process::Command::new(&clients.ffmpeg)
-        .args(["-v", "error", "-nostdin", "-ss", &at_arg, "-i", &url, "-frames:v", "1", "-vf", &scale])
-        .args(["-q:v", "2", "-f", "mjpeg", "pipe:1"])
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(FRAME_TIMEOUT, run)
-        .await
-        .map_err(|_| Error::Timeout)?
-        .map_err(|e| Error::Ffmpeg { path: clients.ffmpeg.display().to_string(), message: e.to_string() })?;
-    let jpeg = output.stdout;
+    let args = ["-v", "error", "-nostdin", "-ss", &at_arg, "-i", &url, "-frames:v", "1", "-vf", &scale];
+    let run = run_tool(&clients.ffmpeg, &[&args[..], &["-q:v", "2", "-f", "mjpeg", "pipe:1"]].concat(), FRAME_TIMEOUT)
+        .await?;
+    let jpeg = run.stdout;
     // ffmpeg exits 0 and writes nothing when the seek passes the end: check for a JPEG.
-    if !output.status.success() || !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        let stderr = redact(&String::from_utf8_lossy(&output.stderr));
-        let why = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no image written").trim().to_string();
-        return Err(Error::NoFrame { at, why });
+    if !run.succeeded || !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Err(Error::NoFrame { at, why: run.last_error.unwrap_or_else(|| "no image written".into()) });
     }
     let size = jpeg.len() as u64;
     let target = key.thumbnail_key();
