@@ -96,7 +96,11 @@ impl std::fmt::Display for ToolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ToolError::Timeout { tool, after } => write!(f, "{tool} took longer than {} s", after.as_secs()),
-            ToolError::Missing { tool, message } => write!(f, "cannot run {tool}: {message}"),
+            ToolError::Missing { tool, message } => write!(
+                f,
+                "cannot run {tool}: {message}; the function needs ffmpeg and ffprobe (the ffmpeg layer on AWS, \
+                 `apt-get install ffmpeg` here), or FFMPEG_PATH / FFPROBE_PATH pointing at them"
+            ),
         }
     }
 }

@@ -26,7 +26,9 @@ pub enum Error {
     NotMedia(AssetKind),
     #[error("the job template s3://{bucket}/{key} is not JSON: {message}")]
     TemplateNotJson { bucket: String, key: String, message: String },
-    #[error("the configured job template s3://{bucket}/{key} does not exist")]
+    #[error(
+        "the configured job template s3://{bucket}/{key} does not exist: upload it there, or unset JOB_TEMPLATE_KEY / AUDIO_JOB_TEMPLATE_KEY to use the shipped one"
+    )]
     TemplateMissing { bucket: String, key: String },
     #[error("S3 {0}")]
     S3(#[from] AwsFailure),
