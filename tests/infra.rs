@@ -1,0 +1,365 @@
+//! `infra/template.yaml`, checked without an AWS account: cfn-lint and checkov on the template
+//! and on what the SAM transform makes of it, and what those tools cannot see: the state
+//! machine's placeholders, the EventBridge patterns the local platform shares, IAM wildcards.
+//! The tools come from `scripts/ensure-tools --test-tools` (scripts/test runs it).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use mediaflow_core::routing::{job_state_pattern, upload_pattern};
+use mediaflow_core::statemachine::{self, DEFINITION, FUNCTION_PLACEHOLDERS, TOPIC_PLACEHOLDER};
+use serde_json::{Value, json};
+
+fn template_path() -> PathBuf {
+    common::repo().join("infra/template.yaml")
+}
+
+fn tool(name: &str) -> PathBuf {
+    let path = common::repo().join(".tools/python/bin").join(name);
+    assert!(path.exists(), "{} is missing: run scripts/ensure-tools --test-tools (scripts/test does)", path.display());
+    path
+}
+
+fn run(program: &Path, args: &[&str]) -> Output {
+    Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", program.display()))
+}
+
+struct Templates {
+    _dir: tempfile::TempDir,
+    /// The template as written, intrinsics in their long form (`{"Ref": …}`).
+    written: Value,
+    /// What CloudFormation deploys: the SAM transform applied.
+    expanded: Value,
+    expanded_path: PathBuf,
+}
+
+fn templates() -> &'static Templates {
+    static TEMPLATES: OnceLock<Templates> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let script = common::repo().join("scripts/expand-template.py");
+        let out = Command::new(tool("python"))
+            .arg(&script)
+            .arg(template_path())
+            .arg(dir.path())
+            .output()
+            .expect("python runs");
+        assert!(out.status.success(), "expand-template.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let read = |name: &str| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap()
+        };
+        Templates {
+            written: read("template.json"),
+            expanded: read("expanded.json"),
+            expanded_path: dir.path().join("expanded.json"),
+            _dir: dir,
+        }
+    })
+}
+
+fn resources<'a>(template: &'a Value, kind: &'a str) -> impl Iterator<Item = (&'a String, &'a Value)> {
+    template["Resources"].as_object().unwrap().iter().filter(move |(_, r)| r["Type"] == kind)
+}
+
+#[test]
+fn cfn_lint_finds_nothing() {
+    let out = run(&tool("cfn-lint"), &[template_path().to_str().unwrap()]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "cfn-lint:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// cfn-lint does not read `DefinitionUri`: the definition, filled as infra fills it, goes in a
+/// plain `AWS::StepFunctions::StateMachine` so that its rule E3601 checks it. A broken copy
+/// shows the rule runs.
+#[test]
+fn the_definition_passes_cfn_lint_as_a_plain_state_machine() {
+    let filled = statemachine::fill(DEFINITION, &statemachine::arns("us-east-1", "111122223333", "mediaflow")).unwrap();
+    let definition: Value = serde_json::from_str(&filled).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lint = |definition: &Value| -> String {
+        let template = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": {"Pipeline": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+                "StateMachineType": "STANDARD",
+                "RoleArn": "arn:aws:iam::111122223333:role/mediaflow-pipeline",
+                "Definition": definition
+            }}}
+        });
+        let path = dir.path().join("statemachine.json");
+        std::fs::write(&path, template.to_string()).unwrap();
+        String::from_utf8_lossy(&run(&tool("cfn-lint"), &[path.to_str().unwrap()]).stdout).into_owned()
+    };
+    let report = lint(&definition);
+    assert!(report.trim().is_empty(), "cfn-lint on the definition:\n{report}");
+
+    let mut broken = definition.clone();
+    broken["States"]["Classify"]["Type"] = json!("Taks");
+    assert!(lint(&broken).contains("E3601"), "cfn-lint let a wrong state type through");
+}
+
+/// The checks of security posture every deployment must pass. checkov runs all of its
+/// CloudFormation checks; these must be among the ones that ran and passed.
+const REQUIRED_CHECKS: &[&str] = &[
+    "CKV_AWS_7",  // KMS key rotation
+    "CKV_AWS_19", // bucket encryption
+    "CKV_AWS_26", // SNS topic encrypted
+    "CKV_AWS_33", // no wildcard principal in the key policy
+    "CKV_AWS_34", // CloudFront: HTTPS for viewers
+    "CKV_AWS_45", // no secrets in Lambda environments
+    "CKV_AWS_53", // public access block, all four settings
+    "CKV_AWS_54",
+    "CKV_AWS_55",
+    "CKV_AWS_56",
+    "CKV_AWS_60", // roles assumable only by named services
+    "CKV_AWS_61",
+    "CKV_AWS_62",  // no admin policies
+    "CKV_AWS_63",  // no "*" action
+    "CKV_AWS_66",  // log retention
+    "CKV_AWS_107", // no credentials exposure, exfiltration, permission management,
+    "CKV_AWS_108", // privilege escalation or unconstrained writes
+    "CKV_AWS_109",
+    "CKV_AWS_110",
+    "CKV_AWS_111",
+];
+
+fn checkov(path: &Path) -> Value {
+    let out = run(
+        &tool("checkov"),
+        &["--framework", "cloudformation", "--skip-download", "-o", "json", "-f", path.to_str().unwrap()],
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("checkov's report: {e}\n{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn checkov_passes_the_template_and_what_it_deploys() {
+    for path in [template_path(), templates().expanded_path.clone()] {
+        let report = checkov(&path);
+        let results = &report["results"];
+        let failed: Vec<String> = results["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| format!("{} {} on {}", c["check_id"], c["check_name"], c["resource"]))
+            .collect();
+        assert!(failed.is_empty(), "checkov failures in {}:\n{}", path.display(), failed.join("\n"));
+        for skipped in results["skipped_checks"].as_array().into_iter().flatten() {
+            let reason = skipped["check_result"]["suppress_comment"].as_str().unwrap_or_default();
+            assert!(
+                reason.len() > 20,
+                "{} is skipped on {} without a reason",
+                skipped["check_id"],
+                skipped["resource"]
+            );
+        }
+        let passed: Vec<&str> =
+            results["passed_checks"].as_array().into_iter().flatten().filter_map(|c| c["check_id"].as_str()).collect();
+        let missing: Vec<&&str> = REQUIRED_CHECKS.iter().filter(|id| !passed.contains(id)).collect();
+        assert!(missing.is_empty(), "required checks that did not pass on {}: {missing:?}", path.display());
+    }
+}
+
+#[test]
+fn every_placeholder_has_a_substitution_and_each_names_its_function() {
+    let written = &templates().written;
+    let (_, pipeline) = resources(written, "AWS::Serverless::StateMachine").next().expect("the state machine");
+    let props = &pipeline["Properties"];
+    assert_eq!(props["Type"], "STANDARD");
+    let definition = common::repo().join("infra").join(props["DefinitionUri"].as_str().unwrap());
+    assert_eq!(std::fs::read_to_string(&definition).unwrap(), DEFINITION, "DefinitionUri names another file");
+
+    let substitutions = props["DefinitionSubstitutions"].as_object().unwrap();
+    let mut given: Vec<&str> = substitutions.keys().map(String::as_str).collect();
+    let mut used = statemachine::used_placeholders(DEFINITION);
+    given.sort();
+    used.sort();
+    assert_eq!(given, used, "DefinitionSubstitutions and the placeholders of pipeline.asl.json differ");
+
+    for (placeholder, binary) in FUNCTION_PLACEHOLDERS {
+        let target = &substitutions[*placeholder]["Fn::GetAtt"];
+        let resource = &written["Resources"][target[0].as_str().unwrap()];
+        assert_eq!(resource["Type"], "AWS::Serverless::Function", "{placeholder}");
+        assert_eq!(target[1], "Arn", "{placeholder}");
+        assert_eq!(resource["Metadata"]["BuildProperties"]["Binary"], *binary, "{placeholder} builds another binary");
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
+    }
+    let topic = substitutions[TOPIC_PLACEHOLDER]["Ref"].as_str().unwrap();
+    assert_eq!(written["Resources"][topic]["Type"], "AWS::SNS::Topic");
+    assert_eq!(
+        resources(written, "AWS::Serverless::Function").count(),
+        FUNCTION_PLACEHOLDERS.len(),
+        "a function the state machine does not invoke"
+    );
+}
+
+/// `{"Ref": "X"}` becomes `"${X}"`, so the template's patterns compare with the platform's.
+fn refs_as_placeholders(value: &Value) -> Value {
+    match value {
+        Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
+            json!(format!("${{{}}}", map["Ref"].as_str().unwrap()))
+        }
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), refs_as_placeholders(v))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(refs_as_placeholders).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn eventbridge_rules_are_the_patterns_the_local_platform_routes_with() {
+    let expanded = &templates().expanded;
+    let rules: Vec<(&String, &Value)> = resources(expanded, "AWS::Events::Rule").collect();
+    assert_eq!(rules.len(), 2, "{:?}", rules.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    let pattern_for = |target: Value| -> Value {
+        let (_, rule) = rules
+            .iter()
+            .find(|(_, r)| r["Properties"]["Targets"][0]["Arn"] == target)
+            .unwrap_or_else(|| panic!("no rule targets {target}"));
+        refs_as_placeholders(&rule["Properties"]["EventPattern"])
+    };
+    assert_eq!(pattern_for(json!({"Ref": "Pipeline"})), upload_pattern("${WatchBucketName}"));
+    assert_eq!(
+        pattern_for(json!({"Fn::GetAtt": ["AwaitMediaConvertFunction", "Arn"]})),
+        job_state_pattern("${ApplicationName}")
+    );
+}
+
+/// Allow statements whose action has a wildcard, or whose resource is `*` for an action with
+/// a resource to name. Deny statements may be broad: they only take away.
+fn wildcard_grants(template: &Value) -> Vec<String> {
+    // No resource-level permissions exist for these: "*" is what their APIs require.
+    const NO_RESOURCE: &[&str] = &[
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    ];
+    let list = |v: &Value| -> Vec<String> {
+        match v {
+            Value::Array(items) => items.iter().map(|i| i.as_str().map_or(i.to_string(), str::to_string)).collect(),
+            Value::Null => vec![],
+            other => vec![other.as_str().map_or(other.to_string(), str::to_string)],
+        }
+    };
+    let mut problems = Vec::new();
+    for (name, resource) in template["Resources"].as_object().unwrap() {
+        // In a key policy, "*" is the key itself.
+        let key_policy = resource["Type"] == "AWS::KMS::Key";
+        let mut statements = Vec::new();
+        collect_statements(&resource["Properties"], &mut statements);
+        for statement in statements {
+            if statement["Effect"] != "Allow" {
+                continue;
+            }
+            let actions = list(&statement["Action"]);
+            for action in actions.iter().filter(|a| a.contains('*')) {
+                problems.push(format!("{name}: action {action}"));
+            }
+            if statement.get("NotAction").is_some() || statement.get("NotResource").is_some() {
+                problems.push(format!("{name}: NotAction/NotResource"));
+            }
+            let star = list(&statement["Resource"]).iter().any(|r| r == "*");
+            if star && !key_policy && !actions.iter().all(|a| NO_RESOURCE.contains(&a.as_str())) {
+                problems.push(format!("{name}: resource * for {actions:?}"));
+            }
+        }
+        for arn in list(&resource["Properties"]["ManagedPolicyArns"]) {
+            if !arn.ends_with("/AWSLambdaBasicExecutionRole") && !arn.ends_with("/AWSXrayWriteOnlyAccess") {
+                problems.push(format!("{name}: managed policy {arn}"));
+            }
+        }
+    }
+    problems
+}
+
+fn collect_statements<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("Statement", Value::Array(items)) => out.extend(items),
+                    ("Statement", Value::Object(_)) => out.push(v),
+                    _ => collect_statements(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_statements(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn no_iam_statement_grants_a_wildcard() {
+    for (which, template) in [("as written", &templates().written), ("as deployed", &templates().expanded)] {
+        let problems = wildcard_grants(template);
+        assert!(problems.is_empty(), "wildcards in the template {which}:\n{}", problems.join("\n"));
+    }
+    // The check itself finds what it is for.
+    let statement = |s: Value| {
+        json!({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+        "Policies": [{"PolicyDocument": {"Statement": [s]}}]}}}})
+    };
+    assert_eq!(
+        wildcard_grants(&statement(json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b"}))).len(),
+        1
+    );
+    assert_eq!(
+        wildcard_grants(&statement(json!({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}))).len(),
+        1
+    );
+    assert_eq!(wildcard_grants(&statement(json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*"}))).len(), 0);
+    assert_eq!(
+        wildcard_grants(&statement(json!({"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"})))
+            .len(),
+        0
+    );
+}
+
+/// Each function may touch only the folders its code uses: a spot check on the two that write
+/// outside their own folder on purpose, and on the folders nobody but MediaConvert writes.
+#[test]
+fn functions_write_only_their_own_folders() {
+    let written = &templates().written;
+    let writes = |function: &str| -> Vec<String> {
+        let mut statements = Vec::new();
+        collect_statements(&written["Resources"][function]["Properties"]["Policies"], &mut statements);
+        statements
+            .iter()
+            .filter(|s| {
+                let actions = s["Action"].to_string();
+                actions.contains("PutObject") || actions.contains("DeleteObject")
+            })
+            .flat_map(|s| match &s["Resource"] {
+                Value::Array(items) => items.clone(),
+                one => vec![one.clone()],
+            })
+            .map(|r| r["Fn::Sub"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let public = |folder: &str| format!("arn:${{AWS::Partition}}:s3:::${{PublicBucketName}}/{folder}/*");
+    let watch = |folder: &str| format!("arn:${{AWS::Partition}}:s3:::${{WatchBucketName}}/{folder}/*");
+    assert_eq!(writes("ClassifyFunction"), [watch(".mediaflow/claims")]);
+    assert_eq!(writes("AssembleCheckFunction"), [watch("inputs")]);
+    assert_eq!(writes("ArchiveOriginalFunction"), [public("original")]);
+    assert_eq!(writes("CopyMp3Function"), [public("audiovideo")]);
+    assert_eq!(writes("ProbeFunction"), Vec::<String>::new());
+    assert_eq!(writes("BuildJobFunction"), Vec::<String>::new());
+    assert_eq!(writes("AwaitMediaConvertFunction"), [watch(".mediaflow/tasks")]);
+    assert_eq!(writes("SaveFrameFunction"), [public("thumbnail")]);
+    assert_eq!(writes("SaveMetadataFunction"), [public("audiovideo"), public("json")]);
+    assert_eq!(writes("ConvertCaptionFunction"), [public("closed-caption")]);
+}
