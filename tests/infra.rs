@@ -363,3 +363,48 @@ fn functions_write_only_their_own_folders() {
     assert_eq!(writes("SaveMetadataFunction"), [public("audiovideo"), public("json")]);
     assert_eq!(writes("ConvertCaptionFunction"), [public("closed-caption")]);
 }
+
+/// The start of an ELF executable for `machine` (183 AArch64, 62 x86-64): all the layer
+/// script reads of it.
+fn elf_header(machine: u8) -> Vec<u8> {
+    let mut bytes = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, machine, 0];
+    bytes.resize(64, 0);
+    bytes
+}
+
+#[test]
+fn ffmpeg_layer_puts_arm64_tools_in_bin_and_refuses_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = |machine: u8| -> (Output, PathBuf) {
+        let build = dir.path().join(format!("ffmpeg-7.0.2-{machine}-static"));
+        std::fs::create_dir_all(&build).unwrap();
+        for tool in ["ffmpeg", "ffprobe"] {
+            std::fs::write(build.join(tool), elf_header(machine)).unwrap();
+        }
+        let archive = dir.path().join(format!("{machine}.tar.gz"));
+        let tar = Command::new("tar")
+            .arg("-czf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(dir.path())
+            .arg(build.file_name().unwrap())
+            .status()
+            .unwrap();
+        assert!(tar.success());
+        let zip = dir.path().join(format!("{machine}.zip"));
+        let script = common::repo().join("scripts/ffmpeg-layer");
+        let args = ["--archive", archive.to_str().unwrap(), "--zip-only", "--out", zip.to_str().unwrap()];
+        (run(&script, &args), zip)
+    };
+
+    let (out, zip) = pack(183);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = "import sys, zipfile\nfor i in zipfile.ZipFile(sys.argv[1]).infolist(): print(i.filename, oct(i.external_attr >> 16))";
+    let listed = Command::new("python3").args(["-c", list]).arg(&zip).output().unwrap();
+    let entries = String::from_utf8_lossy(&listed.stdout);
+    assert!(entries.contains("bin/ffmpeg 0o100755") && entries.contains("bin/ffprobe 0o100755"), "{entries}");
+
+    let (out, zip) = pack(62);
+    assert!(!out.status.success() && !zip.exists(), "an x86-64 build was packed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an arm64"));
+}
