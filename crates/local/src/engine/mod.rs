@@ -1,8 +1,19 @@
-//! The one-machine Step Functions engine, as it grows. So far: the data flow of a state
-//! (paths, `Parameters` with the context object and intrinsic functions, `ResultPath`) and
-//! Choice rules, and Retry/Catch decisions.
+//! The one-machine Step Functions engine: a definition is loaded (anything it cannot run is
+//! refused, by name), then executions run it with the data flow, Choice rules, Retry/Catch,
+//! time-outs, task tokens, Parallel and Map of Amazon States Language, calling in-process
+//! handlers from a registry and keeping a history with AWS's event names.
 
 pub mod choice;
 pub mod dataflow;
+pub mod definition;
 pub mod errors;
+pub mod history;
 pub mod intrinsics;
+pub mod registry;
+pub mod run;
+
+pub use definition::{Definition, LoadError};
+pub use errors::Failure;
+pub use history::{History, HistoryEvent};
+pub use registry::{Handler, Registry, handler, lambda_failure};
+pub use run::{Engine, Outcome, StateMachine, Status, TokenError};

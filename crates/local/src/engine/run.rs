@@ -1,0 +1,651 @@
+//! Running an execution: each state's data flow, Task invocations (Lambda by ARN,
+//! `lambda:invoke`, `lambda:invoke.waitForTaskToken`, `sns:publish`), Retry and Catch,
+//! time-outs and heartbeats, Parallel branches and Map items, and the history of it all.
+//!
+//! Time is tokio's: waits, backoffs and time-outs sleep on tokio's clock and timestamps are
+//! read from it, so a test on a paused runtime runs a day-long wait at once and sees the
+//! timestamps it would on AWS.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::future::{BoxFuture, try_join_all};
+use futures::{StreamExt, TryStreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::choice::{self, ChoiceError};
+use super::dataflow::{DataError, apply_result_path, apply_template, select};
+use super::definition::{Definition, LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
+use super::errors::{Decision, Failure, decide};
+use super::history::History;
+use super::registry::Registry;
+
+/// Where executions run: the account and region ARNs are made in.
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+
+/// A loaded state machine.
+#[derive(Clone, Debug)]
+pub struct StateMachine {
+    pub name: String,
+    pub arn: String,
+    pub definition: Definition,
+}
+
+impl StateMachine {
+    pub fn new(name: &str, definition: Definition) -> Self {
+        StateMachine {
+            name: name.into(),
+            arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"),
+            definition,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+/// How an execution ended.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub arn: String,
+    pub status: Status,
+    pub output: Option<Value>,
+    pub failure: Option<Failure>,
+    pub history: History,
+}
+
+/// A message for a waiting task token.
+enum TokenMessage {
+    Success(Value),
+    Failure(Failure),
+    Heartbeat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// No task waits on this token (never issued, or already answered or timed out).
+    #[error("TaskDoesNotExist: no task waits on this token")]
+    TaskDoesNotExist,
+}
+
+/// Wall-clock time on tokio's clock: the engine's start, plus tokio's elapsed time.
+#[derive(Clone, Copy)]
+struct Clock {
+    wall: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl Clock {
+    fn now(&self) -> DateTime<Utc> {
+        self.wall + chrono::TimeDelta::from_std(self.start.elapsed()).unwrap_or_default()
+    }
+}
+
+pub struct Engine {
+    registry: Registry,
+    clock: Clock,
+    tokens: Mutex<HashMap<String, mpsc::UnboundedSender<TokenMessage>>>,
+}
+
+impl Engine {
+    /// An engine calling the handlers of `registry`. Call inside a tokio runtime.
+    pub fn new(registry: Registry) -> Arc<Self> {
+        Arc::new(Engine {
+            registry,
+            clock: Clock { wall: Utc::now(), start: tokio::time::Instant::now() },
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs an execution of `machine` to its end.
+    pub async fn execute(self: &Arc<Self>, machine: &StateMachine, name: &str, input: Value) -> Outcome {
+        let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}", machine.name);
+        let started = self.now();
+        let context = json!({
+            "Execution": {
+                "Id": arn, "Name": name, "Input": input, "RedriveCount": 0,
+                "StartTime": iso(started),
+                "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/{}-role", machine.name),
+            },
+            "StateMachine": {"Id": machine.arn, "Name": machine.name},
+        });
+        let run = Run { engine: self.clone(), context, history: Mutex::new(History::default()) };
+        run.record(
+            "ExecutionStarted",
+            "executionStartedEventDetails",
+            json!({"input": input.to_string(), "roleArn": run.context["Execution"]["RoleArn"]}),
+        );
+        let states = &machine.definition.json;
+        let result = match states["TimeoutSeconds"].as_u64() {
+            Some(limit) => {
+                tokio::time::timeout(Duration::from_secs(limit), run.states(states, input)).await.unwrap_or_else(|_| {
+                    Err(Failure { error: "States.Timeout".into(), cause: "the execution timed out".into() })
+                })
+            }
+            None => run.states(states, input).await,
+        };
+        let (status, output, failure) = match result {
+            Ok(output) => {
+                run.record(
+                    "ExecutionSucceeded",
+                    "executionSucceededEventDetails",
+                    json!({"output": output.to_string()}),
+                );
+                (Status::Succeeded, Some(output), None)
+            }
+            Err(f) if f.error == "States.Timeout" && f.cause == "the execution timed out" => {
+                run.record(
+                    "ExecutionTimedOut",
+                    "executionTimedOutEventDetails",
+                    json!({"error": f.error, "cause": f.cause}),
+                );
+                (Status::TimedOut, None, Some(f))
+            }
+            Err(f) => {
+                run.record(
+                    "ExecutionFailed",
+                    "executionFailedEventDetails",
+                    json!({"error": f.error, "cause": f.cause}),
+                );
+                (Status::Failed, None, Some(f))
+            }
+        };
+        let history = run.history.into_inner().unwrap();
+        Outcome { arn, status, output, failure, history }
+    }
+
+    pub fn send_task_success(&self, token: &str, output: Value) -> Result<(), TokenError> {
+        self.answer(token, TokenMessage::Success(output), true)
+    }
+
+    pub fn send_task_failure(&self, token: &str, failure: Failure) -> Result<(), TokenError> {
+        self.answer(token, TokenMessage::Failure(failure), true)
+    }
+
+    pub fn send_task_heartbeat(&self, token: &str) -> Result<(), TokenError> {
+        self.answer(token, TokenMessage::Heartbeat, false)
+    }
+
+    fn answer(&self, token: &str, message: TokenMessage, last: bool) -> Result<(), TokenError> {
+        let mut tokens = self.tokens.lock().unwrap();
+        let sender = tokens.get(token).ok_or(TokenError::TaskDoesNotExist)?;
+        sender.send(message).map_err(|_| TokenError::TaskDoesNotExist)?;
+        if last {
+            tokens.remove(token);
+        }
+        Ok(())
+    }
+}
+
+fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn runtime(e: DataError) -> Failure {
+    Failure { error: e.error_name().to_string(), cause: e.to_string() }
+}
+
+/// A number in [0, 1) for full jitter.
+fn random() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
+}
+
+/// One execution in progress.
+struct Run {
+    engine: Arc<Engine>,
+    context: Value,
+    history: Mutex<History>,
+}
+
+/// What a state hands on: its output, and the next state (`None` at an end).
+type Step = Result<(Value, Option<String>), Failure>;
+
+impl Run {
+    fn record(&self, kind: &str, field: &str, details: Value) -> u64 {
+        self.history.lock().unwrap().record(self.engine.now(), kind, Some((field, details)))
+    }
+
+    /// The context object for a state, `$$`.
+    fn state_context(&self, name: &str, entered: DateTime<Utc>, retries: u32) -> Value {
+        let mut context = self.context.clone();
+        context["State"] = json!({"Name": name, "EnteredTime": iso(entered), "RetryCount": retries});
+        context
+    }
+
+    /// Runs a state machine or a branch from `StartAt` to an end.
+    fn states<'a>(&'a self, machine: &'a Value, input: Value) -> BoxFuture<'a, Result<Value, Failure>> {
+        Box::pin(async move {
+            let mut current = machine["StartAt"].as_str().unwrap_or_default().to_string();
+            let mut input = input;
+            loop {
+                let state = &machine["States"][&current];
+                let (output, next) = self.state(&current, state, input).await?;
+                match next {
+                    Some(next) => {
+                        current = next;
+                        input = output;
+                    }
+                    None => return Ok(output),
+                }
+            }
+        })
+    }
+
+    async fn state(&self, name: &str, state: &Value, input: Value) -> Step {
+        let kind = state["Type"].as_str().unwrap_or_default();
+        let entered = self.engine.now();
+        self.record(
+            &format!("{kind}StateEntered"),
+            "stateEnteredEventDetails",
+            json!({"name": name, "input": input.to_string()}),
+        );
+        let next = state["Next"].as_str().map(str::to_string);
+        let (output, next) = match kind {
+            "Pass" => (self.pass(name, state, &input, entered).map_err(runtime)?, next),
+            "Succeed" => (self.in_out(name, state, &input, entered, Ok).map_err(runtime)?, None),
+            "Choice" => {
+                let context = self.state_context(name, entered, 0);
+                let effective = input_path(state, &input, &context).map_err(runtime)?;
+                let next = choice::next_state(state, &effective, &context).map_err(|e| match e {
+                    ChoiceError::Data(d) => runtime(d),
+                    ChoiceError::NoChoiceMatched => Failure {
+                        error: "States.NoChoiceMatched".into(),
+                        cause: format!("no choice rule of {name:?} matched and it has no Default"),
+                    },
+                })?;
+                (output_path(state, effective, &context).map_err(runtime)?, Some(next))
+            }
+            "Wait" => {
+                let context = self.state_context(name, entered, 0);
+                let effective = input_path(state, &input, &context).map_err(runtime)?;
+                let wait = self.wait_for(state, &effective, &context).map_err(runtime)?;
+                tokio::time::sleep(wait).await;
+                (output_path(state, effective, &context).map_err(runtime)?, next)
+            }
+            "Fail" => return Err(self.fail(name, state, &input, entered)),
+            _ => self.with_retries(name, kind, state, input, entered).await?,
+        };
+        self.record(
+            &format!("{kind}StateExited"),
+            "stateExitedEventDetails",
+            json!({"name": name, "output": output.to_string()}),
+        );
+        Ok((output, next))
+    }
+
+    /// InputPath, then `f`, then OutputPath.
+    fn in_out(
+        &self,
+        name: &str,
+        state: &Value,
+        input: &Value,
+        entered: DateTime<Utc>,
+        f: impl FnOnce(Value) -> Result<Value, DataError>,
+    ) -> Result<Value, DataError> {
+        let context = self.state_context(name, entered, 0);
+        let effective = input_path(state, input, &context)?;
+        output_path(state, f(effective)?, &context)
+    }
+
+    fn pass(&self, name: &str, state: &Value, input: &Value, entered: DateTime<Utc>) -> Result<Value, DataError> {
+        let context = self.state_context(name, entered, 0);
+        let effective = input_path(state, input, &context)?;
+        let result = match (state.get("Result"), state.get("Parameters")) {
+            (Some(result), _) => result.clone(),
+            (None, Some(template)) => apply_template(template, &effective, &context)?,
+            (None, None) => effective,
+        };
+        let output = apply_result_path(input, result, state.get("ResultPath"))?;
+        output_path(state, output, &context)
+    }
+
+    fn fail(&self, name: &str, state: &Value, input: &Value, entered: DateTime<Utc>) -> Failure {
+        let context = self.state_context(name, entered, 0);
+        let field = |plain: &str, path: &str| -> Result<String, Failure> {
+            match (state.get(plain), state.get(path)) {
+                (Some(v), _) => Ok(v.as_str().unwrap_or_default().to_string()),
+                (None, Some(p)) => {
+                    let v = select(p.as_str().unwrap_or_default(), input, &context).map_err(runtime)?;
+                    Ok(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                }
+                (None, None) => Ok(String::new()),
+            }
+        };
+        match (field("Error", "ErrorPath"), field("Cause", "CausePath")) {
+            (Ok(error), Ok(cause)) => Failure { error, cause },
+            (Err(f), _) | (_, Err(f)) => f,
+        }
+    }
+
+    fn wait_for(&self, state: &Value, input: &Value, context: &Value) -> Result<Duration, DataError> {
+        let seconds = |v: &Value| -> Result<Duration, DataError> {
+            v.as_f64()
+                .filter(|s| *s >= 0.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| DataError::Runtime(format!("Wait seconds {v} is not a non-negative number")))
+        };
+        let until = |v: &Value| -> Result<Duration, DataError> {
+            let at = v
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .ok_or_else(|| DataError::Runtime(format!("Wait timestamp {v} is not an ISO-8601 time")))?;
+            Ok((at.with_timezone(&Utc) - self.engine.now()).to_std().unwrap_or_default())
+        };
+        if let Some(s) = state.get("Seconds") {
+            seconds(s)
+        } else if let Some(p) = state.get("SecondsPath").and_then(Value::as_str) {
+            seconds(&select(p, input, context)?)
+        } else if let Some(t) = state.get("Timestamp") {
+            until(t)
+        } else if let Some(p) = state.get("TimestampPath").and_then(Value::as_str) {
+            until(&select(p, input, context)?)
+        } else {
+            Err(DataError::Runtime("a Wait state needs Seconds, SecondsPath, Timestamp or TimestampPath".into()))
+        }
+    }
+
+    /// Task, Parallel and Map: attempts, with Retry and Catch around them.
+    async fn with_retries(&self, name: &str, kind: &str, state: &Value, input: Value, entered: DateTime<Utc>) -> Step {
+        let retriers = state["Retry"].as_array().map_or(0, Vec::len);
+        let mut retries = vec![0u32; retriers];
+        loop {
+            let count: u32 = retries.iter().sum();
+            let context = self.state_context(name, entered, count);
+            let attempt = match kind {
+                "Task" => self.task(name, state, &input, context).await,
+                "Parallel" => self.parallel(state, &input, context).await,
+                "Map" => self.map(state, &input, context).await,
+                other => Err(Failure { error: "States.Runtime".into(), cause: format!("unknown state type {other}") }),
+            };
+            let failure = match attempt {
+                Ok(output) => return Ok((output, state["Next"].as_str().map(str::to_string))),
+                Err(f) => f,
+            };
+            match decide(state, &failure, &retries, &mut random) {
+                Decision::Retry { retrier, delay } => {
+                    retries[retrier] += 1;
+                    tokio::time::sleep(delay).await;
+                }
+                Decision::Catch { next, result_path } => {
+                    let output = apply_result_path(&input, failure.to_json(), result_path.as_ref()).map_err(runtime)?;
+                    return Ok((output, Some(next)));
+                }
+                Decision::Fail => return Err(failure),
+            }
+        }
+    }
+
+    /// After the work of a Task, Parallel or Map: ResultSelector, ResultPath, OutputPath.
+    fn shape_result(&self, state: &Value, input: &Value, result: Value, context: &Value) -> Result<Value, Failure> {
+        let selected = match state.get("ResultSelector") {
+            Some(selector) => apply_template(selector, &result, context).map_err(runtime)?,
+            None => result,
+        };
+        let output = apply_result_path(input, selected, state.get("ResultPath")).map_err(runtime)?;
+        output_path(state, output, context).map_err(runtime)
+    }
+
+    async fn task(&self, name: &str, state: &Value, input: &Value, mut context: Value) -> Result<Value, Failure> {
+        let resource = state["Resource"].as_str().unwrap_or_default();
+        let effective = input_path(state, input, &context).map_err(runtime)?;
+        let token = (resource == LAMBDA_INVOKE_WAIT).then(|| uuid::Uuid::new_v4().to_string());
+        if let Some(token) = &token {
+            context["Task"] = json!({"Token": token});
+        }
+        let parameters = match state.get("Parameters") {
+            Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
+            None => effective,
+        };
+        let timeout = seconds_field(state, "TimeoutSeconds", input, &context).map_err(runtime)?;
+        let heartbeat = seconds_field(state, "HeartbeatSeconds", input, &context).map_err(runtime)?;
+
+        // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
+        let plain = !resource.starts_with("arn:aws:states:::");
+        let (prefix, field) = if plain { ("LambdaFunction", "lambdaFunction") } else { ("Task", "task") };
+        let (service, action) =
+            resource.trim_start_matches("arn:aws:states:::").split_once(':').unwrap_or(("lambda", ""));
+        let mut scheduled = json!({"parameters": parameters.to_string()});
+        if plain {
+            scheduled["resource"] = json!(resource);
+        } else {
+            scheduled["resourceType"] = json!(service);
+            scheduled["resource"] = json!(action);
+            scheduled["region"] = json!(REGION);
+        }
+        if let Some(t) = timeout {
+            scheduled["timeoutInSeconds"] = json!(t.as_secs());
+        }
+        if let Some(h) = heartbeat {
+            scheduled["heartbeatInSeconds"] = json!(h.as_secs());
+        }
+        self.record(&format!("{prefix}Scheduled"), &format!("{field}ScheduledEventDetails"), scheduled);
+        self.record(&format!("{prefix}Started"), &format!("{field}StartedEventDetails"), json!({}));
+
+        let work = self.invoke(resource, parameters, token.as_deref(), heartbeat);
+        let result = match timeout {
+            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                Err(Failure {
+                    error: "States.Timeout".into(),
+                    cause: format!("{name} ran longer than {}s", limit.as_secs()),
+                })
+            }),
+            None => work.await,
+        };
+        if let Some(token) = &token {
+            self.engine.tokens.lock().unwrap().remove(token);
+        }
+        let ids = |f: &Failure| json!({"error": f.error, "cause": f.cause});
+        match result {
+            Ok(output) => {
+                self.record(
+                    &format!("{prefix}Succeeded"),
+                    &format!("{field}SucceededEventDetails"),
+                    json!({"output": output.to_string()}),
+                );
+                self.shape_result(state, input, output, &context)
+            }
+            Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
+                self.record(&format!("{prefix}TimedOut"), &format!("{field}TimedOutEventDetails"), ids(&f));
+                Err(f)
+            }
+            Err(f) => {
+                self.record(&format!("{prefix}Failed"), &format!("{field}FailedEventDetails"), ids(&f));
+                Err(f)
+            }
+        }
+    }
+
+    async fn invoke(
+        &self,
+        resource: &str,
+        parameters: Value,
+        token: Option<&str>,
+        heartbeat: Option<Duration>,
+    ) -> Result<Value, Failure> {
+        let missing = |what: &str| Failure {
+            error: "Lambda.ResourceNotFoundException".into(),
+            cause: format!("Function not found: {what}"),
+        };
+        match resource {
+            SNS_PUBLISH => {
+                let publish = self.engine.registry.find_service(SNS_PUBLISH).ok_or_else(|| Failure {
+                    error: "States.Runtime".into(),
+                    cause: "no SNS sink is registered".into(),
+                })?;
+                publish(parameters).await
+            }
+            LAMBDA_INVOKE | LAMBDA_INVOKE_WAIT => {
+                let name = parameters["FunctionName"].as_str().unwrap_or_default().to_string();
+                let function = self.engine.registry.find_function(&name).ok_or_else(|| missing(&name))?.clone();
+                let payload = parameters.get("Payload").cloned().unwrap_or_else(|| json!({}));
+                let Some(token) = token else {
+                    let result = function(payload).await?;
+                    return Ok(json!({
+                        "ExecutedVersion": "$LATEST",
+                        "Payload": result,
+                        "SdkHttpMetadata": {"HttpStatusCode": 200},
+                        "SdkResponseMetadata": {"RequestId": uuid::Uuid::new_v4().to_string()},
+                        "StatusCode": 200
+                    }));
+                };
+                let (sender, receiver) = mpsc::unbounded_channel();
+                self.engine.tokens.lock().unwrap().insert(token.to_string(), sender);
+                function(payload).await?;
+                await_token(receiver, heartbeat).await
+            }
+            arn => {
+                let function = self.engine.registry.find_function(arn).ok_or_else(|| missing(arn))?.clone();
+                function(parameters).await
+            }
+        }
+    }
+
+    async fn parallel(&self, state: &Value, input: &Value, context: Value) -> Result<Value, Failure> {
+        let effective = input_path(state, input, &context).map_err(runtime)?;
+        let branch_input = match state.get("Parameters") {
+            Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
+            None => effective,
+        };
+        self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
+        let branches = state["Branches"].as_array().cloned().unwrap_or_default();
+        let runs = branches.iter().map(|branch| self.states(branch, branch_input.clone()));
+        match try_join_all(runs).await {
+            Ok(outputs) => {
+                self.record("ParallelStateSucceeded", "parallelStateSucceededEventDetails", json!({}));
+                self.shape_result(state, input, Value::Array(outputs), &context)
+            }
+            Err(f) => {
+                self.record(
+                    "ParallelStateFailed",
+                    "parallelStateFailedEventDetails",
+                    json!({"error": f.error, "cause": f.cause}),
+                );
+                Err(f)
+            }
+        }
+    }
+
+    async fn map(&self, state: &Value, input: &Value, context: Value) -> Result<Value, Failure> {
+        let effective = input_path(state, input, &context).map_err(runtime)?;
+        let items = select(state["ItemsPath"].as_str().unwrap_or("$"), &effective, &context).map_err(runtime)?;
+        let Value::Array(items) = items else {
+            return Err(runtime(DataError::Runtime(format!("the Map's items are not an array: {items}"))));
+        };
+        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator")).cloned().unwrap_or_default();
+        let selector = state.get("ItemSelector").or_else(|| state.get("Parameters"));
+        let mut inputs = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            inputs.push(match selector {
+                Some(template) => {
+                    let mut item_context = context.clone();
+                    item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
+                    apply_template(template, &effective, &item_context).map_err(runtime)?
+                }
+                None => item,
+            });
+        }
+        self.record("MapStateStarted", "mapStateStartedEventDetails", json!({"length": inputs.len()}));
+        let limit = match state["MaxConcurrency"].as_u64().unwrap_or(0) {
+            0 => inputs.len().max(1),
+            n => n as usize,
+        };
+        let processor = &processor;
+        let runs = futures::stream::iter(inputs.into_iter().enumerate().map(|(index, item)| async move {
+            self.record("MapIterationStarted", "mapIterationStartedEventDetails", json!({"index": index}));
+            let result = self.states(processor, item).await;
+            let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
+            self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
+            result
+        }));
+        match runs.buffered(limit).try_collect::<Vec<Value>>().await {
+            Ok(outputs) => {
+                self.record("MapStateSucceeded", "mapStateSucceededEventDetails", json!({}));
+                self.shape_result(state, input, Value::Array(outputs), &context)
+            }
+            Err(f) => {
+                self.record(
+                    "MapStateFailed",
+                    "mapStateFailedEventDetails",
+                    json!({"error": f.error, "cause": f.cause}),
+                );
+                Err(f)
+            }
+        }
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// Waits for the answer to a task token; a heartbeat restarts the heartbeat time-out.
+async fn await_token(
+    mut receiver: mpsc::UnboundedReceiver<TokenMessage>,
+    heartbeat: Option<Duration>,
+) -> Result<Value, Failure> {
+    loop {
+        let message = match heartbeat {
+            Some(limit) => match tokio::time::timeout(limit, receiver.recv()).await {
+                Ok(m) => m,
+                Err(_) => {
+                    return Err(Failure {
+                        error: "States.HeartbeatTimeout".into(),
+                        cause: format!("no heartbeat for {}s", limit.as_secs()),
+                    });
+                }
+            },
+            None => receiver.recv().await,
+        };
+        match message {
+            Some(TokenMessage::Success(output)) => return Ok(output),
+            Some(TokenMessage::Failure(f)) => return Err(f),
+            Some(TokenMessage::Heartbeat) => continue,
+            None => return Err(Failure { error: "States.Runtime".into(), cause: "the task token was dropped".into() }),
+        }
+    }
+}
+
+fn input_path(state: &Value, input: &Value, context: &Value) -> Result<Value, DataError> {
+    match state.get("InputPath") {
+        None => Ok(input.clone()),
+        Some(Value::Null) => Ok(json!({})),
+        Some(Value::String(path)) => select(path, input, context),
+        Some(other) => Err(DataError::Runtime(format!("InputPath {other} is not a path"))),
+    }
+}
+
+fn output_path(state: &Value, output: Value, context: &Value) -> Result<Value, DataError> {
+    match state.get("OutputPath") {
+        None => Ok(output),
+        Some(Value::Null) => Ok(json!({})),
+        Some(Value::String(path)) => select(path, &output, context),
+        Some(other) => Err(DataError::Runtime(format!("OutputPath {other} is not a path"))),
+    }
+}
+
+/// `TimeoutSeconds`/`HeartbeatSeconds`, or their `…Path` forms read from the input.
+fn seconds_field(state: &Value, field: &str, input: &Value, context: &Value) -> Result<Option<Duration>, DataError> {
+    let value = match (state.get(field), state.get(format!("{field}Path"))) {
+        (Some(v), _) => v.clone(),
+        (None, Some(p)) => select(p.as_str().unwrap_or_default(), input, context)?,
+        (None, None) => return Ok(None),
+    };
+    value
+        .as_u64()
+        .filter(|s| *s > 0)
+        .map(|s| Some(Duration::from_secs(s)))
+        .ok_or_else(|| DataError::Runtime(format!("{field} {value} is not a positive integer")))
+}
