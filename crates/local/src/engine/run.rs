@@ -128,16 +128,13 @@ impl Engine {
             json!({"input": input.to_string(), "roleArn": run.context["Execution"]["RoleArn"]}),
         );
         let states = &machine.definition.json;
+        // `None`: the execution ran past its own TimeoutSeconds.
         let result = match states["TimeoutSeconds"].as_u64() {
-            Some(limit) => {
-                tokio::time::timeout(Duration::from_secs(limit), run.states(states, input)).await.unwrap_or_else(|_| {
-                    Err(Failure { error: "States.Timeout".into(), cause: "the execution timed out".into() })
-                })
-            }
-            None => run.states(states, input).await,
+            Some(limit) => tokio::time::timeout(Duration::from_secs(limit), run.states(states, input)).await.ok(),
+            None => Some(run.states(states, input).await),
         };
         let (status, output, failure) = match result {
-            Ok(output) => {
+            Some(Ok(output)) => {
                 run.record(
                     "ExecutionSucceeded",
                     "executionSucceededEventDetails",
@@ -145,7 +142,11 @@ impl Engine {
                 );
                 (Status::Succeeded, Some(output), None)
             }
-            Err(f) if f.error == "States.Timeout" && f.cause == "the execution timed out" => {
+            None => {
+                let f = Failure {
+                    error: "States.Timeout".into(),
+                    cause: "the execution ran past its TimeoutSeconds".into(),
+                };
                 run.record(
                     "ExecutionTimedOut",
                     "executionTimedOutEventDetails",
@@ -153,7 +154,7 @@ impl Engine {
                 );
                 (Status::TimedOut, None, Some(f))
             }
-            Err(f) => {
+            Some(Err(f)) => {
                 run.record(
                     "ExecutionFailed",
                     "executionFailedEventDetails",
@@ -197,9 +198,10 @@ fn runtime(e: DataError) -> Failure {
     Failure { error: e.error_name().to_string(), cause: e.to_string() }
 }
 
-/// A number in [0, 1) for full jitter.
+/// A number in [0, 1) for full jitter: the low 53 bits of a v4 UUID are all random (its
+/// version and variant bits sit higher).
 fn random() -> f64 {
-    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
+    (uuid::Uuid::new_v4().as_u128() & ((1u128 << 53) - 1)) as f64 / (1u64 << 53) as f64
 }
 
 /// One execution in progress.
@@ -521,20 +523,8 @@ impl Run {
         self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
         let branches = state["Branches"].as_array().cloned().unwrap_or_default();
         let runs = branches.iter().map(|branch| self.states(branch, branch_input.clone()));
-        match try_join_all(runs).await {
-            Ok(outputs) => {
-                self.record("ParallelStateSucceeded", "parallelStateSucceededEventDetails", json!({}));
-                self.shape_result(state, input, Value::Array(outputs), &context)
-            }
-            Err(f) => {
-                self.record(
-                    "ParallelStateFailed",
-                    "parallelStateFailedEventDetails",
-                    json!({"error": f.error, "cause": f.cause}),
-                );
-                Err(f)
-            }
-        }
+        let outputs = try_join_all(runs).await;
+        self.finish_fan_out("Parallel", state, input, outputs, &context)
     }
 
     async fn map(&self, state: &Value, input: &Value, context: Value) -> Result<Value, Failure> {
@@ -569,17 +559,29 @@ impl Run {
             self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
             result
         }));
-        match runs.buffered(limit).try_collect::<Vec<Value>>().await {
+        let outputs = runs.buffered(limit).try_collect::<Vec<Value>>().await;
+        self.finish_fan_out("Map", state, input, outputs, &context)
+    }
+
+    /// The end of a Parallel or Map (`kind`): its Succeeded or Failed event, then the array of
+    /// outputs through ResultSelector, ResultPath and OutputPath.
+    fn finish_fan_out(
+        &self,
+        kind: &str,
+        state: &Value,
+        input: &Value,
+        outputs: Result<Vec<Value>, Failure>,
+        context: &Value,
+    ) -> Result<Value, Failure> {
+        let field = lower_first(kind);
+        match outputs {
             Ok(outputs) => {
-                self.record("MapStateSucceeded", "mapStateSucceededEventDetails", json!({}));
-                self.shape_result(state, input, Value::Array(outputs), &context)
+                self.record(&format!("{kind}StateSucceeded"), &format!("{field}StateSucceededEventDetails"), json!({}));
+                self.shape_result(state, input, Value::Array(outputs), context)
             }
             Err(f) => {
-                self.record(
-                    "MapStateFailed",
-                    "mapStateFailedEventDetails",
-                    json!({"error": f.error, "cause": f.cause}),
-                );
+                let details = json!({"error": f.error, "cause": f.cause});
+                self.record(&format!("{kind}StateFailed"), &format!("{field}StateFailedEventDetails"), details);
                 Err(f)
             }
         }
