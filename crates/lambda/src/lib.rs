@@ -57,15 +57,23 @@ pub async fn put(
 }
 
 /// A presigned GET URL of `bucket`/`key`, valid for `valid_for`, for tools that read over HTTP.
+/// Presigning is local signing: when it fails, the function's setup is at fault
+/// (`Configuration`), never the upload.
 pub async fn presigned_get(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
     valid_for: std::time::Duration,
-) -> Result<String, String> {
-    let config = PresigningConfig::expires_in(valid_for).map_err(|e| e.to_string())?;
+) -> Result<String, AwsFailure> {
+    let failure = |message: String| AwsFailure {
+        operation: "presigning GetObject",
+        message,
+        name: ErrorName::Configuration,
+        code: None,
+    };
+    let config = PresigningConfig::expires_in(valid_for).map_err(|e| failure(e.to_string()))?;
     let request =
-        s3.get_object().bucket(bucket).key(key).presigned(config).await.map_err(|e| redact(&e.to_string()))?;
+        s3.get_object().bucket(bucket).key(key).presigned(config).await.map_err(|e| failure(redact(&e.to_string())))?;
     Ok(request.uri().to_string())
 }
 
@@ -238,7 +246,22 @@ pub fn copy_source(bucket: &str, key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{copy_source, redact};
+    use super::{copy_source, presigned_get, redact};
+    use mediaflow_core::ErrorName;
+
+    #[tokio::test]
+    async fn a_presigning_failure_is_the_setups_fault() {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(config);
+        // S3 refuses presigned URLs valid for more than a week.
+        let week_and_a_day = std::time::Duration::from_secs(8 * 24 * 3600);
+        let err = presigned_get(&s3, "watch", "inputs/a.mp4", week_and_a_day).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::Configuration);
+        assert!(err.to_string().starts_with("presigning GetObject: "), "{err}");
+    }
 
     #[test]
     fn copy_sources_are_encoded() {

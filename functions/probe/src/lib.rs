@@ -7,7 +7,7 @@ use std::time::Duration;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::ProbeInput;
 use mediaflow_core::probe::{FFPROBE_ARGS, Probe, parse_ffprobe};
-use mediaflow_lambda::{ToolError, presigned_get, run_tool};
+use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, run_tool};
 
 /// How long ffprobe may take, and the presigned URL stays valid.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -26,8 +26,8 @@ pub enum Error {
     Unreadable(String),
     #[error("{0}")]
     Tool(#[from] ToolError),
-    #[error("presigning a GET of the upload: {0}")]
-    Presign(String),
+    #[error("S3 {0}")]
+    S3(#[from] AwsFailure),
 }
 
 impl Error {
@@ -36,7 +36,7 @@ impl Error {
             Error::Media(e) => e.name(),
             Error::Unreadable(_) => ErrorName::InvalidMedia,
             Error::Tool(e) => e.name(),
-            Error::Presign(_) => ErrorName::Configuration,
+            Error::S3(f) => f.name,
         }
     }
 }
@@ -45,7 +45,7 @@ mediaflow_lambda::lambda_error!(Error);
 
 pub async fn handler(input: ProbeInput, clients: &Clients) -> Result<Probe, Error> {
     let source = input.source;
-    let url = presigned_get(&clients.s3, &source.bucket, &source.key, PROBE_TIMEOUT).await.map_err(Error::Presign)?;
+    let url = presigned_get(&clients.s3, &source.bucket, &source.key, PROBE_TIMEOUT).await?;
     let args: Vec<&str> = FFPROBE_ARGS.iter().copied().chain([url.as_str()]).collect();
     let run = run_tool(&clients.ffprobe, &args, PROBE_TIMEOUT).await?;
     if !run.succeeded {

@@ -33,8 +33,6 @@ pub enum Error {
     NoFrame { at: f64, why: String },
     #[error("{0}")]
     Tool(#[from] ToolError),
-    #[error("presigning a GET of the upload: {0}")]
-    Presign(String),
     #[error("S3 {0}")]
     S3(#[from] AwsFailure),
 }
@@ -45,7 +43,6 @@ impl Error {
             Error::Key(e) => e.name(),
             Error::NoPicture | Error::NoFrame { .. } => ErrorName::FrameFailed,
             Error::Tool(e) => e.name(),
-            Error::Presign(_) => ErrorName::Configuration,
             Error::S3(f) => f.name,
         }
     }
@@ -59,7 +56,7 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Thumbnail, 
     let (display_width, display_height) = probe.display_size().ok_or(Error::NoPicture)?;
     let at = frame_time(probe.duration_seconds, clients.frame_seconds);
     let (width, height) = frame_size(display_width, display_height);
-    let url = presigned_get(&clients.s3, &source.bucket, &source.key, FRAME_TIMEOUT).await.map_err(Error::Presign)?;
+    let url = presigned_get(&clients.s3, &source.bucket, &source.key, FRAME_TIMEOUT).await?;
     let at_arg = format!("{at:.3}");
     let scale = format!("scale={width}:{height}");
     let args = ["-v", "error", "-nostdin", "-ss", &at_arg, "-i", &url, "-frames:v", "1", "-vf", &scale];
