@@ -17,17 +17,7 @@ async fn put_part(s3: &EmbeddedS3, key: &str, bytes: &[u8], chunks: Option<usize
         put = put.set_metadata(Some(HashMap::from([("chunks".to_string(), n.to_string())])));
     }
     let out = put.send().await.unwrap();
-    AssetInput {
-        source: Source {
-            bucket: "watch".into(),
-            key: key.into(),
-            size: bytes.len() as u64,
-            etag: out.e_tag().unwrap().trim_matches('"').into(),
-            sequencer: None,
-            version_id: None,
-        },
-        asset: classify(&SourceKey::parse(key).unwrap(), &bytes[..bytes.len().min(4096)]),
-    }
+    AssetInput::classified(Source::new("watch", key, bytes.len() as u64, out.e_tag().unwrap()), bytes).unwrap()
 }
 
 fn sizes() -> Vec<usize> {

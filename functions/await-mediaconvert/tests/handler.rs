@@ -80,7 +80,7 @@ fn submit_payload(template: &Value) -> Value {
         "taskToken": TOKEN,
         "executionId": EXECUTION,
         "redriveCount": 0,
-        "source": Source { bucket: "watch".into(), key: key.key().into(), size: 1, etag: "e".into(), sequencer: None, version_id: None },
+        "source": Source::new("watch", key.key(), 1, "e"),
         "asset": classify(&key, b"\0\0\0\x20ftypqt  "),
         "plan": plan,
     })

@@ -20,14 +20,7 @@ fn input(key: &str, width: Option<u32>, height: u32) -> MediaInput {
     .unwrap();
     let head: &[u8] = if width.is_some() { b"\0\0\0\x20ftypisom" } else { b"RIFF\0\0\0\0WAVEfmt " };
     MediaInput {
-        source: Source {
-            bucket: "watch".into(),
-            key: key.into(),
-            size: 1,
-            etag: "e".into(),
-            sequencer: None,
-            version_id: None,
-        },
+        source: Source::new("watch", key, 1, "e"),
         asset: classify(&SourceKey::parse(key).unwrap(), head),
         probe,
     }

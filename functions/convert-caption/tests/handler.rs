@@ -4,9 +4,7 @@ use std::path::Path;
 
 use convert_caption::{Clients, handler};
 use mediaflow_core::ErrorName;
-use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{AssetInput, CaptionFormat, Source};
-use mediaflow_core::keys::SourceKey;
 use mediaflow_local::EmbeddedS3;
 
 const CAPTIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crates/captions/testdata");
@@ -25,18 +23,7 @@ async fn world(dir: &Path) -> World {
 /// Uploads `bytes` as `key` and returns the input Classify would give ConvertCaption.
 async fn upload(w: &World, key: &str, bytes: Vec<u8>) -> AssetInput {
     let put = w.s3.client().put_object().bucket("watch").key(key).body(bytes.clone().into()).send().await.unwrap();
-    let asset = classify(&SourceKey::parse(key).unwrap(), &bytes[..bytes.len().min(4096)]);
-    AssetInput {
-        source: Source {
-            bucket: "watch".into(),
-            key: key.into(),
-            size: bytes.len() as u64,
-            etag: put.e_tag().unwrap().trim_matches('"').into(),
-            sequencer: None,
-            version_id: None,
-        },
-        asset,
-    }
+    AssetInput::classified(Source::new("watch", key, bytes.len() as u64, put.e_tag().unwrap()), &bytes).unwrap()
 }
 
 async fn fetch(w: &World, key: &str) -> (Vec<u8>, Option<String>) {

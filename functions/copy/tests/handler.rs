@@ -2,9 +2,7 @@
 
 use copy::{Clients, archive_original, copy_mp3};
 use mediaflow_core::ErrorName;
-use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{AssetInput, Source};
-use mediaflow_core::keys::SourceKey;
 use mediaflow_local::EmbeddedS3;
 
 async fn start(dir: &std::path::Path) -> (EmbeddedS3, Clients) {
@@ -29,17 +27,7 @@ async fn upload(s3: &EmbeddedS3, key: &str, bytes: &[u8]) -> AssetInput {
         .send()
         .await
         .unwrap();
-    AssetInput {
-        source: Source {
-            bucket: "watch".into(),
-            key: key.into(),
-            size: bytes.len() as u64,
-            etag: put.e_tag().unwrap().trim_matches('"').into(),
-            sequencer: None,
-            version_id: None,
-        },
-        asset: classify(&SourceKey::parse(key).unwrap(), &bytes[..bytes.len().min(4096)]),
-    }
+    AssetInput::classified(Source::new("watch", key, bytes.len() as u64, put.e_tag().unwrap()), bytes).unwrap()
 }
 
 async fn fetch(s3: &EmbeddedS3, key: &str) -> (Vec<u8>, Option<String>) {

@@ -17,16 +17,7 @@ async fn start(dir: &Path) -> (EmbeddedS3, Clients) {
 async fn upload(s3: &EmbeddedS3, file: &Path, key: &str) -> ProbeInput {
     let body = aws_sdk_s3::primitives::ByteStream::from_path(file).await.unwrap();
     let put = s3.client().put_object().bucket("watch").key(key).body(body).send().await.unwrap();
-    ProbeInput {
-        source: Source {
-            bucket: "watch".into(),
-            key: key.into(),
-            size: std::fs::metadata(file).unwrap().len(),
-            etag: put.e_tag().unwrap().trim_matches('"').into(),
-            sequencer: None,
-            version_id: None,
-        },
-    }
+    ProbeInput { source: Source::new("watch", key, std::fs::metadata(file).unwrap().len(), put.e_tag().unwrap()) }
 }
 
 #[tokio::test(flavor = "multi_thread")]

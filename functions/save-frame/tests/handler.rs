@@ -3,9 +3,7 @@
 use std::path::Path;
 
 use mediaflow_core::ErrorName;
-use mediaflow_core::classify::classify;
-use mediaflow_core::contract::{MediaInput, Source};
-use mediaflow_core::keys::SourceKey;
+use mediaflow_core::contract::{AssetInput, MediaInput, Source};
 use mediaflow_core::probe::{FFPROBE_ARGS, parse_ffprobe};
 use mediaflow_local::EmbeddedS3;
 use mediaflow_testkit::{ffmpeg, video};
@@ -30,18 +28,9 @@ async fn upload(s3: &EmbeddedS3, file: &Path, key: &str) -> MediaInput {
     s3.client().put_object().bucket("watch").key(key).body(body).send().await.unwrap();
     let bytes = std::fs::read(file).unwrap();
     let probe = parse_ffprobe(ffprobe(file).to_string().as_bytes()).unwrap();
-    MediaInput {
-        source: Source {
-            bucket: "watch".into(),
-            key: key.into(),
-            size: bytes.len() as u64,
-            etag: "e".into(),
-            sequencer: None,
-            version_id: None,
-        },
-        asset: classify(&SourceKey::parse(key).unwrap(), &bytes[..4096.min(bytes.len())]),
-        probe,
-    }
+    let AssetInput { source, asset } =
+        AssetInput::classified(Source::new("watch", key, bytes.len() as u64, "e"), &bytes).unwrap();
+    MediaInput { source, asset, probe }
 }
 
 /// The saved JPEG's width and height, as ffprobe reads them.

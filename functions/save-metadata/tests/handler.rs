@@ -16,14 +16,7 @@ fn input(labels: &[&str]) -> SaveMetadataInput {
     let key = SourceKey::parse("inputs/a/talk.mp4").unwrap();
     SaveMetadataInput {
         document: ExecutionDocument {
-            source: Source {
-                bucket: "watch".into(),
-                key: key.key().into(),
-                size: 10,
-                etag: "src".into(),
-                sequencer: None,
-                version_id: None,
-            },
+            source: Source::new("watch", key.key(), 10, "src"),
             asset: classify(&key, b"\0\0\0\x20ftypisom"),
             assembly: None,
             original: Some(StoredObject {

@@ -25,6 +25,20 @@ pub struct Source {
     pub version_id: Option<String>,
 }
 
+impl Source {
+    /// An object as S3 describes it; `etag` with or without its quotes.
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>, size: u64, etag: &str) -> Self {
+        Source {
+            bucket: bucket.into(),
+            key: key.into(),
+            size,
+            etag: etag.trim_matches('"').to_string(),
+            sequencer: None,
+            version_id: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetKind {
@@ -178,6 +192,16 @@ pub struct ClassifyOutput {
 pub struct AssetInput {
     pub source: Source,
     pub asset: Asset,
+}
+
+impl AssetInput {
+    /// What Classify hands on for the upload at `source` whose content starts with
+    /// `first_bytes` (the first [`crate::classify::SNIFF_BYTES`] are read; more are ignored).
+    pub fn classified(source: Source, first_bytes: &[u8]) -> Result<Self, crate::Error> {
+        let key = SourceKey::parse(&source.key)?;
+        let head = &first_bytes[..first_bytes.len().min(crate::classify::SNIFF_BYTES)];
+        Ok(AssetInput { asset: crate::classify::classify(&key, head), source })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -365,4 +389,20 @@ pub struct ErrorInfo {
     pub error: String,
     #[serde(rename = "Cause", default)]
     pub cause: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upload_is_classified_from_its_first_bytes() {
+        let mp4 = [b"\0\0\0\x20ftypisom".as_slice(), &[0u8; 8000]].concat();
+        let input = AssetInput::classified(Source::new("watch", "inputs/a/talk.mp4", 8012, "\"abc\""), &mp4).unwrap();
+        assert_eq!(input.source.etag, "abc");
+        assert_eq!(input.asset.kind, AssetKind::Video);
+        let text = AssetInput::classified(Source::new("watch", "inputs/notes.mp4", 5, "e"), b"hello").unwrap();
+        assert_eq!(text.asset.kind, AssetKind::Unsupported, "a text file named .mp4 is not video");
+        assert!(AssetInput::classified(Source::new("watch", "inputs/../x.mp4", 1, "e"), b"").is_err());
+    }
 }
