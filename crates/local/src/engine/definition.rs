@@ -69,10 +69,6 @@ impl Definition {
         check_machine(&json, "")?;
         Ok(Definition { json })
     }
-
-    pub fn start_at(&self) -> &str {
-        self.json["StartAt"].as_str().unwrap_or_default()
-    }
 }
 
 fn invalid(at: &str, what: impl Into<String>) -> LoadError {

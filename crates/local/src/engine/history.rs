@@ -26,21 +26,17 @@ pub struct History {
 }
 
 impl History {
-    /// Records an event; `details` is `(field name, value)` or nothing.
-    pub fn record(&mut self, at: DateTime<Utc>, kind: &str, details: Option<(&str, Value)>) -> u64 {
+    /// Records an event of type `kind` with its details under `field` (AWS's name for them).
+    pub fn record(&mut self, at: DateTime<Utc>, kind: &str, field: &str, details: Value) {
         let id = self.events.len() as u64 + 1;
-        let mut map = Map::new();
-        if let Some((field, value)) = details {
-            map.insert(field.to_string(), value);
-        }
+        let details = Map::from_iter([(field.to_string(), details)]);
         self.events.push(HistoryEvent {
             id,
             previous_event_id: id - 1,
             timestamp: at,
             kind: kind.to_string(),
-            details: map,
+            details,
         });
-        id
     }
 
     /// The types, in order: what tests and traces compare.

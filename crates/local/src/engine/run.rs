@@ -215,8 +215,8 @@ struct Run {
 type Step = Result<(Value, Option<String>), Failure>;
 
 impl Run {
-    fn record(&self, kind: &str, field: &str, details: Value) -> u64 {
-        self.history.lock().unwrap().record(self.engine.now(), kind, Some((field, details)))
+    fn record(&self, kind: &str, field: &str, details: Value) {
+        self.history.lock().unwrap().record(self.engine.now(), kind, field, details);
     }
 
     /// The context object for a state, `$$`.
@@ -256,7 +256,11 @@ impl Run {
         let next = state["Next"].as_str().map(str::to_string);
         let (output, next) = match kind {
             "Pass" => (self.pass(name, state, &input, entered).map_err(runtime)?, next),
-            "Succeed" => (self.in_out(name, state, &input, entered, Ok).map_err(runtime)?, None),
+            "Succeed" => {
+                let context = self.state_context(name, entered, 0);
+                let effective = input_path(state, &input, &context).map_err(runtime)?;
+                (output_path(state, effective, &context).map_err(runtime)?, None)
+            }
             "Choice" => {
                 let context = self.state_context(name, entered, 0);
                 let effective = input_path(state, &input, &context).map_err(runtime)?;
@@ -285,20 +289,6 @@ impl Run {
             json!({"name": name, "output": output.to_string()}),
         );
         Ok((output, next))
-    }
-
-    /// InputPath, then `f`, then OutputPath.
-    fn in_out(
-        &self,
-        name: &str,
-        state: &Value,
-        input: &Value,
-        entered: DateTime<Utc>,
-        f: impl FnOnce(Value) -> Result<Value, DataError>,
-    ) -> Result<Value, DataError> {
-        let context = self.state_context(name, entered, 0);
-        let effective = input_path(state, input, &context)?;
-        output_path(state, f(effective)?, &context)
     }
 
     fn pass(&self, name: &str, state: &Value, input: &Value, entered: DateTime<Utc>) -> Result<Value, DataError> {
@@ -414,18 +404,15 @@ impl Run {
         let heartbeat = seconds_field(state, "HeartbeatSeconds", input, &context).map_err(runtime)?;
 
         // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
-        let plain = !resource.starts_with("arn:aws:states:::");
-        let (prefix, field) = if plain { ("LambdaFunction", "lambdaFunction") } else { ("Task", "task") };
-        let (service, action) =
-            resource.trim_start_matches("arn:aws:states:::").split_once(':').unwrap_or(("lambda", ""));
-        let mut scheduled = json!({"parameters": parameters.to_string()});
-        if plain {
-            scheduled["resource"] = json!(resource);
-        } else {
-            scheduled["resourceType"] = json!(service);
-            scheduled["resource"] = json!(action);
-            scheduled["region"] = json!(REGION);
-        }
+        // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
+        let integration = resource.strip_prefix("arn:aws:states:::").and_then(|r| r.split_once(':'));
+        let (prefix, field, mut scheduled) = match integration {
+            Some((service, action)) => {
+                ("Task", "task", json!({"resourceType": service, "resource": action, "region": REGION}))
+            }
+            None => ("LambdaFunction", "lambdaFunction", json!({"resource": resource})),
+        };
+        scheduled["parameters"] = json!(parameters.to_string());
         if let Some(t) = timeout {
             scheduled["timeoutInSeconds"] = json!(t.as_secs());
         }
