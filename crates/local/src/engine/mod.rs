@@ -11,9 +11,11 @@ pub mod history;
 pub mod intrinsics;
 pub mod registry;
 pub mod run;
+pub mod store;
 
 pub use definition::{Definition, LoadError};
 pub use errors::Failure;
 pub use history::{History, HistoryEvent};
 pub use registry::{Handler, Registry, handler, lambda_failure};
-pub use run::{Engine, Outcome, StateMachine, Status, TokenError};
+pub use run::{Branch, Engine, Execution, RedriveError, Resume, StateMachine, Status, TokenError};
+pub use store::ExecutionStore;

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::future::{BoxFuture, try_join_all};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -45,21 +46,63 @@ impl StateMachine {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
+    Running,
     Succeeded,
     Failed,
     TimedOut,
 }
 
-/// How an execution ended.
-#[derive(Clone, Debug)]
-pub struct Outcome {
+/// An execution: what it was given, how it ended, where a redrive would start, its history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
     pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub input: Value,
     pub status: Status,
+    pub start_date: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_date: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    pub redrive_count: u32,
+    /// Where it stopped, for a redrive (failed and timed-out executions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Resume>,
     pub history: History,
+}
+
+/// Where a failed execution, branch or item stopped: the state that failed, the input it had,
+/// and for a Parallel or Map what became of each branch or item. A redrive starts here, so
+/// the states that succeeded do not run again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resume {
+    pub state: String,
+    pub input: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_out: Option<Vec<Branch>>,
+}
+
+/// A branch of a Parallel or an item of a Map, as a failure left it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Branch {
+    Succeeded(Value),
+    /// Failed (redrive from where it stopped), or stopped or not started (run it from the start).
+    Unfinished(Option<Resume>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedriveError {
+    #[error("ExecutionNotRedrivable: {0} is {1:?}; only failed and timed-out executions are redriven")]
+    NotRedrivable(String, Status),
 }
 
 /// A message for a waiting task token.
@@ -110,37 +153,90 @@ impl Engine {
     }
 
     /// Runs an execution of `machine` to its end.
-    pub async fn execute(self: &Arc<Self>, machine: &StateMachine, name: &str, input: Value) -> Outcome {
-        let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}", machine.name);
-        let started = self.now();
+    pub async fn execute(self: &Arc<Self>, machine: &StateMachine, name: &str, input: Value) -> Execution {
+        let execution = Execution {
+            arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}", machine.name),
+            name: name.to_string(),
+            state_machine_arn: machine.arn.clone(),
+            input: input.clone(),
+            status: Status::Running,
+            start_date: self.now(),
+            stop_date: None,
+            output: None,
+            failure: None,
+            redrive_count: 0,
+            resume: None,
+            history: History::default(),
+        };
+        let role = format!("arn:aws:iam::{ACCOUNT}:role/{}-role", machine.name);
+        self.run(machine, execution, |run| {
+            run.record(
+                "ExecutionStarted",
+                "executionStartedEventDetails",
+                json!({"input": input.to_string(), "roleArn": role}),
+            )
+        })
+        .await
+    }
+
+    /// Runs a failed or timed-out execution again from where it stopped, as Step Functions'
+    /// RedriveExecution does: states that succeeded are not run again, nor are the branches and
+    /// items of a Parallel or Map that succeeded; retry counts start afresh.
+    pub async fn redrive(
+        self: &Arc<Self>,
+        machine: &StateMachine,
+        mut execution: Execution,
+    ) -> Result<Execution, RedriveError> {
+        if !matches!(execution.status, Status::Failed | Status::TimedOut) || execution.resume.is_none() {
+            return Err(RedriveError::NotRedrivable(execution.arn, execution.status));
+        }
+        execution.redrive_count += 1;
+        execution.status = Status::Running;
+        (execution.stop_date, execution.output, execution.failure) = (None, None, None);
+        let count = execution.redrive_count;
+        Ok(self
+            .run(machine, execution, |run| {
+                run.record("ExecutionRedriven", "executionRedrivenEventDetails", json!({"redriveCount": count}))
+            })
+            .await)
+    }
+
+    /// Runs `execution` from its start or its resume point to an end; `first` records the
+    /// event that opens this run.
+    async fn run(
+        self: &Arc<Self>,
+        machine: &StateMachine,
+        mut execution: Execution,
+        first: impl FnOnce(&Run),
+    ) -> Execution {
         let context = json!({
             "Execution": {
-                "Id": arn, "Name": name, "Input": input, "RedriveCount": 0,
-                "StartTime": iso(started),
+                "Id": execution.arn, "Name": execution.name, "Input": execution.input,
+                "RedriveCount": execution.redrive_count,
+                "StartTime": iso(execution.start_date),
                 "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/{}-role", machine.name),
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
         });
-        let run = Run { engine: self.clone(), context, history: Mutex::new(History::default()) };
-        run.record(
-            "ExecutionStarted",
-            "executionStartedEventDetails",
-            json!({"input": input.to_string(), "roleArn": run.context["Execution"]["RoleArn"]}),
-        );
+        let history = std::mem::take(&mut execution.history);
+        let run = Run { engine: self.clone(), context, history: Mutex::new(history) };
+        first(&run);
         let states = &machine.definition.json;
+        let work = run.states(states, execution.input.clone(), execution.resume.take());
         // `None`: the execution ran past its own TimeoutSeconds.
         let result = match states["TimeoutSeconds"].as_u64() {
-            Some(limit) => tokio::time::timeout(Duration::from_secs(limit), run.states(states, input)).await.ok(),
-            None => Some(run.states(states, input).await),
+            Some(limit) => tokio::time::timeout(Duration::from_secs(limit), work).await.ok(),
+            None => Some(work.await),
         };
-        let (status, output, failure) = match result {
+        match result {
             Some(Ok(output)) => {
                 run.record(
                     "ExecutionSucceeded",
                     "executionSucceededEventDetails",
                     json!({"output": output.to_string()}),
                 );
-                (Status::Succeeded, Some(output), None)
+                execution.status = Status::Succeeded;
+                execution.output = Some(output);
             }
             None => {
                 let f = Failure {
@@ -152,19 +248,27 @@ impl Engine {
                     "executionTimedOutEventDetails",
                     json!({"error": f.error, "cause": f.cause}),
                 );
-                (Status::TimedOut, None, Some(f))
+                execution.status = Status::TimedOut;
+                execution.failure = Some(f);
+                // Where it was is lost with the cancelled work: a redrive starts from the top.
+                let start = states["StartAt"].as_str().unwrap_or_default().to_string();
+                execution.resume = Some(Resume { state: start, input: execution.input.clone(), fan_out: None });
             }
-            Some(Err(f)) => {
+            Some(Err(halt)) => {
+                let f = &halt.failure;
                 run.record(
                     "ExecutionFailed",
                     "executionFailedEventDetails",
                     json!({"error": f.error, "cause": f.cause}),
                 );
-                (Status::Failed, None, Some(f))
+                execution.status = Status::Failed;
+                execution.failure = Some(halt.failure);
+                execution.resume = Some(halt.resume);
             }
-        };
-        let history = run.history.into_inner().unwrap();
-        Outcome { arn, status, output, failure, history }
+        }
+        execution.stop_date = Some(self.now());
+        execution.history = run.history.into_inner().unwrap();
+        execution
     }
 
     pub fn send_task_success(&self, token: &str, output: Value) -> Result<(), TokenError> {
@@ -212,7 +316,25 @@ struct Run {
 }
 
 /// What a state hands on: its output, and the next state (`None` at an end).
-type Step = Result<(Value, Option<String>), Failure>;
+type Step = Result<(Value, Option<String>), Stop>;
+
+/// A state that failed, and for a Parallel or Map what became of its branches or items.
+struct Stop {
+    failure: Failure,
+    fan_out: Option<Vec<Branch>>,
+}
+
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        Stop { failure, fan_out: None }
+    }
+}
+
+/// A state machine or branch that failed, and where a redrive would start it again.
+struct Halt {
+    failure: Failure,
+    resume: Resume,
+}
 
 impl Run {
     fn record(&self, kind: &str, field: &str, details: Value) {
@@ -226,26 +348,37 @@ impl Run {
         context
     }
 
-    /// Runs a state machine or a branch from `StartAt` to an end.
-    fn states<'a>(&'a self, machine: &'a Value, input: Value) -> BoxFuture<'a, Result<Value, Failure>> {
+    /// Runs a state machine or a branch from `StartAt`, or from where `resume` says, to an end.
+    fn states<'a>(
+        &'a self,
+        machine: &'a Value,
+        input: Value,
+        resume: Option<Resume>,
+    ) -> BoxFuture<'a, Result<Value, Halt>> {
         Box::pin(async move {
-            let mut current = machine["StartAt"].as_str().unwrap_or_default().to_string();
-            let mut input = input;
+            let (mut current, mut input, mut fan_out) = match resume {
+                Some(r) => (r.state, r.input, r.fan_out),
+                None => (machine["StartAt"].as_str().unwrap_or_default().to_string(), input, None),
+            };
             loop {
                 let state = &machine["States"][&current];
-                let (output, next) = self.state(&current, state, input).await?;
-                match next {
-                    Some(next) => {
+                match self.state(&current, state, input.clone(), fan_out.take()).await {
+                    Ok((output, Some(next))) => {
                         current = next;
                         input = output;
                     }
-                    None => return Ok(output),
+                    Ok((output, None)) => return Ok(output),
+                    Err(stop) => {
+                        let resume = Resume { state: current, input, fan_out: stop.fan_out };
+                        return Err(Halt { failure: stop.failure, resume });
+                    }
                 }
             }
         })
     }
 
-    async fn state(&self, name: &str, state: &Value, input: Value) -> Step {
+    /// Runs one state; `fan_out` is what a redrive knows of a Parallel's or Map's branches.
+    async fn state(&self, name: &str, state: &Value, input: Value, fan_out: Option<Vec<Branch>>) -> Step {
         let kind = state["Type"].as_str().unwrap_or_default();
         let entered = self.engine.now();
         self.record(
@@ -280,8 +413,8 @@ impl Run {
                 tokio::time::sleep(wait).await;
                 (output_path(state, effective, &context).map_err(runtime)?, next)
             }
-            "Fail" => return Err(self.fail(name, state, &input, entered)),
-            _ => self.with_retries(name, kind, state, input, entered).await?,
+            "Fail" => return Err(self.fail(name, state, &input, entered).into()),
+            _ => self.with_retries(name, kind, state, input, entered, fan_out).await?,
         };
         self.record(
             &format!("{kind}StateExited"),
@@ -348,33 +481,45 @@ impl Run {
         }
     }
 
-    /// Task, Parallel and Map: attempts, with Retry and Catch around them.
-    async fn with_retries(&self, name: &str, kind: &str, state: &Value, input: Value, entered: DateTime<Utc>) -> Step {
+    /// Task, Parallel and Map: attempts, with Retry and Catch around them. Only the first
+    /// attempt of a redriven Parallel or Map skips the branches that had succeeded.
+    async fn with_retries(
+        &self,
+        name: &str,
+        kind: &str,
+        state: &Value,
+        input: Value,
+        entered: DateTime<Utc>,
+        mut fan_out: Option<Vec<Branch>>,
+    ) -> Step {
         let retriers = state["Retry"].as_array().map_or(0, Vec::len);
         let mut retries = vec![0u32; retriers];
         loop {
             let count: u32 = retries.iter().sum();
             let context = self.state_context(name, entered, count);
             let attempt = match kind {
-                "Task" => self.task(name, state, &input, context).await,
-                "Parallel" => self.parallel(state, &input, context).await,
-                "Map" => self.map(state, &input, context).await,
-                other => Err(Failure { error: "States.Runtime".into(), cause: format!("unknown state type {other}") }),
+                "Task" => self.task(name, state, &input, context).await.map_err(Stop::from),
+                "Parallel" => self.parallel(state, &input, context, fan_out.take()).await,
+                "Map" => self.map(state, &input, context, fan_out.take()).await,
+                other => {
+                    Err(Failure { error: "States.Runtime".into(), cause: format!("unknown state type {other}") }.into())
+                }
             };
-            let failure = match attempt {
+            let stop = match attempt {
                 Ok(output) => return Ok((output, state["Next"].as_str().map(str::to_string))),
-                Err(f) => f,
+                Err(stop) => stop,
             };
-            match decide(state, &failure, &retries, &mut random) {
+            match decide(state, &stop.failure, &retries, &mut random) {
                 Decision::Retry { retrier, delay } => {
                     retries[retrier] += 1;
                     tokio::time::sleep(delay).await;
                 }
                 Decision::Catch { next, result_path } => {
-                    let output = apply_result_path(&input, failure.to_json(), result_path.as_ref()).map_err(runtime)?;
+                    let output =
+                        apply_result_path(&input, stop.failure.to_json(), result_path.as_ref()).map_err(runtime)?;
                     return Ok((output, Some(next)));
                 }
-                Decision::Fail => return Err(failure),
+                Decision::Fail => return Err(stop),
             }
         }
     }
@@ -501,24 +646,45 @@ impl Run {
         }
     }
 
-    async fn parallel(&self, state: &Value, input: &Value, context: Value) -> Result<Value, Failure> {
+    async fn parallel(
+        &self,
+        state: &Value,
+        input: &Value,
+        context: Value,
+        plan: Option<Vec<Branch>>,
+    ) -> Result<Value, Stop> {
         let effective = input_path(state, input, &context).map_err(runtime)?;
         let branch_input = match state.get("Parameters") {
             Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
             None => effective,
         };
-        self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
         let branches = state["Branches"].as_array().cloned().unwrap_or_default();
-        let runs = branches.iter().map(|branch| self.states(branch, branch_input.clone()));
-        let outputs = try_join_all(runs).await;
-        self.finish_fan_out("Parallel", state, input, outputs, &context)
+        self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
+        let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); branches.len()]);
+        let runs = branches.iter().zip(plan.clone()).map(|(branch, then)| {
+            let input = branch_input.clone();
+            async move {
+                match then {
+                    Branch::Succeeded(output) => Ok(output),
+                    Branch::Unfinished(resume) => self.states(branch, input, resume).await,
+                }
+            }
+        });
+        let outcome = self.fan_out(runs.collect(), plan, branches.len().max(1)).await;
+        self.finish_fan_out("Parallel", state, input, outcome, &context)
     }
 
-    async fn map(&self, state: &Value, input: &Value, context: Value) -> Result<Value, Failure> {
+    async fn map(
+        &self,
+        state: &Value,
+        input: &Value,
+        context: Value,
+        plan: Option<Vec<Branch>>,
+    ) -> Result<Value, Stop> {
         let effective = input_path(state, input, &context).map_err(runtime)?;
         let items = select(state["ItemsPath"].as_str().unwrap_or("$"), &effective, &context).map_err(runtime)?;
         let Value::Array(items) = items else {
-            return Err(runtime(DataError::Runtime(format!("the Map's items are not an array: {items}"))));
+            return Err(runtime(DataError::Runtime(format!("the Map's items are not an array: {items}"))).into());
         };
         let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator")).cloned().unwrap_or_default();
         let selector = state.get("ItemSelector").or_else(|| state.get("Parameters"));
@@ -538,16 +704,53 @@ impl Run {
             0 => inputs.len().max(1),
             n => n as usize,
         };
+        let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); inputs.len()]);
         let processor = &processor;
-        let runs = futures::stream::iter(inputs.into_iter().enumerate().map(|(index, item)| async move {
+        let runs = inputs.into_iter().zip(plan.clone()).enumerate().map(|(index, (item, then))| async move {
+            let resume = match then {
+                Branch::Succeeded(output) => return Ok(output),
+                Branch::Unfinished(resume) => resume,
+            };
             self.record("MapIterationStarted", "mapIterationStartedEventDetails", json!({"index": index}));
-            let result = self.states(processor, item).await;
+            let result = self.states(processor, item, resume).await;
             let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
             self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
             result
-        }));
-        let outputs = runs.buffered(limit).try_collect::<Vec<Value>>().await;
-        self.finish_fan_out("Map", state, input, outputs, &context)
+        });
+        let outcome = self.fan_out(runs.collect(), plan, limit).await;
+        self.finish_fan_out("Map", state, input, outcome, &context)
+    }
+
+    /// Runs branches or items, at most `limit` at once, until all succeed or one fails; the
+    /// others are then stopped. Outputs are in branch or item order, whatever order they end in.
+    /// On failure, the plan says for each what a redrive must do.
+    async fn fan_out<F>(
+        &self,
+        runs: Vec<F>,
+        mut plan: Vec<Branch>,
+        limit: usize,
+    ) -> Result<Vec<Value>, (Failure, Vec<Branch>)>
+    where
+        F: std::future::Future<Output = Result<Value, Halt>>,
+    {
+        let indexed = runs.into_iter().enumerate().map(|(i, run)| async move { (i, run.await) });
+        let mut running = futures::stream::iter(indexed).buffer_unordered(limit);
+        while let Some((i, result)) = running.next().await {
+            match result {
+                Ok(output) => plan[i] = Branch::Succeeded(output),
+                Err(halt) => {
+                    plan[i] = Branch::Unfinished(Some(halt.resume));
+                    return Err((halt.failure, plan));
+                }
+            }
+        }
+        Ok(plan
+            .into_iter()
+            .map(|b| match b {
+                Branch::Succeeded(output) => output,
+                Branch::Unfinished(_) => unreachable!("every branch ran to success"),
+            })
+            .collect())
     }
 
     /// The end of a Parallel or Map (`kind`): its Succeeded or Failed event, then the array of
@@ -557,19 +760,19 @@ impl Run {
         kind: &str,
         state: &Value,
         input: &Value,
-        outputs: Result<Vec<Value>, Failure>,
+        outcome: Result<Vec<Value>, (Failure, Vec<Branch>)>,
         context: &Value,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Value, Stop> {
         let field = lower_first(kind);
-        match outputs {
+        match outcome {
             Ok(outputs) => {
                 self.record(&format!("{kind}StateSucceeded"), &format!("{field}StateSucceededEventDetails"), json!({}));
-                self.shape_result(state, input, Value::Array(outputs), context)
+                Ok(self.shape_result(state, input, Value::Array(outputs), context)?)
             }
-            Err(f) => {
-                let details = json!({"error": f.error, "cause": f.cause});
+            Err((failure, plan)) => {
+                let details = json!({"error": failure.error, "cause": failure.cause});
                 self.record(&format!("{kind}StateFailed"), &format!("{field}StateFailedEventDetails"), details);
-                Err(f)
+                Err(Stop { failure, fan_out: Some(plan) })
             }
         }
     }
