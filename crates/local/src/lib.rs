@@ -1,9 +1,11 @@
-//! The one-machine platform. So far: an embedded S3 endpoint over a data folder that emits
-//! S3's `Object Created` events as EventBridge delivers them, and the first part of the Step
-//! Functions engine, its data flow.
+//! The one-machine platform: an embedded S3 endpoint over a data folder that emits S3's
+//! `Object Created` events as EventBridge delivers them, and the Step Functions engine with its
+//! API over HTTP.
 
 pub mod engine;
 mod s3;
+mod sfn;
 mod store;
 
 pub use s3::{ACCESS_KEY, EmbeddedS3, Error, REGION, SECRET_KEY};
+pub use sfn::StepFunctionsEndpoint;

@@ -53,6 +53,7 @@ pub enum Status {
     Succeeded,
     Failed,
     TimedOut,
+    Aborted,
 }
 
 /// An execution: what it was given, how it ended, where a redrive would start, its history.
@@ -136,6 +137,8 @@ pub struct Engine {
     registry: Registry,
     clock: Clock,
     tokens: Mutex<HashMap<String, mpsc::UnboundedSender<TokenMessage>>>,
+    /// The histories of running executions, by ARN, as they grow.
+    live: Mutex<HashMap<String, Arc<Mutex<History>>>>,
 }
 
 impl Engine {
@@ -145,6 +148,7 @@ impl Engine {
             registry,
             clock: Clock { wall: Utc::now(), start: tokio::time::Instant::now() },
             tokens: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
         })
     }
 
@@ -154,11 +158,17 @@ impl Engine {
 
     /// Runs an execution of `machine` to its end.
     pub async fn execute(self: &Arc<Self>, machine: &StateMachine, name: &str, input: Value) -> Execution {
-        let execution = Execution {
+        self.run_prepared(machine, self.prepare(machine, name, input)).await
+    }
+
+    /// A new execution of `machine`, not started: what StartExecution answers with before the
+    /// run ends. [`Engine::run_prepared`] runs it.
+    pub fn prepare(&self, machine: &StateMachine, name: &str, input: Value) -> Execution {
+        Execution {
             arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}", machine.name),
             name: name.to_string(),
             state_machine_arn: machine.arn.clone(),
-            input: input.clone(),
+            input,
             status: Status::Running,
             start_date: self.now(),
             stop_date: None,
@@ -167,16 +177,33 @@ impl Engine {
             redrive_count: 0,
             resume: None,
             history: History::default(),
-        };
-        let role = format!("arn:aws:iam::{ACCOUNT}:role/{}-role", machine.name);
-        self.run(machine, execution, |run| {
-            run.record(
-                "ExecutionStarted",
-                "executionStartedEventDetails",
-                json!({"input": input.to_string(), "roleArn": role}),
-            )
-        })
-        .await
+        }
+    }
+
+    pub async fn run_prepared(self: &Arc<Self>, machine: &StateMachine, execution: Execution) -> Execution {
+        let details = json!({"input": execution.input.to_string(), "roleArn": role_arn(machine)});
+        self.run(machine, execution, |run| run.record("ExecutionStarted", "executionStartedEventDetails", details))
+            .await
+    }
+
+    /// The history so far of a running execution.
+    pub fn live_history(&self, arn: &str) -> Option<History> {
+        self.live.lock().unwrap().get(arn).map(|h| h.lock().unwrap().clone())
+    }
+
+    /// `execution`, whose run was stopped from outside (StopExecution), as it ends: its history
+    /// so far, then `ExecutionAborted`.
+    pub fn aborted(&self, mut execution: Execution, failure: Failure) -> Execution {
+        let live = self.live.lock().unwrap().remove(&execution.arn);
+        if let Some(history) = live {
+            execution.history = history.lock().unwrap().clone();
+        }
+        let details = json!({"error": failure.error, "cause": failure.cause});
+        execution.history.record(self.now(), "ExecutionAborted", "executionAbortedEventDetails", details);
+        execution.status = Status::Aborted;
+        execution.failure = Some(failure);
+        execution.stop_date = Some(self.now());
+        execution
     }
 
     /// Runs a failed or timed-out execution again from where it stopped, as Step Functions'
@@ -214,12 +241,13 @@ impl Engine {
                 "Id": execution.arn, "Name": execution.name, "Input": execution.input,
                 "RedriveCount": execution.redrive_count,
                 "StartTime": iso(execution.start_date),
-                "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/{}-role", machine.name),
+                "RoleArn": role_arn(machine),
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
         });
-        let history = std::mem::take(&mut execution.history);
-        let run = Run { engine: self.clone(), context, history: Mutex::new(history) };
+        let history = Arc::new(Mutex::new(std::mem::take(&mut execution.history)));
+        self.live.lock().unwrap().insert(execution.arn.clone(), history.clone());
+        let run = Run { engine: self.clone(), context, history };
         first(&run);
         let states = &machine.definition.json;
         let work = run.states(states, execution.input.clone(), execution.resume.take());
@@ -267,7 +295,8 @@ impl Engine {
             }
         }
         execution.stop_date = Some(self.now());
-        execution.history = run.history.into_inner().unwrap();
+        self.live.lock().unwrap().remove(&execution.arn);
+        execution.history = run.history.lock().unwrap().clone();
         execution
     }
 
@@ -294,6 +323,10 @@ impl Engine {
     }
 }
 
+fn role_arn(machine: &StateMachine) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{}-role", machine.name)
+}
+
 fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -312,7 +345,7 @@ fn random() -> f64 {
 struct Run {
     engine: Arc<Engine>,
     context: Value,
-    history: Mutex<History>,
+    history: Arc<Mutex<History>>,
 }
 
 /// What a state hands on: its output, and the next state (`None` at an end).
@@ -557,7 +590,7 @@ impl Run {
             }
             None => ("LambdaFunction", "lambdaFunction", json!({"resource": resource})),
         };
-        scheduled["parameters"] = json!(parameters.to_string());
+        scheduled[if integration.is_some() { "parameters" } else { "input" }] = json!(parameters.to_string());
         if let Some(t) = timeout {
             scheduled["timeoutInSeconds"] = json!(t.as_secs());
         }

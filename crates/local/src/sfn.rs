@@ -1,0 +1,413 @@
+//! The Step Functions API over HTTP, in the AWS JSON 1.0 protocol that `aws-sdk-sfn` and the
+//! aws CLI speak (`POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`), in front of the
+//! engine. Requests are not authenticated: the endpoint listens on 127.0.0.1 only.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::engine::{Definition, Engine, Execution, ExecutionStore, Failure, StateMachine, Status};
+
+/// A running endpoint. Dropping it stops the server.
+pub struct StepFunctionsEndpoint {
+    addr: SocketAddr,
+    api: Arc<Api>,
+    _stop: oneshot::Sender<()>,
+}
+
+struct Machine {
+    machine: StateMachine,
+    definition: String,
+    role_arn: String,
+    created: DateTime<Utc>,
+}
+
+struct Tracked {
+    /// The record as last known: as started, or as it ended.
+    execution: Execution,
+    run: Option<JoinHandle<()>>,
+}
+
+struct Api {
+    engine: Arc<Engine>,
+    machines: Mutex<BTreeMap<String, Arc<Machine>>>,
+    executions: Mutex<BTreeMap<String, Tracked>>,
+    store: Option<ExecutionStore>,
+}
+
+/// An error as the protocol carries it: its `__type` is the SDK's error name.
+struct ApiError {
+    kind: &'static str,
+    message: String,
+}
+
+fn error(kind: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError { kind, message: message.into() }
+}
+
+impl StepFunctionsEndpoint {
+    /// Serves the API for `engine` on `addr` (port 0 picks a free one). With a `store`, every
+    /// execution is kept there when it starts and when it ends, and executions kept by an
+    /// earlier process can be described and redriven.
+    pub async fn start(
+        engine: Arc<Engine>,
+        store: Option<ExecutionStore>,
+        addr: SocketAddr,
+    ) -> std::io::Result<StepFunctionsEndpoint> {
+        let api = Arc::new(Api { engine, machines: Mutex::default(), executions: Mutex::default(), store });
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let serving = api.clone();
+        tokio::spawn(async move {
+            let http = ConnBuilder::new(TokioExecutor::new());
+            loop {
+                let socket = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((socket, _)) => socket,
+                        Err(_) => continue,
+                    },
+                    _ = &mut stopped => break,
+                };
+                let api = serving.clone();
+                let service = hyper::service::service_fn(move |request| {
+                    let api = api.clone();
+                    async move { Ok::<_, std::convert::Infallible>(api.serve(request).await) }
+                });
+                let conn = http.serve_connection(TokioIo::new(socket), service).into_owned();
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+        });
+        Ok(StepFunctionsEndpoint { addr, api, _stop: stop })
+    }
+
+    /// `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_SFN` and any Step Functions client.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A Step Functions client for this endpoint, with the platform's credentials.
+    pub fn client(&self) -> aws_sdk_sfn::Client {
+        let config = aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_sdk_sfn::config::Region::new(crate::REGION))
+            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+                crate::ACCESS_KEY,
+                crate::SECRET_KEY,
+                None,
+                None,
+                "mediaflow-local",
+            ))
+            .build();
+        aws_sdk_sfn::Client::from_conf(config)
+    }
+
+    /// Makes `machine` known, as CreateStateMachine would (the CLI registers the pipeline).
+    pub fn register(&self, machine: StateMachine, definition: &str) {
+        self.api.add_machine(machine, definition.to_string(), String::new());
+    }
+}
+
+fn epoch(at: DateTime<Utc>) -> f64 {
+    at.timestamp_millis() as f64 / 1000.0
+}
+
+impl Api {
+    async fn serve(self: &Arc<Self>, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.strip_prefix("AWSStepFunctions."))
+            .map(str::to_string);
+        let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let result = match (target, serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { &body })) {
+            (None, _) => Err(error("UnknownOperationException", "X-Amz-Target names no Step Functions operation")),
+            (_, Err(e)) => Err(error("SerializationException", e.to_string())),
+            (Some(operation), Ok(input)) => self.call(&operation, &input).await,
+        };
+        let (status, body) = match result {
+            Ok(output) => (StatusCode::OK, output),
+            Err(e) => (StatusCode::BAD_REQUEST, json!({"__type": e.kind, "message": e.message})),
+        };
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .expect("a valid response")
+    }
+
+    async fn call(self: &Arc<Self>, operation: &str, input: &Value) -> Result<Value, ApiError> {
+        let text = |field: &str| input[field].as_str().unwrap_or_default();
+        match operation {
+            "CreateStateMachine" => self.create_state_machine(text("name"), text("definition"), text("roleArn")),
+            "DescribeStateMachine" => {
+                let m = self.machine(text("stateMachineArn"))?;
+                Ok(json!({
+                    "stateMachineArn": m.machine.arn, "name": m.machine.name, "status": "ACTIVE",
+                    "definition": m.definition, "roleArn": m.role_arn, "type": "STANDARD",
+                    "creationDate": epoch(m.created)
+                }))
+            }
+            "ListStateMachines" => {
+                let machines = self.machines.lock().unwrap();
+                let list: Vec<Value> = machines
+                    .values()
+                    .map(|m| json!({"stateMachineArn": m.machine.arn, "name": m.machine.name, "type": "STANDARD", "creationDate": epoch(m.created)}))
+                    .collect();
+                Ok(json!({"stateMachines": list}))
+            }
+            "StartExecution" => {
+                let name = match text("name") {
+                    "" => uuid::Uuid::new_v4().to_string(),
+                    n => n.to_string(),
+                };
+                let given = match input.get("input").and_then(Value::as_str) {
+                    Some(s) => s.to_string(),
+                    None => "{}".to_string(),
+                };
+                let value: Value =
+                    serde_json::from_str(&given).map_err(|e| error("InvalidExecutionInput", e.to_string()))?;
+                self.start_execution(text("stateMachineArn"), &name, value)
+            }
+            "DescribeExecution" => {
+                let e = self.execution(text("executionArn"))?;
+                let mut out = json!({
+                    "executionArn": e.arn, "stateMachineArn": e.state_machine_arn, "name": e.name,
+                    "status": e.status, "startDate": epoch(e.start_date), "input": e.input.to_string(),
+                    "redriveCount": e.redrive_count,
+                    "redriveStatus": if e.resume.is_some() { "REDRIVABLE" } else { "NOT_REDRIVABLE" },
+                });
+                if let Some(stop) = e.stop_date {
+                    out["stopDate"] = json!(epoch(stop));
+                }
+                if let Some(output) = &e.output {
+                    out["output"] = json!(output.to_string());
+                }
+                if let Some(f) = &e.failure {
+                    out["error"] = json!(f.error);
+                    out["cause"] = json!(f.cause);
+                }
+                Ok(out)
+            }
+            "GetExecutionHistory" => {
+                let arn = text("executionArn");
+                let e = self.execution(arn)?;
+                let history = if e.status == Status::Running {
+                    self.engine.live_history(arn).unwrap_or(e.history)
+                } else {
+                    e.history
+                };
+                let mut events: Vec<Value> = history
+                    .events
+                    .iter()
+                    .map(|event| {
+                        let mut v = serde_json::to_value(event).expect("events serialise");
+                        v["timestamp"] = json!(epoch(event.timestamp));
+                        v
+                    })
+                    .collect();
+                if input["reverseOrder"] == true {
+                    events.reverse();
+                }
+                Ok(json!({"events": events}))
+            }
+            "ListExecutions" => {
+                let machine = text("stateMachineArn");
+                self.machine(machine)?;
+                let filter = input["statusFilter"].as_str();
+                let executions = self.all_executions();
+                let list: Vec<Value> = executions
+                    .iter()
+                    .filter(|e| e.state_machine_arn == machine)
+                    .filter(|e| filter.is_none_or(|f| json!(e.status) == f))
+                    .map(|e| {
+                        let mut item = json!({"executionArn": e.arn, "stateMachineArn": e.state_machine_arn,
+                            "name": e.name, "status": e.status, "startDate": epoch(e.start_date), "redriveCount": e.redrive_count});
+                        if let Some(stop) = e.stop_date {
+                            item["stopDate"] = json!(epoch(stop));
+                        }
+                        item
+                    })
+                    .collect();
+                Ok(json!({"executions": list}))
+            }
+            "SendTaskSuccess" => {
+                let output: Value =
+                    serde_json::from_str(text("output")).map_err(|e| error("InvalidOutput", e.to_string()))?;
+                self.engine.send_task_success(text("taskToken"), output).map_err(task_error)?;
+                Ok(json!({}))
+            }
+            "SendTaskFailure" => {
+                let failure = Failure { error: text("error").to_string(), cause: text("cause").to_string() };
+                self.engine.send_task_failure(text("taskToken"), failure).map_err(task_error)?;
+                Ok(json!({}))
+            }
+            "SendTaskHeartbeat" => {
+                self.engine.send_task_heartbeat(text("taskToken")).map_err(task_error)?;
+                Ok(json!({}))
+            }
+            "RedriveExecution" => self.redrive(text("executionArn")),
+            "StopExecution" => {
+                let failure = Failure { error: text("error").to_string(), cause: text("cause").to_string() };
+                self.stop(text("executionArn"), failure)
+            }
+            other => {
+                Err(error("UnknownOperationException", format!("{other} is not an operation the local engine serves")))
+            }
+        }
+    }
+
+    fn add_machine(&self, machine: StateMachine, definition: String, role_arn: String) -> Arc<Machine> {
+        let entry = Arc::new(Machine { machine, definition, role_arn, created: self.engine.now() });
+        self.machines.lock().unwrap().insert(entry.machine.arn.clone(), entry.clone());
+        entry
+    }
+
+    fn create_state_machine(&self, name: &str, definition: &str, role_arn: &str) -> Result<Value, ApiError> {
+        if name.is_empty() {
+            return Err(error("InvalidName", "a state machine needs a name"));
+        }
+        let loaded = Definition::parse(definition).map_err(|e| error("InvalidDefinition", e.to_string()))?;
+        let machine = StateMachine::new(name, loaded);
+        let existing = self.machines.lock().unwrap().get(&machine.arn).cloned();
+        let entry = match existing {
+            Some(m) if m.definition == definition && m.role_arn == role_arn => m,
+            Some(_) => {
+                return Err(error(
+                    "StateMachineAlreadyExists",
+                    format!("{} exists with another definition", machine.arn),
+                ));
+            }
+            None => self.add_machine(machine, definition.to_string(), role_arn.to_string()),
+        };
+        Ok(json!({"stateMachineArn": entry.machine.arn, "creationDate": epoch(entry.created)}))
+    }
+
+    fn machine(&self, arn: &str) -> Result<Arc<Machine>, ApiError> {
+        self.machines
+            .lock()
+            .unwrap()
+            .get(arn)
+            .cloned()
+            .ok_or_else(|| error("StateMachineDoesNotExist", format!("no state machine {arn}")))
+    }
+
+    /// An execution of this process, or one an earlier process kept in the store.
+    fn execution(&self, arn: &str) -> Result<Execution, ApiError> {
+        if let Some(t) = self.executions.lock().unwrap().get(arn) {
+            return Ok(t.execution.clone());
+        }
+        let missing = || error("ExecutionDoesNotExist", format!("no execution {arn}"));
+        let mut parts = arn.rsplit(':');
+        let (name, machine) = (parts.next().ok_or_else(missing)?, parts.next().ok_or_else(missing)?);
+        let store = self.store.as_ref().ok_or_else(missing)?;
+        store.load(machine, name).map_err(|_| missing())
+    }
+
+    fn all_executions(&self) -> Vec<Execution> {
+        let mut all: BTreeMap<String, Execution> = match &self.store {
+            Some(store) => store.list().unwrap_or_default().into_iter().map(|e| (e.arn.clone(), e)).collect(),
+            None => BTreeMap::new(),
+        };
+        for (arn, t) in self.executions.lock().unwrap().iter() {
+            all.insert(arn.clone(), t.execution.clone());
+        }
+        let mut list: Vec<Execution> = all.into_values().collect();
+        list.sort_by_key(|e| std::cmp::Reverse(e.start_date));
+        list
+    }
+
+    fn keep(&self, execution: &Execution) {
+        if let Some(store) = &self.store
+            && let Err(e) = store.save(execution)
+        {
+            eprintln!("mediaflow: could not keep execution {}: {e}", execution.arn);
+        }
+    }
+
+    fn start_execution(self: &Arc<Self>, machine_arn: &str, name: &str, input: Value) -> Result<Value, ApiError> {
+        let machine = self.machine(machine_arn)?;
+        let arn = format!("{}:{name}", machine.machine.arn.replace(":stateMachine:", ":execution:"));
+        if let Ok(existing) = self.execution(&arn) {
+            // StartExecution is idempotent for the same name and input.
+            if existing.input == input {
+                return Ok(json!({"executionArn": existing.arn, "startDate": epoch(existing.start_date)}));
+            }
+            return Err(error("ExecutionAlreadyExists", format!("{arn} already ran with another input")));
+        }
+        let execution = self.engine.prepare(&machine.machine, name, input);
+        let started = json!({"executionArn": execution.arn, "startDate": epoch(execution.start_date)});
+        self.launch(machine, execution, false);
+        Ok(started)
+    }
+
+    fn redrive(self: &Arc<Self>, arn: &str) -> Result<Value, ApiError> {
+        let execution = self.execution(arn)?;
+        let machine = self.machine(&execution.state_machine_arn)?;
+        if !matches!(execution.status, Status::Failed | Status::TimedOut) || execution.resume.is_none() {
+            return Err(error("ExecutionNotRedrivable", format!("{arn} is {:?}", execution.status)));
+        }
+        self.launch(machine, execution, true);
+        Ok(json!({"redriveDate": epoch(self.engine.now())}))
+    }
+
+    /// Runs the execution in the background, keeping its record current.
+    fn launch(self: &Arc<Self>, machine: Arc<Machine>, execution: Execution, redrive: bool) {
+        let mut running = execution.clone();
+        running.status = Status::Running;
+        self.keep(&running);
+        let api = self.clone();
+        let arn = execution.arn.clone();
+        // Registered before the run starts, so that the run's end always finds it.
+        let mut executions = self.executions.lock().unwrap();
+        let run = tokio::spawn(async move {
+            let engine = &api.engine;
+            let ended = if redrive {
+                engine.redrive(&machine.machine, execution).await.expect("checked redrivable")
+            } else {
+                engine.run_prepared(&machine.machine, execution).await
+            };
+            api.keep(&ended);
+            if let Some(t) = api.executions.lock().unwrap().get_mut(&ended.arn) {
+                t.execution = ended;
+                t.run = None;
+            }
+        });
+        executions.insert(arn, Tracked { execution: running, run: Some(run) });
+    }
+
+    fn stop(&self, arn: &str, failure: Failure) -> Result<Value, ApiError> {
+        let mut executions = self.executions.lock().unwrap();
+        let tracked = executions
+            .get_mut(arn)
+            .filter(|t| t.execution.status == Status::Running)
+            .ok_or_else(|| error("ExecutionDoesNotExist", format!("no running execution {arn}")))?;
+        if let Some(run) = tracked.run.take() {
+            run.abort();
+        }
+        tracked.execution = self.engine.aborted(tracked.execution.clone(), failure);
+        let stopped = tracked.execution.clone();
+        drop(executions);
+        self.keep(&stopped);
+        Ok(json!({"stopDate": epoch(stopped.stop_date.unwrap_or_else(|| self.engine.now()))}))
+    }
+}
+
+fn task_error(e: crate::engine::TokenError) -> ApiError {
+    error("TaskDoesNotExist", e.to_string())
+}
