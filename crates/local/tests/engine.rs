@@ -532,3 +532,43 @@ async fn executions_are_kept_under_the_data_folder_and_redriven_by_a_later_proce
     assert_eq!(calls.lock().unwrap().get("a"), None, "the later process did not run A again");
     assert_eq!(store.list().unwrap()[0].status, Status::Succeeded);
 }
+
+/// With the pipeline's contracts on, a function that returns what its contract does not allow
+/// stops the execution there, naming the contract; one that keeps it goes on.
+#[tokio::test(start_paused = true)]
+async fn the_pipeline_contracts_check_every_task() {
+    use mediaflow_core::contract::{ClassifyOutput, Source};
+    use mediaflow_core::keys::SourceKey;
+    use mediaflow_core::statemachine::{DEFINITION, arns, fill};
+    let values = arns("us-east-1", "123456789012", "mediaflow");
+    let pipeline = machine(serde_json::from_str(&fill(DEFINITION, &values).unwrap()).unwrap());
+    let schemas = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let check = mediaflow_local::engine::contracts::pipeline_check(&schemas).unwrap();
+    let event: Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/events/s3-object-created.json")).unwrap();
+
+    let run_with = |output: Value| {
+        let mut registry = Registry::default();
+        registry.function(
+            &values["ClassifyFunctionArn"],
+            handler(move |_| {
+                let output = output.clone();
+                async move { Ok(output) }
+            }),
+        );
+        registry.service("arn:aws:states:::sns:publish", handler(|_| async { Ok(json!({"MessageId": "m"})) }));
+        Engine::checking(registry, check.clone())
+    };
+
+    let broken = run_with(json!({"kind": "video"})).execute(&pipeline, "broken", event.clone()).await;
+    let failure = broken.failure.unwrap();
+    assert_eq!(failure.error, "States.Runtime");
+    assert!(failure.cause.contains("Classify: the result is not a valid ClassifyOutput"), "{}", failure.cause);
+
+    let key = "inputs/notes.txt";
+    let asset = mediaflow_core::classify::classify(&SourceKey::parse(key).unwrap(), b"just text");
+    let kept = serde_json::to_value(ClassifyOutput { source: Source::new("watch", key, 9, "e"), asset }).unwrap();
+    let fine = run_with(kept).execute(&pipeline, "fine", event).await;
+    assert_eq!(fine.status, Status::Succeeded, "{:?}", fine.failure);
+    assert!(fine.history.kinds().contains(&"SucceedStateEntered"));
+}

@@ -4,6 +4,7 @@
 //! handlers from a registry and keeping a history with AWS's event names.
 
 pub mod choice;
+pub mod contracts;
 pub mod dataflow;
 pub mod definition;
 pub mod errors;
@@ -17,5 +18,5 @@ pub use definition::{Definition, LoadError};
 pub use errors::Failure;
 pub use history::{History, HistoryEvent};
 pub use registry::{Handler, Registry, handler, lambda_failure};
-pub use run::{Branch, Engine, Execution, RedriveError, Resume, StateMachine, Status, TokenError};
+pub use run::{Branch, Engine, Execution, RedriveError, Resume, Side, StateMachine, Status, TaskCheck, TokenError};
 pub use store::ExecutionStore;

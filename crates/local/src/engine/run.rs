@@ -139,16 +139,40 @@ pub struct Engine {
     tokens: Mutex<HashMap<String, mpsc::UnboundedSender<TokenMessage>>>,
     /// The histories of running executions, by ARN, as they grow.
     live: Mutex<HashMap<String, Arc<Mutex<History>>>>,
+    check: Option<TaskCheck>,
 }
+
+/// Which side of a function call a contract check looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// What the Task state gives the function.
+    Input,
+    /// What the function returns (or, for a task token, what the token is answered with).
+    Output,
+}
+
+/// Checks what the function of a Task state (named by the first argument) is given or returns;
+/// `Err` says what is wrong.
+pub type TaskCheck = Arc<dyn Fn(&str, Side, &Value) -> Result<(), String> + Send + Sync>;
 
 impl Engine {
     /// An engine calling the handlers of `registry`. Call inside a tokio runtime.
     pub fn new(registry: Registry) -> Arc<Self> {
+        Self::build(registry, None)
+    }
+
+    /// An engine that also checks what every function is given and returns with `check`.
+    pub fn checking(registry: Registry, check: TaskCheck) -> Arc<Self> {
+        Self::build(registry, Some(check))
+    }
+
+    fn build(registry: Registry, check: Option<TaskCheck>) -> Arc<Self> {
         Arc::new(Engine {
             registry,
             clock: Clock { wall: Utc::now(), start: tokio::time::Instant::now() },
             tokens: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
+            check,
         })
     }
 
@@ -600,7 +624,7 @@ impl Run {
         self.record(&format!("{prefix}Scheduled"), &format!("{field}ScheduledEventDetails"), scheduled);
         self.record(&format!("{prefix}Started"), &format!("{field}StartedEventDetails"), json!({}));
 
-        let work = self.invoke(resource, parameters, token.as_deref(), heartbeat);
+        let work = self.invoke(name, resource, parameters, token.as_deref(), heartbeat);
         let result = match timeout {
             Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
                 Err(Failure {
@@ -636,6 +660,7 @@ impl Run {
 
     async fn invoke(
         &self,
+        state: &str,
         resource: &str,
         parameters: Value,
         token: Option<&str>,
@@ -657,8 +682,10 @@ impl Run {
                 let name = parameters["FunctionName"].as_str().unwrap_or_default().to_string();
                 let function = self.engine.registry.find_function(&name).ok_or_else(|| missing(&name))?.clone();
                 let payload = parameters.get("Payload").cloned().unwrap_or_else(|| json!({}));
+                self.check(state, Side::Input, &payload)?;
                 let Some(token) = token else {
                     let result = function(payload).await?;
+                    self.check(state, Side::Output, &result)?;
                     return Ok(json!({
                         "ExecutedVersion": "$LATEST",
                         "Payload": result,
@@ -670,12 +697,27 @@ impl Run {
                 let (sender, receiver) = mpsc::unbounded_channel();
                 self.engine.tokens.lock().unwrap().insert(token.to_string(), sender);
                 function(payload).await?;
-                await_token(receiver, heartbeat).await
+                let result = await_token(receiver, heartbeat).await?;
+                self.check(state, Side::Output, &result)?;
+                Ok(result)
             }
             arn => {
                 let function = self.engine.registry.find_function(arn).ok_or_else(|| missing(arn))?.clone();
-                function(parameters).await
+                self.check(state, Side::Input, &parameters)?;
+                let result = function(parameters).await?;
+                self.check(state, Side::Output, &result)?;
+                Ok(result)
             }
+        }
+    }
+
+    /// The engine's contract check of what a function is given or returns, if it has one. A
+    /// breach is a defect of the definition or the code, so it is `States.Runtime`, which no
+    /// `States.ALL` catches: the execution fails where the breach is.
+    fn check(&self, state: &str, side: Side, value: &Value) -> Result<(), Failure> {
+        match &self.engine.check {
+            Some(check) => check(state, side, value).map_err(|cause| Failure { error: "States.Runtime".into(), cause }),
+            None => Ok(()),
         }
     }
 
