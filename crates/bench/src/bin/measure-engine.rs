@@ -1,0 +1,99 @@
+//! The local engine's overhead: N executions (default 1,000) of a definition of ten states
+//! (Pass, Choice and a trivial Task, with paths, parameters and an intrinsic), one after the
+//! other and all at once, against the baseline of the same Task handler called N times directly.
+//! Usage: measure-engine [EXECUTIONS]
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use mediaflow_local::engine::{Definition, Engine, Registry, StateMachine, Status, handler};
+use serde_json::{Value, json};
+
+const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:trivial";
+const STATES: u32 = 10;
+
+fn definition() -> Value {
+    json!({"StartAt": "Prepare", "States": {
+        "Prepare": {"Type": "Pass", "Parameters": {"n.$": "$.n", "label.$": "States.Format('item {}', $.n)"}, "Next": "IsEven"},
+        "IsEven": {"Type": "Choice", "Choices": [
+            {"Variable": "$.n", "NumericGreaterThanEquals": 0, "Next": "Mark"}], "Default": "Broken"},
+        "Mark": {"Type": "Pass", "Result": true, "ResultPath": "$.marked", "Next": "Work"},
+        "Work": {"Type": "Task", "Resource": FUNCTION, "Parameters": {"n.$": "$.n"},
+                 "ResultSelector": {"doubled.$": "$.doubled"}, "ResultPath": "$.work", "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [
+            {"And": [{"Variable": "$.work.doubled", "IsNumeric": true}, {"Variable": "$.marked", "BooleanEquals": true}], "Next": "Copy"}],
+            "Default": "Broken"},
+        "Copy": {"Type": "Pass", "Parameters": {"n.$": "$.n", "doubled.$": "$.work.doubled", "label.$": "$.label"}, "Next": "Tag"},
+        "Tag": {"Type": "Pass", "Result": {"tag": "bench"}, "ResultPath": "$.meta", "Next": "Last"},
+        "Last": {"Type": "Choice", "Choices": [{"Variable": "$.meta.tag", "StringEquals": "bench", "Next": "Trim"}], "Default": "Broken"},
+        "Trim": {"Type": "Pass", "OutputPath": "$.doubled", "Next": "Done"},
+        "Broken": {"Type": "Fail", "Error": "Bench.Broken"},
+        "Done": {"Type": "Succeed"}
+    }})
+}
+
+async fn trivial(input: Value) -> Result<Value, mediaflow_local::engine::Failure> {
+    Ok(json!({"doubled": input["n"].as_i64().unwrap_or_default() * 2}))
+}
+
+fn per_second(n: u32, took: Duration) -> f64 {
+    n as f64 / took.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let n: u32 = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(1000);
+    let machine = StateMachine::new("bench", Definition::parse(&definition().to_string())?);
+    let mut registry = Registry::default();
+    registry.function(FUNCTION, handler(trivial));
+    let engine = Engine::new(registry);
+
+    // Baseline: the Task's handler alone, called directly.
+    let started = Instant::now();
+    for i in 0..n {
+        std::hint::black_box(trivial(json!({"n": i})).await.ok());
+    }
+    let baseline = started.elapsed();
+
+    // One execution after another.
+    let started = Instant::now();
+    for i in 0..n {
+        let run = engine.execute(&machine, &format!("seq-{i}"), json!({"n": i})).await;
+        anyhow::ensure!(run.status == Status::Succeeded && run.output == Some(json!(i * 2)), "{:?}", run.failure);
+    }
+    let sequential = started.elapsed();
+
+    // All at once, on every core.
+    let started = Instant::now();
+    let runs: Vec<_> = (0..n)
+        .map(|i| {
+            let (engine, machine) = (engine.clone(), machine.clone());
+            tokio::spawn(async move { engine.execute(&machine, &format!("par-{i}"), json!({"n": i})).await })
+        })
+        .collect();
+    for run in runs {
+        anyhow::ensure!(run.await?.status == Status::Succeeded, "a concurrent execution failed");
+    }
+    let concurrent = started.elapsed();
+
+    let per_state = (sequential.saturating_sub(baseline)).as_secs_f64() * 1e6 / (n * STATES) as f64;
+    println!("{n} executions of {STATES} states (9 Pass/Choice, 1 Task), release build:");
+    println!(
+        "  baseline, the handler alone: {:>9.1} calls/s   {:>8.3} s",
+        per_second(n, baseline),
+        baseline.as_secs_f64()
+    );
+    println!(
+        "  engine, one at a time:       {:>9.1} execs/s   {:>8.3} s",
+        per_second(n, sequential),
+        sequential.as_secs_f64()
+    );
+    println!(
+        "  engine, all at once:         {:>9.1} execs/s   {:>8.3} s",
+        per_second(n, concurrent),
+        concurrent.as_secs_f64()
+    );
+    println!("  engine overhead per state:   {per_state:>9.1} µs");
+    println!("  one execution / one direct call: {:.0}x", sequential.as_secs_f64() / baseline.as_secs_f64());
+    Ok(())
+}
