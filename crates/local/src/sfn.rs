@@ -409,5 +409,11 @@ impl Api {
 }
 
 fn task_error(e: crate::engine::TokenError) -> ApiError {
-    error("TaskDoesNotExist", e.to_string())
+    use crate::engine::TokenError::*;
+    let kind = match e {
+        TaskDoesNotExist => "TaskDoesNotExist",
+        TaskTimedOut => "TaskTimedOut",
+        InvalidToken => "InvalidToken",
+    };
+    error(kind, e.to_string())
 }

@@ -263,7 +263,20 @@ async fn task_tokens_are_answered_kept_alive_or_timed_out() {
     let outcome = engine.execute(&sm, "c", json!({"mode": "silent"})).await;
     assert_eq!(outcome.failure.unwrap().error, "States.HeartbeatTimeout");
     assert!(outcome.history.kinds().contains(&"TaskTimedOut"));
-    assert_eq!(engine.send_task_heartbeat("never-issued"), Err(TokenError::TaskDoesNotExist));
+    let silent_token = outcome.history.events.iter().find_map(|e| {
+        let details = e.details.get("taskScheduledEventDetails")?;
+        let parameters: Value = serde_json::from_str(details["parameters"].as_str()?).ok()?;
+        parameters["Payload"]["token"].as_str().map(str::to_string)
+    });
+    let late = engine.send_task_success(&silent_token.unwrap(), json!({}));
+    assert_eq!(late, Err(TokenError::TaskTimedOut));
+    assert_eq!(engine.send_task_heartbeat(&uuid_like()), Err(TokenError::TaskDoesNotExist));
+    assert_eq!(engine.send_task_heartbeat("never-issued"), Err(TokenError::InvalidToken));
+}
+
+/// A well-formed token no task was given.
+fn uuid_like() -> String {
+    "6f1c1f7e-2b0a-4c47-9d1e-0d4b5e3f2a11".to_string()
 }
 
 #[tokio::test(start_paused = true)]

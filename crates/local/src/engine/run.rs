@@ -115,9 +115,15 @@ enum TokenMessage {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// No task waits on this token (never issued, or already answered or timed out).
+    /// No task waits on this token: never issued, or already answered.
     #[error("TaskDoesNotExist: no task waits on this token")]
     TaskDoesNotExist,
+    /// The task timed out (TimeoutSeconds or HeartbeatSeconds) before the answer came.
+    #[error("TaskTimedOut: the task of this token timed out")]
+    TaskTimedOut,
+    /// Not a token this engine issues.
+    #[error("InvalidToken: not a task token")]
+    InvalidToken,
 }
 
 /// Wall-clock time on tokio's clock: the engine's start, plus tokio's elapsed time.
@@ -139,6 +145,8 @@ pub struct Engine {
     tokens: Mutex<HashMap<String, mpsc::UnboundedSender<TokenMessage>>>,
     /// The histories of running executions, by ARN, as they grow.
     live: Mutex<HashMap<String, Arc<Mutex<History>>>>,
+    /// Tokens whose task timed out, so that a late answer hears so.
+    timed_out: Mutex<std::collections::HashSet<String>>,
     check: Option<TaskCheck>,
 }
 
@@ -172,6 +180,7 @@ impl Engine {
             clock: Clock { wall: Utc::now(), start: tokio::time::Instant::now() },
             tokens: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
+            timed_out: Mutex::default(),
             check,
         })
     }
@@ -338,7 +347,16 @@ impl Engine {
 
     fn answer(&self, token: &str, message: TokenMessage, last: bool) -> Result<(), TokenError> {
         let mut tokens = self.tokens.lock().unwrap();
-        let sender = tokens.get(token).ok_or(TokenError::TaskDoesNotExist)?;
+        let missing = || {
+            if uuid::Uuid::parse_str(token).is_err() {
+                TokenError::InvalidToken
+            } else if self.timed_out.lock().unwrap().contains(token) {
+                TokenError::TaskTimedOut
+            } else {
+                TokenError::TaskDoesNotExist
+            }
+        };
+        let sender = tokens.get(token).ok_or_else(missing)?;
         sender.send(message).map_err(|_| TokenError::TaskDoesNotExist)?;
         if last {
             tokens.remove(token);
@@ -636,6 +654,9 @@ impl Run {
         };
         if let Some(token) = &token {
             self.engine.tokens.lock().unwrap().remove(token);
+            if result.as_ref().is_err_and(|f| f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout") {
+                self.engine.timed_out.lock().unwrap().insert(token.clone());
+            }
         }
         let ids = |f: &Failure| json!({"error": f.error, "cause": f.cause});
         match result {
