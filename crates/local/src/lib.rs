@@ -3,6 +3,7 @@
 //! API over HTTP.
 
 pub mod engine;
+mod http;
 mod s3;
 mod sfn;
 mod store;

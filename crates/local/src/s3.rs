@@ -5,8 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, RequestChecksumCalculation};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use mediaflow_core::contract::ObjectCreatedEvent;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
@@ -56,25 +54,10 @@ impl EmbeddedS3 {
         };
         let listener = TcpListener::bind(addr).await.map_err(|source| Error::Listen { addr, source })?;
         let addr = listener.local_addr().map_err(|source| Error::Listen { addr, source })?;
-        let (stop, mut stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
-            loop {
-                let socket = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((socket, _)) => socket,
-                        Err(_) => continue,
-                    },
-                    _ = &mut stopped => break,
-                };
-                // A small send buffer keeps what a GET has streamed close to what its reader
-                // took: a reader that stops early (ffprobe seeking) leaves little in flight.
-                let _ = socket2::SockRef::from(&socket).set_send_buffer_size(SEND_BUFFER_BYTES);
-                let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
+        // A small send buffer keeps what a GET has streamed close to what its reader took: a
+        // reader that stops early (ffprobe seeking) leaves little in flight.
+        let stop = crate::http::serve(listener, service, |socket| {
+            let _ = socket2::SockRef::from(socket).set_send_buffer_size(SEND_BUFFER_BYTES);
         });
         Ok(EmbeddedS3 { addr, data, store, _stop: stop })
     }

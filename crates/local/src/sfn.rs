@@ -10,8 +10,6 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -68,29 +66,12 @@ impl StepFunctionsEndpoint {
         let api = Arc::new(Api { engine, machines: Mutex::default(), executions: Mutex::default(), store });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let (stop, mut stopped) = oneshot::channel::<()>();
         let serving = api.clone();
-        tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
-            loop {
-                let socket = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((socket, _)) => socket,
-                        Err(_) => continue,
-                    },
-                    _ = &mut stopped => break,
-                };
-                let api = serving.clone();
-                let service = hyper::service::service_fn(move |request| {
-                    let api = api.clone();
-                    async move { Ok::<_, std::convert::Infallible>(api.serve(request).await) }
-                });
-                let conn = http.serve_connection(TokioIo::new(socket), service).into_owned();
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
+        let service = hyper::service::service_fn(move |request| {
+            let api = serving.clone();
+            async move { Ok::<_, std::convert::Infallible>(api.serve(request).await) }
         });
+        let stop = crate::http::serve(listener, service, |_| {});
         Ok(StepFunctionsEndpoint { addr, api, _stop: stop })
     }
 
