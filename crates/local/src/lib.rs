@@ -4,6 +4,7 @@
 
 pub mod engine;
 mod http;
+pub mod mediaconvert;
 mod s3;
 mod sfn;
 mod store;
