@@ -1,3 +1,228 @@
-//! The MediaConvert stand-in: CreateJob requests made into one ffmpeg run each.
+//! The MediaConvert stand-in: the REST endpoint `aws-sdk-mediaconvert` talks to (`CreateJob`,
+//! `GetJob`, `ListJobs`), each job run as one ffmpeg process (see [`compile`]) whose outputs
+//! are written through the embedded S3, with `MediaConvert Job State Change` events shaped as
+//! MediaConvert's. Requests are not authenticated: the endpoint listens on 127.0.0.1 only.
 
 pub mod compile;
+mod job;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, Response, StatusCode};
+use mediaflow_core::contract::{JobStateChangeEvent, OutputGroupDetail};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = crate::REGION;
+const JOBS_PATH: &str = "/2017-08-29/jobs";
+
+/// A running endpoint. Dropping it stops the server (jobs already running finish).
+pub struct MediaConvertEndpoint {
+    addr: SocketAddr,
+    service: Arc<Service>,
+    _stop: oneshot::Sender<()>,
+}
+
+/// How the stand-in reaches its inputs and outputs, and where ffmpeg works.
+pub struct Settings {
+    /// A client of the embedded S3 endpoint: inputs are read and outputs written through it.
+    pub s3: aws_sdk_s3::Client,
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    /// Scratch space for ffmpeg's output files until they are uploaded.
+    pub work_dir: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+struct Job {
+    id: String,
+    status: &'static str,
+    request: Value,
+    created: DateTime<Utc>,
+    percent: u32,
+    error: Option<(i64, String)>,
+    output_groups: Vec<OutputGroupDetail>,
+}
+
+impl Job {
+    fn arn(&self) -> String {
+        format!("arn:aws:mediaconvert:{REGION}:{ACCOUNT}:jobs/{}", self.id)
+    }
+
+    /// The job as GetJob shows it.
+    fn to_json(&self) -> Value {
+        let mut job = json!({
+            "id": self.id, "arn": self.arn(), "status": self.status,
+            "createdAt": self.created.timestamp(),
+            "role": self.request["role"], "settings": self.request["settings"],
+            "userMetadata": self.request.get("userMetadata").cloned().unwrap_or(json!({})),
+            "queue": format!("arn:aws:mediaconvert:{REGION}:{ACCOUNT}:queues/Default"),
+            "jobPercentComplete": self.percent,
+        });
+        if let Some((code, message)) = &self.error {
+            job["errorCode"] = json!(code);
+            job["errorMessage"] = json!(message);
+        }
+        if !self.output_groups.is_empty() {
+            job["outputGroupDetails"] = serde_json::to_value(&self.output_groups).expect("serialises");
+        }
+        job
+    }
+}
+
+struct Service {
+    settings: Settings,
+    jobs: Mutex<BTreeMap<String, Job>>,
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<JobStateChangeEvent>>>,
+}
+
+impl MediaConvertEndpoint {
+    pub async fn start(settings: Settings, addr: SocketAddr) -> std::io::Result<MediaConvertEndpoint> {
+        std::fs::create_dir_all(&settings.work_dir)?;
+        let service = Arc::new(Service { settings, jobs: Mutex::default(), subscribers: Mutex::default() });
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let serving = service.clone();
+        let http = hyper::service::service_fn(move |request| {
+            let service = serving.clone();
+            async move { Ok::<_, std::convert::Infallible>(service.serve(request).await) }
+        });
+        let stop = crate::http::serve(listener, http, |_| {});
+        Ok(MediaConvertEndpoint { addr, service, _stop: stop })
+    }
+
+    /// `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_MEDIACONVERT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every job state change from now on.
+    pub fn events(&self) -> mpsc::UnboundedReceiver<JobStateChangeEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.service.subscribers.lock().unwrap().push(tx);
+        rx
+    }
+
+    /// How far job `id` has come, in percent, and its status.
+    pub fn progress(&self, id: &str) -> Option<(String, u32)> {
+        self.service.jobs.lock().unwrap().get(id).map(|j| (j.status.to_string(), j.percent))
+    }
+}
+
+fn respond(status: StatusCode, body: Value, error_type: Option<&str>) -> Response<Full<Bytes>> {
+    let mut response = Response::builder().status(status).header("content-type", "application/json");
+    if let Some(kind) = error_type {
+        response = response.header("x-amzn-errortype", kind);
+    }
+    response.body(Full::new(Bytes::from(body.to_string()))).expect("a valid response")
+}
+
+impl Service {
+    async fn serve(self: &Arc<Self>, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        let method = request.method().clone();
+        let path = request.uri().path().trim_end_matches('/').to_string();
+        let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        match (method, path.as_str()) {
+            (Method::POST, JOBS_PATH) => match serde_json::from_slice::<Value>(&body) {
+                Ok(create) => respond(StatusCode::CREATED, json!({"job": self.create(create)}), None),
+                Err(e) => {
+                    respond(StatusCode::BAD_REQUEST, json!({"message": e.to_string()}), Some("BadRequestException"))
+                }
+            },
+            (Method::GET, JOBS_PATH) => {
+                let jobs: Vec<Value> = self.jobs.lock().unwrap().values().rev().map(Job::to_json).collect();
+                respond(StatusCode::OK, json!({"jobs": jobs}), None)
+            }
+            (Method::GET, p) if p.starts_with(JOBS_PATH) => {
+                let id = &p[JOBS_PATH.len() + 1..];
+                match self.jobs.lock().unwrap().get(id) {
+                    Some(job) => respond(StatusCode::OK, json!({"job": job.to_json()}), None),
+                    None => respond(
+                        StatusCode::NOT_FOUND,
+                        json!({"message": format!("no job {id}")}),
+                        Some("NotFoundException"),
+                    ),
+                }
+            }
+            (method, path) => respond(
+                StatusCode::BAD_REQUEST,
+                json!({"message": format!("{method} {path} is not an operation the local MediaConvert serves")}),
+                Some("BadRequestException"),
+            ),
+        }
+    }
+
+    /// CreateJob: a new job (or, for a `clientRequestToken` seen before, that job), started.
+    fn create(self: &Arc<Self>, request: Value) -> Value {
+        let token = request["clientRequestToken"].as_str().map(str::to_string);
+        let mut jobs = self.jobs.lock().unwrap();
+        if let Some(token) = &token
+            && let Some(existing) = jobs.values().find(|j| j.request["clientRequestToken"].as_str() == Some(token))
+        {
+            return existing.to_json();
+        }
+        let created = Utc::now();
+        let id = format!("{}-{}", created.timestamp_millis(), &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let job = Job {
+            id: id.clone(),
+            status: "SUBMITTED",
+            request,
+            created,
+            percent: 0,
+            error: None,
+            output_groups: Vec::new(),
+        };
+        let shown = job.to_json();
+        jobs.insert(id.clone(), job);
+        drop(jobs);
+        let service = self.clone();
+        tokio::spawn(async move { job::run(&service, &id).await });
+        shown
+    }
+
+    fn update(&self, id: &str, change: impl FnOnce(&mut Job)) -> Option<Job> {
+        let mut jobs = self.jobs.lock().unwrap();
+        let job = jobs.get_mut(id)?;
+        change(job);
+        Some(job.clone())
+    }
+
+    /// Sends `Job State Change` for `job` as it is now.
+    fn announce(&self, job: &Job, status: &str) {
+        let mut detail = json!({
+            "timestamp": Utc::now().timestamp_millis(), "accountId": ACCOUNT,
+            "queue": format!("arn:aws:mediaconvert:{REGION}:{ACCOUNT}:queues/Default"),
+            "jobId": job.id, "status": status,
+            "userMetadata": job.request.get("userMetadata").cloned().unwrap_or(json!({})),
+        });
+        match status {
+            "COMPLETE" => {
+                detail["outputGroupDetails"] = serde_json::to_value(&job.output_groups).expect("serialises");
+            }
+            "ERROR" => {
+                if let Some((code, message)) = &job.error {
+                    detail["errorCode"] = json!(code);
+                    detail["errorMessage"] = json!(message);
+                }
+            }
+            "STATUS_UPDATE" => detail["jobProgress"] = json!({"jobPercentComplete": job.percent}),
+            _ => {}
+        }
+        let event = json!({
+            "version": "0", "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": "MediaConvert Job State Change", "source": "aws.mediaconvert",
+            "account": ACCOUNT, "time": Utc::now().to_rfc3339(), "region": REGION,
+            "resources": [job.arn()], "detail": detail,
+        });
+        let event: JobStateChangeEvent = serde_json::from_value(event).expect("the event meets its contract");
+        self.subscribers.lock().unwrap().retain(|s| s.send(event.clone()).is_ok());
+    }
+}

@@ -1,0 +1,182 @@
+//! One job, run: PROGRESSING, one ffmpeg process over a presigned URL of the input (progress
+//! read as it goes), the outputs uploaded through the embedded S3, then COMPLETE, or ERROR with
+//! a code and message as MediaConvert gives them.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use mediaflow_core::contract::{OutputDetail, OutputGroupDetail, VideoDetails};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+use super::Service;
+use super::compile::{Output, compile};
+
+/// MediaConvert's codes for what went wrong: the input could not be read or decoded (1010),
+/// a setting the stand-in cannot honour (1030, MediaConvert's "unsupported" family), the
+/// outputs could not be written (1999).
+const INPUT_FAILED: i64 = 1010;
+const UNSUPPORTED: i64 = 1030;
+const OUTPUT_FAILED: i64 = 1999;
+
+type JobError = (i64, String);
+
+pub(super) async fn run(service: &Service, id: &str) {
+    let Some(job) = service.update(id, |j| j.status = "PROGRESSING") else { return };
+    service.announce(&job, "PROGRESSING");
+    let work = service.settings.work_dir.join(id);
+    let result = transcode(service, id, &job.request, &work).await;
+    let _ = std::fs::remove_dir_all(&work);
+    let ended = match result {
+        Ok(groups) => service.update(id, |j| {
+            j.status = "COMPLETE";
+            j.percent = 100;
+            j.output_groups = groups;
+        }),
+        Err(error) => service.update(id, |j| {
+            j.status = "ERROR";
+            j.error = Some(error);
+        }),
+    };
+    if let Some(job) = ended {
+        service.announce(&job, job.status);
+    }
+}
+
+fn s3_location(uri: &str) -> Option<(&str, &str)> {
+    uri.strip_prefix("s3://")?.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
+}
+
+async fn transcode(
+    service: &Service,
+    id: &str,
+    request: &serde_json::Value,
+    work: &Path,
+) -> Result<Vec<OutputGroupDetail>, JobError> {
+    let settings = &service.settings;
+    let input = request.pointer("/settings/inputs/0/fileInput").and_then(|v| v.as_str()).unwrap_or_default();
+    let (bucket, key) =
+        s3_location(input).ok_or_else(|| (INPUT_FAILED, format!("fileInput {input:?} is not s3://bucket/key")))?;
+    let file_name = key.rsplit('/').next().unwrap_or(key);
+    let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
+    let compiled = compile(request, stem).map_err(|e| (UNSUPPORTED, e.to_string()))?;
+
+    let presigned = PresigningConfig::expires_in(Duration::from_secs(6 * 3600)).expect("a valid expiry");
+    let url = settings
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(presigned)
+        .await
+        .map_err(|e| (INPUT_FAILED, format!("presigning {input}: {e}")))?
+        .uri()
+        .to_string();
+    std::fs::create_dir_all(work).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", work.display())))?;
+    let duration = seconds_of(&settings.ffprobe, &url).await;
+
+    let mut child = tokio::process::Command::new(&settings.ffmpeg)
+        .args(["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-i", &url])
+        .args(&compiled.args)
+        .current_dir(work)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| (INPUT_FAILED, format!("cannot run {}: {e}", settings.ffmpeg.display())))?;
+    let mut stderr = child.stderr.take().expect("piped");
+    let errors = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
+    let interval = status_interval(request);
+    let mut last_update = Instant::now();
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let (Some(total), Some(micros)) = (duration, line.strip_prefix("out_time_us=")) else { continue };
+        let Ok(micros) = micros.parse::<f64>() else { continue };
+        let percent = ((micros / 1e6 / total) * 100.0).clamp(0.0, 99.0) as u32;
+        if let Some(job) = service.update(id, |j| j.percent = percent)
+            && last_update.elapsed() >= interval
+        {
+            last_update = Instant::now();
+            service.announce(&job, "STATUS_UPDATE");
+        }
+    }
+    let status = child.wait().await.map_err(|e| (INPUT_FAILED, e.to_string()))?;
+    let stderr = errors.await.unwrap_or_default();
+    if !status.success() {
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("ffmpeg failed");
+        // The presigned URL's signature is a credential: keep it out of the message.
+        let last = last.replace(&url, input);
+        return Err((INPUT_FAILED, format!("the input could not be transcoded: {last}")));
+    }
+
+    let mut groups: Vec<OutputGroupDetail> = Vec::new();
+    for output in &compiled.outputs {
+        let detail = upload(service, work, output).await?;
+        while groups.len() <= output.group {
+            groups.push(OutputGroupDetail {
+                output_details: vec![],
+                group_type: "FILE_GROUP".into(),
+                playlist_file_paths: None,
+            });
+        }
+        groups[output.group].output_details.push(detail);
+    }
+    Ok(groups)
+}
+
+async fn upload(service: &Service, work: &Path, output: &Output) -> Result<OutputDetail, JobError> {
+    let settings = &service.settings;
+    let path = work.join(&output.file);
+    let (bucket, key) = s3_location(&output.destination)
+        .ok_or_else(|| (OUTPUT_FAILED, format!("destination {:?} is not s3://bucket/key", output.destination)))?;
+    let duration = seconds_of(&settings.ffprobe, &path.to_string_lossy()).await;
+    let content_type = if output.file.ends_with(".mp3") { "audio/mpeg" } else { "video/mp4" };
+    let body = ByteStream::from_path(&path).await.map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", path.display())))?;
+    settings
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| (OUTPUT_FAILED, format!("writing {}: {e}", output.destination)))?;
+    Ok(OutputDetail {
+        output_file_paths: vec![output.destination.clone()],
+        duration_in_ms: duration.map(|s| (s * 1000.0).round() as u64),
+        video_details: output.video.map(|(w, h)| VideoDetails {
+            width_in_px: w as u32,
+            height_in_px: h as u32,
+            average_bitrate: None,
+        }),
+    })
+}
+
+/// A media file's duration in seconds, as ffprobe reads it.
+async fn seconds_of(ffprobe: &Path, target: &str) -> Option<f64> {
+    let out = tokio::process::Command::new(ffprobe)
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", target])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok().filter(|s: &f64| *s > 0.0)
+}
+
+/// `statusUpdateInterval` (`SECONDS_60`, MediaConvert's default).
+fn status_interval(request: &serde_json::Value) -> Duration {
+    let seconds = request["statusUpdateInterval"]
+        .as_str()
+        .and_then(|s| s.strip_prefix("SECONDS_"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    Duration::from_secs(seconds)
+}

@@ -1,0 +1,171 @@
+//! The MediaConvert stand-in, driven by `aws-sdk-mediaconvert` with the job the pipeline builds
+//! for a real clip: one ffmpeg run, outputs in the public bucket, events as MediaConvert sends.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_mediaconvert::types::JobSettings;
+use aws_smithy_types::body::SdkBody;
+use mediaflow_core::contract::{JobStateChangeEvent, JobStatus};
+use mediaflow_core::keys::SourceKey;
+use mediaflow_core::mediaconvert::to_wire;
+use mediaflow_core::plan::{PlanConfig, job_for, template_for};
+use mediaflow_core::probe::{FFPROBE_ARGS, parse_ffprobe};
+use mediaflow_local::EmbeddedS3;
+use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings};
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+struct World {
+    s3: EmbeddedS3,
+    mediaconvert: MediaConvertEndpoint,
+    client: aws_sdk_mediaconvert::Client,
+}
+
+async fn world(dir: &Path) -> World {
+    let s3 = EmbeddedS3::start(&dir.join("data"), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let settings =
+        Settings { s3: s3.client(), ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), work_dir: dir.join("work") };
+    let mediaconvert = MediaConvertEndpoint::start(settings, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let config = aws_sdk_mediaconvert::Config::builder()
+        .behavior_version(aws_sdk_mediaconvert::config::BehaviorVersion::latest())
+        .endpoint_url(mediaconvert.endpoint())
+        .region(aws_sdk_mediaconvert::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_mediaconvert::config::Credentials::new("a", "b", None, None, "test"))
+        .build();
+    World { s3, mediaconvert, client: aws_sdk_mediaconvert::Client::from_conf(config) }
+}
+
+fn ffprobe(path: &Path) -> Value {
+    let out = std::process::Command::new("ffprobe").args(FFPROBE_ARGS).arg(path).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Uploads `file` as `key` and builds the job the pipeline would, as CreateJob's body.
+async fn job_for_upload(w: &World, file: &Path, key: &str, token: &str) -> Value {
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(file).await.unwrap();
+    w.s3.client().put_object().bucket("watch").key(key).body(body).send().await.unwrap();
+    let probe = parse_ffprobe(ffprobe(file).to_string().as_bytes()).unwrap();
+    let (name, template) = template_for(&probe);
+    let config = PlanConfig { watch_bucket: "watch".into(), public_bucket: "public".into(), frame_seconds: 7.0 };
+    let plan = job_for(&SourceKey::parse(key).unwrap(), &probe, name, &template, &config).unwrap();
+    let mut job = plan.job;
+    job["Role"] = json!("arn:aws:iam::123456789012:role/mediaconvert");
+    job["ClientRequestToken"] = json!(token);
+    job["UserMetadata"] = json!({"application": "mediaflow", "ref": token});
+    to_wire(&job)
+}
+
+/// CreateJob with `body` as written (the SDK's `JobSettings` has no serde support; the
+/// pipeline sends its JSON the same way).
+async fn create(w: &World, body: &Value) -> String {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let length = bytes.len();
+    let created = w
+        .client
+        .create_job()
+        .role("r")
+        .settings(JobSettings::builder().build())
+        .customize()
+        .mutate_request(move |request| {
+            *request.body_mut() = SdkBody::from(bytes.clone());
+            request.headers_mut().insert("content-length", length.to_string());
+        })
+        .send()
+        .await
+        .unwrap();
+    created.job().unwrap().id().unwrap().to_string()
+}
+
+async fn until_ended(
+    events: &mut UnboundedReceiver<JobStateChangeEvent>,
+    id: &str,
+) -> (Vec<JobStatus>, JobStateChangeEvent) {
+    let mut seen = Vec::new();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(120), events.recv()).await.unwrap().unwrap();
+        if event.detail.job_id != id {
+            continue;
+        }
+        seen.push(event.detail.status);
+        if matches!(event.detail.status, JobStatus::Complete | JobStatus::Error | JobStatus::Canceled) {
+            return (seen, event);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pipelines_job_becomes_renditions_in_the_public_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path()).await;
+    let mut events = w.mediaconvert.events();
+    let clip = dir.path().join("talk.mp4");
+    mediaflow_testkit::video(&clip, 1280, 720, 2.0, true);
+    let body = job_for_upload(&w, &clip, "inputs/course/talk.mp4", "ref-1").await;
+
+    let id = create(&w, &body).await;
+    assert_eq!(create(&w, &body).await, id, "the same clientRequestToken is the same job");
+    let (statuses, complete) = until_ended(&mut events, &id).await;
+    assert_eq!(statuses, [JobStatus::Progressing, JobStatus::Complete], "{:?}", complete.detail.error_message);
+    assert_eq!(complete.detail.user_metadata["ref"], "ref-1");
+
+    let details = &complete.detail.output_group_details[0].output_details;
+    let paths: Vec<&str> = details.iter().map(|d| d.output_file_paths[0].as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "s3://public/audiovideo/course/talk_360p.mp4",
+            "s3://public/audiovideo/course/talk_480p.mp4",
+            "s3://public/audiovideo/course/talk_720p.mp4"
+        ],
+        "the ladder stops at the source's 720p"
+    );
+    for (detail, (width, height)) in details.iter().zip([(640, 360), (854, 480), (1280, 720)]) {
+        let key = detail.output_file_paths[0].trim_start_matches("s3://public/");
+        let probed = ffprobe(&w.s3.path_of("public", key));
+        let streams = probed["streams"].as_array().unwrap();
+        let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
+        assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(width), Some(height)), "{key}");
+        assert_eq!(video["codec_name"], "h264");
+        assert!(streams.iter().any(|s| s["codec_type"] == "audio" && s["codec_name"] == "aac"), "{key}");
+        let ms = detail.duration_in_ms.unwrap();
+        assert!((1900..=2100).contains(&ms), "{key}: {ms} ms");
+        let size = detail.video_details.as_ref().unwrap();
+        assert_eq!((size.width_in_px as u64, size.height_in_px as u64), (width, height));
+    }
+
+    let got = w.client.get_job().id(&id).send().await.unwrap();
+    let job = got.job().unwrap();
+    assert_eq!(job.status().map(|s| s.as_str()), Some("COMPLETE"));
+    assert_eq!(job.job_percent_complete(), Some(100));
+    assert_eq!(w.client.list_jobs().send().await.unwrap().jobs().len(), 1);
+    let missing = w.client.get_job().id("nope").send().await.unwrap_err();
+    assert!(missing.into_service_error().is_not_found_exception());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsupported_setting_and_an_unreadable_input_end_in_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path()).await;
+    let mut events = w.mediaconvert.events();
+    let clip = dir.path().join("clip.mp4");
+    mediaflow_testkit::video(&clip, 640, 360, 1.0, false);
+
+    let mut body = job_for_upload(&w, &clip, "inputs/clip.mp4", "ref-hevc").await;
+    body["settings"]["outputGroups"][0]["outputs"][0]["videoDescription"]["codecSettings"]["codec"] = json!("H_265");
+    let id = create(&w, &body).await;
+    let (_, error) = until_ended(&mut events, &id).await;
+    assert_eq!(error.detail.status, JobStatus::Error);
+    assert_eq!(error.detail.error_code, Some(1030));
+    let message = error.detail.error_message.unwrap();
+    assert!(message.contains("settings.outputGroups[0].outputs[0].videoDescription.codecSettings.codec"), "{message}");
+
+    let body = job_for_upload(&w, &clip, "inputs/clip.mp4", "ref-corrupt").await;
+    std::fs::write(w.s3.path_of("watch", "inputs/clip.mp4"), b"not a video at all").unwrap();
+    let id = create(&w, &body).await;
+    let (_, error) = until_ended(&mut events, &id).await;
+    assert_eq!((error.detail.status, error.detail.error_code), (JobStatus::Error, Some(1010)));
+    let message = error.detail.error_message.unwrap();
+    assert!(!message.contains("X-Amz-Signature"), "the presigned URL stays out of the message: {message}");
+    assert!(w.s3.path_of("public", "audiovideo/clip_360p.mp4").metadata().is_err(), "nothing written");
+}
