@@ -2,6 +2,8 @@
 
 mod captions;
 mod plan;
+mod platform;
+mod process;
 mod schemas;
 
 use std::path::PathBuf;
@@ -21,6 +23,9 @@ enum Command {
     /// Show what the pipeline would do with a local file: kind, probe, renditions, every output
     /// key and the MediaConvert job. Runs ffprobe; uploads nothing.
     Plan(plan::Args),
+    /// Run files through the whole pipeline on this machine (embedded S3, the Step Functions
+    /// engine, an ffmpeg stand-in for MediaConvert) and show each execution's trace.
+    Process(process::Args),
     /// Convert a caption file (SubRip, SBV, TTML/DFXP, WebVTT) to WebVTT, as the pipeline does.
     Captions(captions::Args),
     /// Write the JSON Schemas of every contract type (or check that they are current).
@@ -37,6 +42,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Process(args) => match process::run(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
         Command::Plan(args) => plan::run(&args),
         Command::Captions(args) => captions::run(&args),
         Command::Schemas { out, check } => schemas::run(&out, check),

@@ -1,0 +1,376 @@
+//! The whole pipeline on one machine: the embedded S3 endpoint, the MediaConvert stand-in, the
+//! Step Functions engine with its API running `statemachine/pipeline.asl.json` filled as infra
+//! fills it, every function of `functions/` as an in-process Lambda, the two EventBridge rules
+//! of `infra/template.yaml` as event routing, and an SNS sink.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use lambda_runtime::Diagnostic;
+use mediaflow_core::routing::{job_state_pattern, matches, upload_pattern};
+use mediaflow_core::statemachine::{self, DEFINITION};
+use mediaflow_local::engine::run::{ACCOUNT, REGION};
+use mediaflow_local::engine::{
+    Definition, Engine, ExecutionStore, Handler, Registry, StateMachine, contracts, handler, lambda_failure,
+};
+use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings};
+use mediaflow_local::{EmbeddedS3, StepFunctionsEndpoint};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub const APPLICATION: &str = "mediaflow";
+pub const WATCH_BUCKET: &str = "watch";
+pub const PUBLIC_BUCKET: &str = "public";
+const MEDIACONVERT_ROLE: &str = "arn:aws:iam::123456789012:role/mediaflow-mediaconvert";
+
+/// A message the pipeline published, as the SNS sink kept it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Notification {
+    pub subject: String,
+    pub status: String,
+    pub message: Value,
+}
+
+pub struct Platform {
+    pub s3: EmbeddedS3,
+    pub sfn: StepFunctionsEndpoint,
+    pub mediaconvert: MediaConvertEndpoint,
+    pub machine_arn: String,
+    pub data: PathBuf,
+    notifications: Arc<Mutex<Vec<Notification>>>,
+}
+
+/// Where things live under the data folder.
+pub struct Layout {
+    pub buckets: PathBuf,
+    pub executions: PathBuf,
+    pub work: PathBuf,
+}
+
+impl Layout {
+    pub fn of(data: &Path) -> Layout {
+        Layout { buckets: data.join("s3"), executions: data.join("executions"), work: data.join("work") }
+    }
+}
+
+/// The repository's `schemas/`, for the engine's contract check: from the working directory, or
+/// beside this source tree when run from the repository.
+fn schemas_dir() -> Option<PathBuf> {
+    [PathBuf::from("schemas"), Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas")]
+        .into_iter()
+        .find(|p| p.join("ClassifyOutput.json").exists())
+}
+
+impl Platform {
+    /// Starts everything over `data`, the S3 endpoint on `s3_addr` and Step Functions on
+    /// `sfn_addr` (port 0: any free port).
+    pub async fn start(data: &Path, s3_addr: &str, sfn_addr: &str) -> Result<Platform> {
+        std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+        let data = data.canonicalize()?;
+        let layout = Layout::of(&data);
+        let s3 = EmbeddedS3::start(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr.parse()?).await?;
+        let mediaconvert = MediaConvertEndpoint::start(
+            Settings { s3: s3.client(), ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), work_dir: layout.work },
+            "127.0.0.1:0".parse()?,
+        )
+        .await?;
+
+        let arns = statemachine::arns(REGION, ACCOUNT, APPLICATION);
+        let filled = statemachine::fill(DEFINITION, &arns)?;
+        let machine = StateMachine::new(&format!("{APPLICATION}-pipeline"), Definition::parse(&filled)?);
+        let notifications: Arc<Mutex<Vec<Notification>>> = Arc::default();
+
+        // The engine and the API come up first: await-mediaconvert answers task tokens through
+        // the API, as it does on AWS.
+        let (registry_slot, registry) = RegistrySlot::new();
+        let engine = match schemas_dir() {
+            Some(dir) => Engine::checking(registry, contracts::pipeline_check(&dir).map_err(anyhow::Error::msg)?),
+            None => Engine::new(registry),
+        };
+        let sfn =
+            StepFunctionsEndpoint::start(engine, Some(ExecutionStore::new(&layout.executions)), sfn_addr.parse()?)
+                .await?;
+        let machine_arn = machine.arn.clone();
+        sfn.register(machine, &filled);
+        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, notifications.clone()));
+
+        let platform = Platform { s3, sfn, mediaconvert, machine_arn, data, notifications };
+        platform.route();
+        Ok(platform)
+    }
+
+    /// The rules of `infra/template.yaml`: uploads under `inputs/` start an execution; this
+    /// application's job state changes go to await-mediaconvert's complete entry point.
+    fn route(&self) {
+        let mut uploads = self.s3.events();
+        let sfn = self.sfn.client();
+        let machine = self.machine_arn.clone();
+        let pattern = upload_pattern(WATCH_BUCKET);
+        tokio::spawn(async move {
+            while let Some(event) = uploads.recv().await {
+                let json = serde_json::to_value(&event).expect("events serialise");
+                if !matches(&pattern, &json).unwrap_or(false) {
+                    continue;
+                }
+                let started = sfn
+                    .start_execution()
+                    .state_machine_arn(&machine)
+                    .name(uuid::Uuid::new_v4().to_string())
+                    .input(json.to_string())
+                    .send()
+                    .await;
+                if let Err(e) = started {
+                    eprintln!("mediaflow: could not start an execution for {}: {e}", event.detail.object.key);
+                }
+            }
+        });
+        let mut jobs = self.mediaconvert.events();
+        let clients = Arc::new(await_clients(&self.s3, &self.sfn, &self.mediaconvert));
+        let pattern = job_state_pattern(APPLICATION);
+        tokio::spawn(async move {
+            while let Some(event) = jobs.recv().await {
+                let json = serde_json::to_value(&event).expect("events serialise");
+                if matches(&pattern, &json).unwrap_or(false)
+                    && let Err(e) = await_mediaconvert::complete(event, &clients).await
+                {
+                    eprintln!("mediaflow: await-mediaconvert could not answer a job event: {e}");
+                }
+            }
+        });
+    }
+
+    /// What the pipeline has published so far.
+    pub fn notifications(&self) -> Vec<Notification> {
+        self.notifications.lock().unwrap().clone()
+    }
+}
+
+/// The registry is built after the API is up (await-mediaconvert needs its address), but the
+/// engine is made with it: handlers look their function up here when called.
+struct RegistrySlot(Arc<Mutex<Option<Registry>>>);
+
+impl RegistrySlot {
+    fn new() -> (RegistrySlot, Registry) {
+        let slot: Arc<Mutex<Option<Registry>>> = Arc::default();
+        let mut registry = Registry::default();
+        for (placeholder, _) in statemachine::FUNCTION_PLACEHOLDERS {
+            let arn = statemachine::arns(REGION, ACCOUNT, APPLICATION)[*placeholder].clone();
+            let (slot, name) = (slot.clone(), arn.clone());
+            registry.function(&arn, forward(slot, move |r: &Registry| r.find_function(&name).cloned()));
+        }
+        let sns = mediaflow_local::engine::definition::SNS_PUBLISH;
+        registry.service(sns, forward(slot.clone(), move |r: &Registry| r.find_service(sns).cloned()));
+        (RegistrySlot(slot), registry)
+    }
+
+    fn fill(&self, registry: Registry) {
+        *self.0.lock().unwrap() = Some(registry);
+    }
+}
+
+fn forward(
+    slot: Arc<Mutex<Option<Registry>>>,
+    find: impl Fn(&Registry) -> Option<Handler> + Send + Sync + 'static,
+) -> Handler {
+    let find = Arc::new(find);
+    handler(move |payload: Value| {
+        let (slot, find) = (slot.clone(), find.clone());
+        async move {
+            let target = slot.lock().unwrap().as_ref().and_then(|r| find(r));
+            match target {
+                Some(h) => h(payload).await,
+                None => Err(lambda_failure("Lambda.ResourceNotFoundException", "the platform is still starting")),
+            }
+        }
+    })
+}
+
+/// A function's handler as a Lambda: the payload read as its input type, its error's
+/// `errorType` and message as the Lambda runtime reports them.
+fn lambda<I, O, E, Fut>(f: impl Fn(I) -> Fut + Send + Sync + 'static) -> Handler
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize,
+    E: Into<Diagnostic>,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    handler(move |payload: Value| {
+        let f = f.clone();
+        async move {
+            let input: I = serde_json::from_value(payload).map_err(|e| {
+                lambda_failure("MediaFlow.InvalidInput", &format!("the payload is not this function's input: {e}"))
+            })?;
+            match f(input).await {
+                Ok(output) => Ok(serde_json::to_value(output).expect("outputs serialise")),
+                Err(e) => {
+                    let d: Diagnostic = e.into();
+                    Err(lambda_failure(&d.error_type, &d.error_message))
+                }
+            }
+        }
+    })
+}
+
+fn await_clients(
+    s3: &EmbeddedS3,
+    sfn: &StepFunctionsEndpoint,
+    mediaconvert: &MediaConvertEndpoint,
+) -> await_mediaconvert::Clients {
+    let config = aws_sdk_mediaconvert::Config::builder()
+        .behavior_version(aws_sdk_mediaconvert::config::BehaviorVersion::latest())
+        .endpoint_url(mediaconvert.endpoint())
+        .region(aws_sdk_mediaconvert::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_mediaconvert::config::Credentials::new(
+            mediaflow_local::ACCESS_KEY,
+            mediaflow_local::SECRET_KEY,
+            None,
+            None,
+            "mediaflow-local",
+        ))
+        .build();
+    await_mediaconvert::Clients {
+        s3: s3.client(),
+        mediaconvert: aws_sdk_mediaconvert::Client::from_conf(config),
+        sfn: sfn.client(),
+        watch_bucket: WATCH_BUCKET.into(),
+        destination_bucket: PUBLIC_BUCKET.into(),
+        role_arn: MEDIACONVERT_ROLE.into(),
+        application: APPLICATION.into(),
+    }
+}
+
+/// Every function of `functions/`, configured as infra configures them, under its ARN.
+fn functions(
+    arns: &std::collections::BTreeMap<String, String>,
+    s3: &EmbeddedS3,
+    sfn: &StepFunctionsEndpoint,
+    mediaconvert: &MediaConvertEndpoint,
+    notifications: Arc<Mutex<Vec<Notification>>>,
+) -> Registry {
+    let arn = |placeholder: &str| arns[placeholder].clone();
+    let mut r = Registry::default();
+
+    let c = Arc::new(classify::Clients { s3: s3.client() });
+    r.function(
+        &arn("ClassifyFunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { classify::handler(i, &c).await }
+        }),
+    );
+    let c = Arc::new(assemble_check::Clients { s3: s3.client() });
+    r.function(
+        &arn("AssembleCheckFunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { assemble_check::handler(i, &c).await }
+        }),
+    );
+    let copy_clients = || {
+        Arc::new(copy::Clients {
+            s3: s3.client(),
+            destination_bucket: PUBLIC_BUCKET.into(),
+            single_copy_limit: copy::SINGLE_COPY_LIMIT,
+            part_bytes: copy::PART_BYTES,
+        })
+    };
+    let c = copy_clients();
+    r.function(
+        &arn("ArchiveOriginalFunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { copy::archive_original(i, &c).await }
+        }),
+    );
+    let c = copy_clients();
+    r.function(
+        &arn("CopyMp3FunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { copy::copy_mp3(i, &c).await }
+        }),
+    );
+    let c = Arc::new(probe::Clients { s3: s3.client(), ffprobe: "ffprobe".into() });
+    r.function(
+        &arn("ProbeFunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { probe::handler(i, &c).await }
+        }),
+    );
+    let c = Arc::new(build_job::Clients {
+        s3: s3.client(),
+        destination_bucket: PUBLIC_BUCKET.into(),
+        video_template_key: None,
+        audio_template_key: None,
+    });
+    r.function(
+        &arn("BuildJobFunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { build_job::handler(i, &c).await }
+        }),
+    );
+    let c = Arc::new(await_clients(s3, sfn, mediaconvert));
+    r.function(
+        &arn("AwaitMediaConvertFunctionArn"),
+        lambda(move |i: Value| {
+            let c = c.clone();
+            async move { await_mediaconvert::handler(i, &c).await }
+        }),
+    );
+    let c = Arc::new(save_frame::Clients {
+        s3: s3.client(),
+        destination_bucket: PUBLIC_BUCKET.into(),
+        ffmpeg: "ffmpeg".into(),
+        frame_seconds: mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
+    });
+    r.function(
+        &arn("SaveFrameFunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { save_frame::handler(i, &c).await }
+        }),
+    );
+    let c = Arc::new(save_metadata::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() });
+    r.function(
+        &arn("SaveMetadataFunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { save_metadata::handler(i, &c).await }
+        }),
+    );
+    let c = Arc::new(convert_caption::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() });
+    r.function(
+        &arn("ConvertCaptionFunctionArn"),
+        lambda(move |i| {
+            let c = c.clone();
+            async move { convert_caption::handler(i, &c).await }
+        }),
+    );
+
+    r.service(
+        mediaflow_local::engine::definition::SNS_PUBLISH,
+        handler(move |parameters: Value| {
+            let notifications = notifications.clone();
+            async move {
+                let message = parameters["Message"]
+                    .as_str()
+                    .and_then(|m| serde_json::from_str(m).ok())
+                    .unwrap_or_else(|| parameters["Message"].clone());
+                let status = parameters["MessageAttributes"]["status"]["StringValue"].as_str().unwrap_or_default();
+                notifications.lock().unwrap().push(Notification {
+                    subject: parameters["Subject"].as_str().unwrap_or_default().to_string(),
+                    status: status.to_string(),
+                    message,
+                });
+                Ok(serde_json::json!({"MessageId": uuid::Uuid::new_v4().to_string()}))
+            }
+        }),
+    );
+    r
+}
