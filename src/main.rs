@@ -1,6 +1,7 @@
 //! The `mediaflow` command line.
 
 mod captions;
+mod demo;
 mod plan;
 mod platform;
 mod process;
@@ -23,6 +24,9 @@ enum Command {
     /// Show what the pipeline would do with a local file: kind, probe, renditions, every output
     /// key and the MediaConvert job. Runs ffprobe; uploads nothing.
     Plan(plan::Args),
+    /// Make a small sample set with ffmpeg (landscape and portrait clips, an MP3, captions), run
+    /// it through the whole pipeline on this machine and list the outputs.
+    Demo(demo::Args),
     /// Run files through the whole pipeline on this machine (embedded S3, the Step Functions
     /// engine, an ffmpeg stand-in for MediaConvert) and show each execution's trace.
     Process(process::Args),
@@ -43,6 +47,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Process(args) => match process::run(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Demo(args) => match demo::run(&args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),

@@ -10,7 +10,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 use serde_json::{Value, json};
 
-use crate::platform::{Layout, Platform, WATCH_BUCKET};
+use crate::platform::{Layout, Notification, Platform, WATCH_BUCKET};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,8 +27,15 @@ pub struct Args {
 
 /// Runs the files through the pipeline; `Ok(false)` when an execution did not succeed.
 pub fn run(args: &Args) -> Result<bool> {
+    let mut uploads = Vec::new();
+    for file in &args.files {
+        if !file.is_file() {
+            bail!("{} is not a file", file.display());
+        }
+        uploads.push((file.clone(), input_key(file)?));
+    }
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(process(args))
+    runtime.block_on(process(&args.data, &uploads, args.json))
 }
 
 /// The key an upload of `file` gets under `inputs/`.
@@ -42,23 +49,18 @@ pub fn input_key(file: &Path) -> Result<String> {
     Ok(format!("inputs/{}", path.replace('\\', "/")))
 }
 
-async fn process(args: &Args) -> Result<bool> {
-    for file in &args.files {
-        if !file.is_file() {
-            bail!("{} is not a file", file.display());
-        }
-    }
-    let platform = Platform::start(&args.data, "127.0.0.1:0", "127.0.0.1:0").await?;
+/// Uploads each file under its key, waits for every execution to end and prints their traces.
+pub async fn process(data: &Path, uploads: &[(PathBuf, String)], as_json: bool) -> Result<bool> {
+    let platform = Platform::start(data, "127.0.0.1:0", "127.0.0.1:0").await?;
     let before: BTreeSet<String> = executions(&platform).await?.into_iter().map(|(arn, _)| arn).collect();
-    for file in &args.files {
-        let key = input_key(file)?;
+    for (file, key) in uploads {
         let body = aws_sdk_s3::primitives::ByteStream::from_path(file).await?;
-        platform.s3.client().put_object().bucket(WATCH_BUCKET).key(&key).body(body).send().await?;
-        if !args.json {
+        platform.s3.client().put_object().bucket(WATCH_BUCKET).key(key).body(body).send().await?;
+        if !as_json {
             eprintln!("uploaded {} → s3://{WATCH_BUCKET}/{key}", file.display());
         }
     }
-    let finished = wait_for_all(&platform, &before, args.files.len(), !args.json).await?;
+    let finished = wait_for_all(&platform, &before, uploads.len(), !as_json).await?;
     let store = ExecutionStore::new(Layout::of(&platform.data).executions);
     let mut ended = Vec::new();
     for arn in &finished {
@@ -67,14 +69,23 @@ async fn process(args: &Args) -> Result<bool> {
         ended.push(store.load(machine, name)?);
     }
     ended.sort_by_key(|e| e.start_date);
-    if args.json {
-        let all: Vec<Value> = ended.iter().map(trace_json).collect();
+    let notifications = platform.notifications();
+    if as_json {
+        let all: Vec<Value> = ended
+            .iter()
+            .map(|e| {
+                let mut trace = trace_json(e);
+                let mine: Vec<&Notification> = notifications.iter().filter(|n| n.subject.ends_with(&e.name)).collect();
+                trace["notifications"] = json!(mine);
+                trace
+            })
+            .collect();
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else {
         for execution in &ended {
             print!("{}", trace_text(execution));
         }
-        for n in platform.notifications() {
+        for n in &notifications {
             println!("notification [{}] {}", n.status, n.subject);
         }
         println!("outputs: {}", platform.s3.data().join("public").display());

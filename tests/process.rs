@@ -1,0 +1,124 @@
+//! `mediaflow process` end to end, on a set of real media made with ffmpeg, checked as a user
+//! would check the outputs: sizes and names of the renditions, the thumbnail's orientation, the
+//! metadata document against its schema, byte-identical copies, valid WebVTT, and failures
+//! that say what went wrong and lose nothing.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use mediaflow_testkit::{assert_w3c_webvtt, ffmpeg, video};
+use serde_json::Value;
+
+fn ffprobe_size(path: &Path) -> (u64, u64, String) {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,codec_name",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &json["streams"][0];
+    (s["width"].as_u64().unwrap_or(0), s["height"].as_u64().unwrap_or(0), s["codec_name"].as_str().unwrap_or("").into())
+}
+
+#[test]
+fn a_mixed_upload_set_becomes_the_output_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("course")).unwrap();
+    video(&d.join("course/talk.mp4"), 1280, 720, 2.0, true);
+    video(&d.join("phone.mp4"), 480, 854, 2.0, false);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=330",
+        "-t",
+        "2",
+        "-c:a",
+        "libmp3lame",
+        d.join("intro.mp3").to_str().unwrap(),
+    ]);
+    std::fs::write(d.join("talk.en.srt"), "1\n00:00:00,500 --> 00:00:01,500\nHello & <b>welcome</b>\n").unwrap();
+    std::fs::write(d.join("notes.txt"), "not media").unwrap();
+    // An MP4 header and nothing a decoder can use: media, but unreadable.
+    std::fs::write(d.join("broken.mp4"), [b"\0\0\0\x18ftypisom\0\0\0\0isommp41".as_slice(), &[7u8; 4096]].concat())
+        .unwrap();
+
+    let files = ["course/talk.mp4", "phone.mp4", "intro.mp3", "talk.en.srt", "notes.txt", "broken.mp4"];
+    let mut args = vec!["process", "--json", "--data", "data"];
+    args.extend(files);
+    let out = common::mediaflow(d, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "one upload fails, so the exit code says so\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let traces: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let by_key: HashMap<&str, &Value> = traces.iter().map(|t| (t["key"].as_str().unwrap(), t)).collect();
+    assert_eq!(by_key.len(), 6, "{traces:#?}");
+    for key in
+        ["inputs/course/talk.mp4", "inputs/phone.mp4", "inputs/intro.mp3", "inputs/talk.en.srt", "inputs/notes.txt"]
+    {
+        assert_eq!(by_key[key]["status"], "SUCCEEDED", "{key}: {}", by_key[key]);
+    }
+
+    let public = d.join("data/s3/public");
+    // Renditions: the source's ladder, never above it, portrait kept portrait.
+    for (key, size) in [("talk_360p", (640, 360)), ("talk_480p", (854, 480)), ("talk_720p", (1280, 720))] {
+        let (w, h, codec) = ffprobe_size(&public.join(format!("audiovideo/course/{key}.mp4")));
+        assert_eq!(((w, h), codec.as_str()), (size, "h264"), "{key}");
+    }
+    assert!(!public.join("audiovideo/course/talk_1080p.mp4").exists(), "no upscaling");
+    assert_eq!(ffprobe_size(&public.join("audiovideo/phone_360p.mp4")).0, 360);
+    assert_eq!(ffprobe_size(&public.join("audiovideo/phone_480p.mp4")).1, 854);
+    assert!(!public.join("audiovideo/phone_720p.mp4").exists());
+
+    // Thumbnails: JPEGs in the source's orientation.
+    let (w, h, codec) = ffprobe_size(&public.join("thumbnail/course/talk.jpg"));
+    assert!(codec == "mjpeg" && w > h, "{w}x{h} {codec}");
+    let (w, h, _) = ffprobe_size(&public.join("thumbnail/phone.jpg"));
+    assert!(h > w, "{w}x{h}");
+
+    // The metadata documents meet their schema.
+    for doc in ["json/course/talk.json", "json/phone.json", "json/intro.json"] {
+        let value: Value = serde_json::from_slice(&std::fs::read(public.join(doc)).unwrap()).unwrap();
+        common::assert_valid("MetadataDocument", &value);
+    }
+    // Copies are byte for byte.
+    assert_eq!(
+        std::fs::read(public.join("audiovideo/intro.mp3")).unwrap(),
+        std::fs::read(d.join("intro.mp3")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(public.join("original/course/talk.mp4")).unwrap(),
+        std::fs::read(d.join("course/talk.mp4")).unwrap()
+    );
+    // Captions: valid WebVTT, by the W3C's parser.
+    assert_w3c_webvtt(&[public.join("closed-caption/talk.en.vtt")]);
+
+    // Not media: succeeded, saying why nothing was made.
+    let notes = by_key["inputs/notes.txt"];
+    assert!(notes["output"]["asset"]["reason"].as_str().is_some_and(|r| !r.is_empty()), "{notes}");
+
+    // Unreadable media: failed with a named error, notified, the upload kept.
+    let broken = by_key["inputs/broken.mp4"];
+    assert_eq!(broken["status"], "FAILED");
+    assert_eq!(broken["error"], "MediaFlow.InvalidMedia", "{broken}");
+    let notices = broken["notifications"].as_array().unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0]["status"], "FAILED");
+    assert!(d.join("data/s3/watch/inputs/broken.mp4").exists(), "the upload is kept");
+    assert!(!public.join("json/broken.json").exists());
+}
