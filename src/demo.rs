@@ -95,7 +95,7 @@ pub fn run(args: &Args) -> Result<bool> {
     eprintln!("making the sample set with ffmpeg in {}…", args.data.join("samples").display());
     let uploads = samples(&args.data.join("samples"))?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let succeeded = runtime.block_on(crate::process::process(&args.data, &uploads, false))?;
+    let succeeded = runtime.block_on(crate::process::process(&args.data, &Default::default(), &uploads, false))?;
     let public = Layout::of(&args.data).buckets.join(PUBLIC_BUCKET);
     println!("\nthe public bucket ({}):", public.display());
     let mut files = Vec::new();

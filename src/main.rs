@@ -2,6 +2,7 @@
 
 mod captions;
 mod demo;
+mod executions;
 mod plan;
 mod platform;
 mod process;
@@ -27,6 +28,8 @@ enum Command {
     /// Make a small sample set with ffmpeg (landscape and portrait clips, an MP3, captions), run
     /// it through the whole pipeline on this machine and list the outputs.
     Demo(demo::Args),
+    /// The executions kept under the data folder: list, show one, redrive a failed one.
+    Executions(executions::Args),
     /// Run files through the whole pipeline on this machine (embedded S3, the Step Functions
     /// engine, an ffmpeg stand-in for MediaConvert) and show each execution's trace.
     Process(process::Args),
@@ -43,25 +46,21 @@ enum Command {
     },
 }
 
+/// Exit codes: 0 done, 1 an execution did not succeed, 2 the command itself failed.
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `Ok(false)`: the command ran, and an execution it ran did not succeed.
     let result = match cli.command {
-        Command::Process(args) => match process::run(&args) {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::from(1),
-            Err(e) => Err(e),
-        },
-        Command::Demo(args) => match demo::run(&args) {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::from(1),
-            Err(e) => Err(e),
-        },
-        Command::Plan(args) => plan::run(&args),
-        Command::Captions(args) => captions::run(&args),
-        Command::Schemas { out, check } => schemas::run(&out, check),
+        Command::Process(args) => process::run(&args),
+        Command::Executions(args) => executions::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Plan(args) => plan::run(&args).map(|()| true),
+        Command::Captions(args) => captions::run(&args).map(|()| true),
+        Command::Schemas { out, check } => schemas::run(&out, check).map(|()| true),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

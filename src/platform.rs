@@ -64,10 +64,31 @@ fn schemas_dir() -> Option<PathBuf> {
         .find(|p| p.join("ClassifyOutput.json").exists())
 }
 
+/// How to start the platform.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where the S3 endpoint listens (port 0: any free port).
+    pub s3_addr: String,
+    /// Where the Step Functions endpoint listens.
+    pub sfn_addr: String,
+    /// An edited video job template: put at [`JOB_TEMPLATE_KEY`] in the watch bucket and used
+    /// by build-job, as `JOB_TEMPLATE_KEY` makes it on AWS.
+    pub job_template: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { s3_addr: "127.0.0.1:0".into(), sfn_addr: "127.0.0.1:0".into(), job_template: None }
+    }
+}
+
+/// Where an edited job template goes in the watch bucket.
+pub const JOB_TEMPLATE_KEY: &str = ".mediaflow/job.json";
+
 impl Platform {
-    /// Starts everything over `data`, the S3 endpoint on `s3_addr` and Step Functions on
-    /// `sfn_addr` (port 0: any free port).
-    pub async fn start(data: &Path, s3_addr: &str, sfn_addr: &str) -> Result<Platform> {
+    /// Starts everything over `data`.
+    pub async fn start(data: &Path, options: &Options) -> Result<Platform> {
+        let (s3_addr, sfn_addr) = (options.s3_addr.as_str(), options.sfn_addr.as_str());
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         let data = data.canonicalize()?;
         let layout = Layout::of(&data);
@@ -77,6 +98,12 @@ impl Platform {
             "127.0.0.1:0".parse()?,
         )
         .await?;
+        if let Some(template) = &options.job_template {
+            let body = aws_sdk_s3::primitives::ByteStream::from_path(template)
+                .await
+                .with_context(|| format!("reading the job template {}", template.display()))?;
+            s3.client().put_object().bucket(WATCH_BUCKET).key(JOB_TEMPLATE_KEY).body(body).send().await?;
+        }
 
         let arns = statemachine::arns(REGION, ACCOUNT, APPLICATION);
         let filled = statemachine::fill(DEFINITION, &arns)?;
@@ -95,7 +122,8 @@ impl Platform {
                 .await?;
         let machine_arn = machine.arn.clone();
         sfn.register(machine, &filled);
-        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, notifications.clone()));
+        let template_key = options.job_template.as_ref().map(|_| JOB_TEMPLATE_KEY.to_string());
+        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, template_key, notifications.clone()));
 
         let platform = Platform { s3, sfn, mediaconvert, machine_arn, data, notifications };
         platform.route();
@@ -249,6 +277,7 @@ fn functions(
     s3: &EmbeddedS3,
     sfn: &StepFunctionsEndpoint,
     mediaconvert: &MediaConvertEndpoint,
+    video_template_key: Option<String>,
     notifications: Arc<Mutex<Vec<Notification>>>,
 ) -> Registry {
     let arn = |placeholder: &str| arns[placeholder].clone();
@@ -305,7 +334,7 @@ fn functions(
     let c = Arc::new(build_job::Clients {
         s3: s3.client(),
         destination_bucket: PUBLIC_BUCKET.into(),
-        video_template_key: None,
+        video_template_key,
         audio_template_key: None,
     });
     r.function(

@@ -10,7 +10,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 use serde_json::{Value, json};
 
-use crate::platform::{Layout, Notification, Platform, WATCH_BUCKET};
+use crate::platform::{Layout, Notification, Options, Platform, WATCH_BUCKET};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,6 +23,9 @@ pub struct Args {
     /// Print the executions as JSON.
     #[arg(long)]
     pub json: bool,
+    /// An edited MediaConvert job template (job.json) to use for video, as on AWS.
+    #[arg(long)]
+    pub job_template: Option<PathBuf>,
 }
 
 /// Runs the files through the pipeline; `Ok(false)` when an execution did not succeed.
@@ -35,7 +38,8 @@ pub fn run(args: &Args) -> Result<bool> {
         uploads.push((file.clone(), input_key(file)?));
     }
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(process(&args.data, &uploads, args.json))
+    let options = Options { job_template: args.job_template.clone(), ..Options::default() };
+    runtime.block_on(process(&args.data, &options, &uploads, args.json))
 }
 
 /// The key an upload of `file` gets under `inputs/`.
@@ -50,8 +54,8 @@ pub fn input_key(file: &Path) -> Result<String> {
 }
 
 /// Uploads each file under its key, waits for every execution to end and prints their traces.
-pub async fn process(data: &Path, uploads: &[(PathBuf, String)], as_json: bool) -> Result<bool> {
-    let platform = Platform::start(data, "127.0.0.1:0", "127.0.0.1:0").await?;
+pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String)], as_json: bool) -> Result<bool> {
+    let platform = Platform::start(data, options).await?;
     let before: BTreeSet<String> = executions(&platform).await?.into_iter().map(|(arn, _)| arn).collect();
     for (file, key) in uploads {
         let body = aws_sdk_s3::primitives::ByteStream::from_path(file).await?;
@@ -168,11 +172,11 @@ fn outputs(value: &Value, found: &mut BTreeSet<String>) {
     }
 }
 
-fn upload_key(execution: &Execution) -> String {
+pub fn upload_key(execution: &Execution) -> String {
     execution.input["detail"]["object"]["key"].as_str().unwrap_or_default().to_string()
 }
 
-fn trace_text(execution: &Execution) -> String {
+pub fn trace_text(execution: &Execution) -> String {
     let took = execution.stop_date.map(|s| (s - execution.start_date).num_milliseconds() as f64 / 1000.0);
     let mut text = format!(
         "\n{}  {:?}  {:.2} s  ({})\n",

@@ -122,3 +122,49 @@ fn a_mixed_upload_set_becomes_the_output_tree() {
     assert!(d.join("data/s3/watch/inputs/broken.mp4").exists(), "the upload is kept");
     assert!(!public.join("json/broken.json").exists());
 }
+
+/// A job MediaConvert fails (here the stand-in, on a codec it cannot honour in an edited
+/// template) is caught, notified, and fails the execution with `MediaFlow.TranscodeFailed`.
+#[test]
+fn a_failed_transcode_is_caught_and_notified() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    video(&d.join("talk.mp4"), 640, 360, 1.0, true);
+    let mut template: Value = serde_json::from_str(mediaflow_core::templates::VIDEO_JSON).unwrap();
+    template["Settings"]["OutputGroups"][0]["Outputs"][0]["VideoDescription"]["CodecSettings"]["Codec"] =
+        Value::from("H_265");
+    std::fs::write(d.join("job.json"), template.to_string()).unwrap();
+
+    let out = common::mediaflow(d, &["process", "--json", "--data", "data", "--job-template", "job.json", "talk.mp4"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let traces: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let trace = &traces[0];
+    assert_eq!(trace["status"], "FAILED");
+    assert_eq!(trace["error"], "MediaFlow.TranscodeFailed", "{trace}");
+    let cause = trace["cause"].as_str().unwrap();
+    assert!(cause.contains("codecSettings.codec"), "the cause names the setting: {cause}");
+    assert_eq!(trace["notifications"][0]["status"], "FAILED");
+    assert!(d.join("data/s3/watch/inputs/talk.mp4").exists(), "the upload is kept");
+
+    let listed = common::mediaflow(d, &["executions", "list", "--data", "data"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("Failed"));
+}
+
+/// The same upload again, smaller: its outputs are replaced and the rung it no longer reaches
+/// is removed.
+#[test]
+fn a_reupload_with_fewer_rungs_leaves_no_stale_rendition() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    video(&d.join("talk.mp4"), 1280, 720, 1.0, true);
+    let first = common::mediaflow(d, &["process", "--data", "data", "talk.mp4"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let public = d.join("data/s3/public/audiovideo");
+    assert!(public.join("talk_720p.mp4").exists());
+
+    video(&d.join("talk.mp4"), 854, 480, 1.0, true);
+    let second = common::mediaflow(d, &["process", "--data", "data", "talk.mp4"]);
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(!public.join("talk_720p.mp4").exists(), "the stale 720p is gone");
+    assert_eq!(ffprobe_size(&public.join("talk_480p.mp4")).1, 480);
+}

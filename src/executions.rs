@@ -1,0 +1,89 @@
+//! `mediaflow executions list|show|redrive`: the executions kept under the data folder.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_sdk_sfn::types::ExecutionStatus;
+use mediaflow_local::engine::{Execution, ExecutionStore, Status};
+
+use crate::platform::{Layout, Options, Platform};
+use crate::process::{trace_text, upload_key};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+    /// The data folder.
+    #[arg(long, default_value = "mediaflow-data", global = true)]
+    pub data: PathBuf,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Every execution kept, newest first.
+    List,
+    /// One execution's trace: states, durations, outputs, error.
+    Show { name: String },
+    /// Run a failed execution again from where it failed (after fixing its cause).
+    Redrive {
+        name: String,
+        /// An edited MediaConvert job template to use from now on (a fix for a job that failed).
+        #[arg(long)]
+        job_template: Option<PathBuf>,
+    },
+}
+
+fn find(store: &ExecutionStore, name: &str) -> Result<Execution> {
+    store
+        .list()?
+        .into_iter()
+        .find(|e| e.name == name || e.arn == name)
+        .with_context(|| format!("no execution {name} (mediaflow executions list shows them)"))
+}
+
+/// `Ok(false)` when a redriven execution did not succeed.
+pub fn run(args: &Args) -> Result<bool> {
+    let store = ExecutionStore::new(Layout::of(&args.data).executions);
+    match &args.command {
+        Command::List => {
+            for e in store.list()? {
+                let took =
+                    e.stop_date.map(|s| format!("{:.2} s", (s - e.start_date).num_milliseconds() as f64 / 1000.0));
+                println!(
+                    "{}  {:<10} {:>9}  {}  {}",
+                    e.start_date.format("%Y-%m-%d %H:%M:%S"),
+                    format!("{:?}", e.status),
+                    took.unwrap_or_default(),
+                    e.name,
+                    upload_key(&e)
+                );
+            }
+            Ok(true)
+        }
+        Command::Show { name } => {
+            print!("{}", trace_text(&find(&store, name)?));
+            Ok(true)
+        }
+        Command::Redrive { name, job_template } => {
+            let execution = find(&store, name)?;
+            let options = Options { job_template: job_template.clone(), ..Options::default() };
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                let platform = Platform::start(&args.data, &options).await?;
+                let sfn = platform.sfn.client();
+                sfn.redrive_execution().execution_arn(&execution.arn).send().await?;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    let described = sfn.describe_execution().execution_arn(&execution.arn).send().await?;
+                    if described.status() != &ExecutionStatus::Running {
+                        break;
+                    }
+                }
+                let ended = find(&store, name)?;
+                print!("{}", trace_text(&ended));
+                Ok(ended.status == Status::Succeeded)
+            })
+        }
+    }
+}
