@@ -7,6 +7,7 @@ mod plan;
 mod platform;
 mod process;
 mod schemas;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,9 @@ enum Command {
     /// Make a small sample set with ffmpeg (landscape and portrait clips, an MP3, captions), run
     /// it through the whole pipeline on this machine and list the outputs.
     Demo(demo::Args),
+    /// Keep the S3 and Step Functions endpoints up: any S3 client's upload into inputs/ starts
+    /// an execution, any Step Functions client can follow it.
+    Serve(serve::Args),
     /// The executions kept under the data folder: list, show one, redrive a failed one.
     Executions(executions::Args),
     /// Run files through the whole pipeline on this machine (embedded S3, the Step Functions
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Process(args) => process::run(&args),
         Command::Executions(args) => executions::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Plan(args) => plan::run(&args).map(|()| true),
         Command::Captions(args) => captions::run(&args).map(|()| true),
         Command::Schemas { out, check } => schemas::run(&out, check).map(|()| true),

@@ -1,0 +1,75 @@
+//! `mediaflow serve`: the platform as long-running endpoints. Any S3 client can upload into
+//! the watch bucket and any Step Functions client can follow the executions.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use aws_sdk_sfn::types::ExecutionStatus;
+
+use crate::platform::{Options, Platform, WATCH_BUCKET};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The data folder.
+    #[arg(long, default_value = "mediaflow-data")]
+    pub data: PathBuf,
+    /// Where the S3 endpoint listens.
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    pub s3: String,
+    /// Where the Step Functions endpoint listens.
+    #[arg(long, default_value = "127.0.0.1:8083")]
+    pub sfn: String,
+    /// An edited MediaConvert job template (job.json) to use for video.
+    #[arg(long)]
+    pub job_template: Option<PathBuf>,
+}
+
+pub fn run(args: &Args) -> Result<bool> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: &Args) -> Result<bool> {
+    let options =
+        Options { s3_addr: args.s3.clone(), sfn_addr: args.sfn.clone(), job_template: args.job_template.clone() };
+    let platform = Platform::start(&args.data, &options).await?;
+    let (s3, sfn) = (platform.s3.endpoint(), platform.sfn.endpoint());
+    println!("S3 endpoint:             {s3} (path-style; buckets {WATCH_BUCKET} and public)");
+    println!("Step Functions endpoint: {sfn}");
+    println!("state machine:           {}", platform.machine_arn);
+    println!(
+        "credentials:             AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION={}",
+        mediaflow_local::ACCESS_KEY,
+        mediaflow_local::SECRET_KEY,
+        mediaflow_local::REGION
+    );
+    println!("data:                    {}", platform.data.display());
+    println!();
+    println!("  aws --endpoint-url {s3} s3 cp talk.mp4 s3://{WATCH_BUCKET}/inputs/");
+    println!("  aws --endpoint-url {sfn} stepfunctions list-executions --state-machine-arn {}", platform.machine_arn);
+    println!();
+    println!("every upload under inputs/ starts an execution; Ctrl-C stops");
+
+    // Each execution's end, as it happens.
+    let client = platform.sfn.client();
+    let mut reported: HashMap<String, ExecutionStatus> = HashMap::new();
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(true),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        let Ok(listed) = client.list_executions().state_machine_arn(&platform.machine_arn).send().await else {
+            continue;
+        };
+        for e in listed.executions() {
+            if reported.get(e.execution_arn()) != Some(e.status()) {
+                reported.insert(e.execution_arn().to_string(), e.status().clone());
+                println!("{} {}", e.status().as_str(), e.execution_arn());
+            }
+        }
+    }
+}
