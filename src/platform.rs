@@ -92,7 +92,9 @@ impl Platform {
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         let data = data.canonicalize()?;
         let layout = Layout::of(&data);
-        let s3 = EmbeddedS3::start(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr.parse()?).await?;
+        let s3 = EmbeddedS3::start(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr.parse()?)
+            .await
+            .context("starting the S3 endpoint (is another mediaflow serve running? pick another --s3)")?;
         let mediaconvert = MediaConvertEndpoint::start(
             Settings { s3: s3.client(), ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), work_dir: layout.work },
             "127.0.0.1:0".parse()?,
@@ -283,104 +285,49 @@ fn functions(
     let arn = |placeholder: &str| arns[placeholder].clone();
     let mut r = Registry::default();
 
-    let c = Arc::new(classify::Clients { s3: s3.client() });
-    r.function(
-        &arn("ClassifyFunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { classify::handler(i, &c).await }
-        }),
-    );
-    let c = Arc::new(assemble_check::Clients { s3: s3.client() });
-    r.function(
-        &arn("AssembleCheckFunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { assemble_check::handler(i, &c).await }
-        }),
-    );
-    let copy_clients = || {
-        Arc::new(copy::Clients {
-            s3: s3.client(),
-            destination_bucket: PUBLIC_BUCKET.into(),
-            single_copy_limit: copy::SINGLE_COPY_LIMIT,
-            part_bytes: copy::PART_BYTES,
-        })
+    // Each function with its clients, built once as its main.rs builds them on Lambda.
+    macro_rules! function {
+        ($placeholder:literal, $clients:expr, $handler:path) => {{
+            let clients = Arc::new($clients);
+            r.function(
+                &arn($placeholder),
+                lambda(move |input| {
+                    let clients = clients.clone();
+                    async move { $handler(input, &clients).await }
+                }),
+            );
+        }};
+    }
+    let copy_clients = || copy::Clients {
+        s3: s3.client(),
+        destination_bucket: PUBLIC_BUCKET.into(),
+        single_copy_limit: copy::SINGLE_COPY_LIMIT,
+        part_bytes: copy::PART_BYTES,
     };
-    let c = copy_clients();
-    r.function(
-        &arn("ArchiveOriginalFunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { copy::archive_original(i, &c).await }
-        }),
-    );
-    let c = copy_clients();
-    r.function(
-        &arn("CopyMp3FunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { copy::copy_mp3(i, &c).await }
-        }),
-    );
-    let c = Arc::new(probe::Clients { s3: s3.client(), ffprobe: "ffprobe".into() });
-    r.function(
-        &arn("ProbeFunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { probe::handler(i, &c).await }
-        }),
-    );
-    let c = Arc::new(build_job::Clients {
+    function!("ClassifyFunctionArn", classify::Clients { s3: s3.client() }, classify::handler);
+    function!("AssembleCheckFunctionArn", assemble_check::Clients { s3: s3.client() }, assemble_check::handler);
+    function!("ArchiveOriginalFunctionArn", copy_clients(), copy::archive_original);
+    function!("CopyMp3FunctionArn", copy_clients(), copy::copy_mp3);
+    function!("ProbeFunctionArn", probe::Clients { s3: s3.client(), ffprobe: "ffprobe".into() }, probe::handler);
+    let build_job = build_job::Clients {
         s3: s3.client(),
         destination_bucket: PUBLIC_BUCKET.into(),
         video_template_key,
         audio_template_key: None,
-    });
-    r.function(
-        &arn("BuildJobFunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { build_job::handler(i, &c).await }
-        }),
-    );
-    let c = Arc::new(await_clients(s3, sfn, mediaconvert));
-    r.function(
-        &arn("AwaitMediaConvertFunctionArn"),
-        lambda(move |i: Value| {
-            let c = c.clone();
-            async move { await_mediaconvert::handler(i, &c).await }
-        }),
-    );
-    let c = Arc::new(save_frame::Clients {
+    };
+    function!("BuildJobFunctionArn", build_job, build_job::handler);
+    function!("AwaitMediaConvertFunctionArn", await_clients(s3, sfn, mediaconvert), await_mediaconvert::handler);
+    let save_frame = save_frame::Clients {
         s3: s3.client(),
         destination_bucket: PUBLIC_BUCKET.into(),
         ffmpeg: "ffmpeg".into(),
         frame_seconds: mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
-    });
-    r.function(
-        &arn("SaveFrameFunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { save_frame::handler(i, &c).await }
-        }),
-    );
-    let c = Arc::new(save_metadata::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() });
-    r.function(
-        &arn("SaveMetadataFunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { save_metadata::handler(i, &c).await }
-        }),
-    );
-    let c = Arc::new(convert_caption::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() });
-    r.function(
-        &arn("ConvertCaptionFunctionArn"),
-        lambda(move |i| {
-            let c = c.clone();
-            async move { convert_caption::handler(i, &c).await }
-        }),
-    );
+    };
+    function!("SaveFrameFunctionArn", save_frame, save_frame::handler);
+    let save_metadata = save_metadata::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() };
+    function!("SaveMetadataFunctionArn", save_metadata, save_metadata::handler);
+    let convert_caption = convert_caption::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() };
+    function!("ConvertCaptionFunctionArn", convert_caption, convert_caption::handler);
 
     r.service(
         mediaflow_local::engine::definition::SNS_PUBLISH,

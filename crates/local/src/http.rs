@@ -1,6 +1,10 @@
 //! What the platform's HTTP endpoints share: the accept loop, until their handle is dropped.
 
 use std::error::Error as StdError;
+use std::future::Future;
+
+use bytes::Bytes;
+use http_body_util::Full;
 
 use hyper::body::{Body, Incoming};
 use hyper::service::Service;
@@ -40,4 +44,18 @@ where
         }
     });
     stop
+}
+
+/// [`serve`] with a plain async function of the request: what the hand-written endpoints
+/// (Step Functions, MediaConvert) need.
+pub(crate) fn serve_requests<F, Fut>(listener: TcpListener, handle: F) -> oneshot::Sender<()>
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let response = handle(request);
+        async move { Ok::<_, std::convert::Infallible>(response.await) }
+    });
+    serve(listener, service, |_| {})
 }

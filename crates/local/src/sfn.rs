@@ -67,11 +67,10 @@ impl StepFunctionsEndpoint {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let serving = api.clone();
-        let service = hyper::service::service_fn(move |request| {
+        let stop = crate::http::serve_requests(listener, move |request| {
             let api = serving.clone();
-            async move { Ok::<_, std::convert::Infallible>(api.serve(request).await) }
+            async move { api.serve(request).await }
         });
-        let stop = crate::http::serve(listener, service, |_| {});
         Ok(StepFunctionsEndpoint { addr, api, _stop: stop })
     }
 

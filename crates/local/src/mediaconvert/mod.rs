@@ -91,11 +91,10 @@ impl MediaConvertEndpoint {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let serving = service.clone();
-        let http = hyper::service::service_fn(move |request| {
+        let stop = crate::http::serve_requests(listener, move |request| {
             let service = serving.clone();
-            async move { Ok::<_, std::convert::Infallible>(service.serve(request).await) }
+            async move { service.serve(request).await }
         });
-        let stop = crate::http::serve(listener, http, |_| {});
         Ok(MediaConvertEndpoint { addr, service, _stop: stop })
     }
 
