@@ -23,9 +23,9 @@ const SEND_BUFFER_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("data folder {path}: {source}")]
+    #[error("data folder {path}")]
     DataFolder { path: PathBuf, source: std::io::Error },
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
 
