@@ -8,7 +8,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 
 use crate::platform::{Layout, Options, Platform};
-use crate::process::{trace_text, upload_key};
+use crate::process::{print_notifications, trace_text, upload_key};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -82,6 +82,9 @@ pub fn run(args: &Args) -> Result<bool> {
                 }
                 let ended = find(&store, name)?;
                 print!("{}", trace_text(&ended));
+                // The rule's notice may still be on its way when the record is kept.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                print_notifications(&platform.notifications());
                 Ok(ended.status == Status::Succeeded)
             })
         }

@@ -1,6 +1,6 @@
 //! The whole pipeline on one machine: the embedded S3 endpoint, the MediaConvert stand-in, the
 //! Step Functions engine with its API running `statemachine/pipeline.asl.json` filled as infra
-//! fills it, every function of `functions/` as an in-process Lambda, the two EventBridge rules
+//! fills it, every function of `functions/` as an in-process Lambda, the three EventBridge rules
 //! of `infra/template.yaml` as event routing, and an SNS sink.
 
 use std::future::Future;
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use lambda_runtime::Diagnostic;
-use mediaflow_core::routing::{job_state_pattern, matches, upload_pattern};
+use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, matches, upload_pattern};
 use mediaflow_core::statemachine::{self, DEFINITION};
 use mediaflow_local::engine::run::{ACCOUNT, REGION};
 use mediaflow_local::engine::{
@@ -26,13 +26,20 @@ pub const WATCH_BUCKET: &str = "watch";
 pub const PUBLIC_BUCKET: &str = "public";
 const MEDIACONVERT_ROLE: &str = "arn:aws:iam::123456789012:role/mediaflow-mediaconvert";
 
-/// A message the pipeline published, as the SNS sink kept it.
+/// A message the topic received, as the SNS sink kept it: from the state machine's
+/// NotifySuccess (with a subject and the execution document), or from the failure rule (the
+/// `Execution Status Change` event itself; EventBridge sets no subject).
 #[derive(Clone, Debug, Serialize)]
 pub struct Notification {
-    pub subject: String,
+    pub subject: Option<String>,
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
     pub status: String,
+    /// The name of the execution it tells of.
+    pub execution: String,
     pub message: Value,
 }
+
+type Sink = Arc<Mutex<Vec<Notification>>>;
 
 pub struct Platform {
     pub s3: EmbeddedS3,
@@ -40,7 +47,7 @@ pub struct Platform {
     pub mediaconvert: MediaConvertEndpoint,
     pub machine_arn: String,
     pub data: PathBuf,
-    notifications: Arc<Mutex<Vec<Notification>>>,
+    notifications: Sink,
 }
 
 /// Where things live under the data folder.
@@ -110,7 +117,7 @@ impl Platform {
         let arns = statemachine::arns(REGION, ACCOUNT, APPLICATION);
         let filled = statemachine::fill(DEFINITION, &arns)?;
         let machine = StateMachine::new(&format!("{APPLICATION}-pipeline"), Definition::parse(&filled)?);
-        let notifications: Arc<Mutex<Vec<Notification>>> = Arc::default();
+        let notifications: Sink = Arc::default();
 
         // The engine and the API come up first: await-mediaconvert answers task tokens through
         // the API, as it does on AWS.
@@ -133,7 +140,8 @@ impl Platform {
     }
 
     /// The rules of `infra/template.yaml`: uploads under `inputs/` start an execution; this
-    /// application's job state changes go to await-mediaconvert's complete entry point.
+    /// application's job state changes go to await-mediaconvert's complete entry point; an
+    /// execution that ends without success is told to the topic.
     fn route(&self) {
         let mut uploads = self.s3.events();
         let sfn = self.sfn.client();
@@ -167,6 +175,22 @@ impl Platform {
                     && let Err(e) = await_mediaconvert::complete(event, &clients).await
                 {
                     eprintln!("mediaflow: await-mediaconvert could not answer a job event: {e}");
+                }
+            }
+        });
+        let mut statuses = self.sfn.events();
+        let pattern = execution_failed_pattern(&self.machine_arn);
+        let notifications = self.notifications.clone();
+        tokio::spawn(async move {
+            while let Some(event) = statuses.recv().await {
+                let json = serde_json::to_value(&event).expect("events serialise");
+                if matches(&pattern, &json).unwrap_or(false) {
+                    notifications.lock().unwrap().push(Notification {
+                        subject: None,
+                        status: event.detail.status,
+                        execution: event.detail.name,
+                        message: json,
+                    });
                 }
             }
         });
@@ -280,7 +304,7 @@ fn functions(
     sfn: &StepFunctionsEndpoint,
     mediaconvert: &MediaConvertEndpoint,
     video_template_key: Option<String>,
-    notifications: Arc<Mutex<Vec<Notification>>>,
+    notifications: Sink,
 ) -> Registry {
     let arn = |placeholder: &str| arns[placeholder].clone();
     let mut r = Registry::default();
@@ -338,10 +362,13 @@ fn functions(
                     .as_str()
                     .and_then(|m| serde_json::from_str(m).ok())
                     .unwrap_or_else(|| parameters["Message"].clone());
-                let status = parameters["MessageAttributes"]["status"]["StringValue"].as_str().unwrap_or_default();
+                let attribute = |name: &str| {
+                    parameters["MessageAttributes"][name]["StringValue"].as_str().unwrap_or_default().to_string()
+                };
                 notifications.lock().unwrap().push(Notification {
-                    subject: parameters["Subject"].as_str().unwrap_or_default().to_string(),
-                    status: status.to_string(),
+                    subject: parameters["Subject"].as_str().map(String::from),
+                    status: attribute("status"),
+                    execution: attribute("execution"),
                     message,
                 });
                 Ok(serde_json::json!({"MessageId": uuid::Uuid::new_v4().to_string()}))

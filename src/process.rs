@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_sfn::types::ExecutionStatus;
+use chrono::{DateTime, Utc};
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 use serde_json::{Value, json};
 
@@ -79,7 +80,7 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
             .iter()
             .map(|e| {
                 let mut trace = trace_json(e);
-                let mine: Vec<&Notification> = notifications.iter().filter(|n| n.subject.ends_with(&e.name)).collect();
+                let mine: Vec<&Notification> = notifications.iter().filter(|n| n.execution == e.name).collect();
                 trace["notifications"] = json!(mine);
                 trace
             })
@@ -89,12 +90,17 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
         for execution in &ended {
             print!("{}", trace_text(execution));
         }
-        for n in &notifications {
-            println!("notification [{}] {}", n.status, n.subject);
-        }
+        print_notifications(&notifications);
         println!("outputs: {}", platform.s3.data().join("public").display());
     }
     Ok(ended.iter().all(|e| e.status == Status::Succeeded))
+}
+
+/// One line for each message the topic received.
+pub fn print_notifications(notifications: &[Notification]) {
+    for n in notifications {
+        println!("notification [{}] {}", n.status, n.subject.as_deref().unwrap_or(&n.execution));
+    }
 }
 
 async fn executions(platform: &Platform) -> Result<Vec<(String, ExecutionStatus)>> {
@@ -131,31 +137,57 @@ async fn wait_for_all(
     }
 }
 
-/// The states an execution went through, with how long each took, in order.
-fn states(execution: &Execution) -> Vec<(String, String, f64)> {
-    let mut entered = std::collections::HashMap::new();
+/// A state an execution went through: in which run (0, then 1 for the first redrive…), its
+/// type, and how long it took.
+struct Visit {
+    run: u32,
+    name: String,
+    kind: String,
+    seconds: f64,
+    /// Exited; otherwise the run ended (failed, timed out, stopped) while it was entered.
+    finished: bool,
+}
+
+/// The states an execution went through, in the order they ended. A state still entered when a
+/// run ended is where it failed (or was stopped), and ends the list of that run.
+fn states(execution: &Execution) -> Vec<Visit> {
+    fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+        (to - from).num_milliseconds() as f64 / 1000.0
+    }
+    /// The states of run `run` still entered at `end`.
+    fn unfinished(
+        entered: &mut Vec<(String, DateTime<Utc>, String)>,
+        out: &mut Vec<Visit>,
+        run: u32,
+        end: DateTime<Utc>,
+    ) {
+        for (name, at, kind) in entered.drain(..) {
+            out.push(Visit { run, name, kind, seconds: seconds(at, end), finished: false });
+        }
+    }
+    let mut entered = Vec::new();
     let mut out = Vec::new();
+    let mut run = 0;
     for event in &execution.history.events {
-        if let Some(d) = event.details.get("stateEnteredEventDetails") {
-            entered.insert(d["name"].as_str().unwrap_or_default().to_string(), (event.timestamp, event.kind.clone()));
-        }
-        if let Some(d) = event.details.get("stateExitedEventDetails") {
-            let name = d["name"].as_str().unwrap_or_default().to_string();
-            if let Some((at, kind)) = entered.remove(&name) {
-                let seconds = (event.timestamp - at).num_milliseconds() as f64 / 1000.0;
-                out.push((name, kind.trim_end_matches("StateEntered").to_string(), seconds));
+        match event.kind.as_str() {
+            "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted" => {
+                unfinished(&mut entered, &mut out, run, event.timestamp)
             }
+            "ExecutionRedriven" => run += 1,
+            _ => {}
+        }
+        if let Some(d) = event.details.get("stateEnteredEventDetails") {
+            let kind = event.kind.trim_end_matches("StateEntered").to_string();
+            entered.push((d["name"].as_str().unwrap_or_default().to_string(), event.timestamp, kind));
+        }
+        if let Some(d) = event.details.get("stateExitedEventDetails")
+            && let Some(i) = entered.iter().rposition(|(name, _, _)| d["name"] == name.as_str())
+        {
+            let (name, at, kind) = entered.remove(i);
+            out.push(Visit { run, name, kind, seconds: seconds(at, event.timestamp), finished: true });
         }
     }
-    // A state still entered when the execution ended is where it failed.
-    for (name, (at, kind)) in entered {
-        let end = execution.stop_date.unwrap_or(at);
-        out.push((
-            name,
-            kind.trim_end_matches("StateEntered").to_string(),
-            (end - at).num_milliseconds() as f64 / 1000.0,
-        ));
-    }
+    unfinished(&mut entered, &mut out, run, execution.stop_date.unwrap_or_else(Utc::now));
     out
 }
 
@@ -185,8 +217,14 @@ pub fn trace_text(execution: &Execution) -> String {
         took.unwrap_or_default(),
         execution.name
     );
-    for (name, kind, seconds) in states(execution) {
-        text.push_str(&format!("  {name:<18} {kind:<9} {seconds:>7.2} s\n"));
+    let mut run = 0;
+    for v in states(execution) {
+        if v.run != run {
+            run = v.run;
+            text.push_str(&format!("  ── redrive {run}\n"));
+        }
+        let unfinished = if v.finished { "" } else { "  unfinished" };
+        text.push_str(&format!("  {:<18} {:<9} {:>7.2} s{unfinished}\n", v.name, v.kind, v.seconds));
     }
     let mut found = BTreeSet::new();
     if let Some(output) = &execution.output {
@@ -196,9 +234,18 @@ pub fn trace_text(execution: &Execution) -> String {
         text.push_str(&format!("  → {key}\n"));
     }
     if let Some(f) = &execution.failure {
-        text.push_str(&format!("  error: {}: {}\n", f.error, f.cause));
+        let at = failed_state(execution).map(|s| format!(" at {s}")).unwrap_or_default();
+        // A Lambda's failure comes as its error payload: the message is what a reader wants.
+        let payload: Option<Value> = serde_json::from_str(&f.cause).ok();
+        let cause = payload.as_ref().and_then(|p| p["errorMessage"].as_str()).unwrap_or(&f.cause);
+        text.push_str(&format!("  failed{at}: {}: {cause}\n", f.error));
     }
     text
+}
+
+/// The state a failed execution stopped at, where a redrive starts again.
+fn failed_state(execution: &Execution) -> Option<&str> {
+    (execution.status == Status::Failed).then_some(execution.resume.as_ref()?.failed_state())
 }
 
 fn trace_json(execution: &Execution) -> Value {
@@ -208,12 +255,18 @@ fn trace_json(execution: &Execution) -> Value {
     }
     json!({
         "execution": execution.arn,
+        "name": execution.name,
         "key": upload_key(execution),
         "status": execution.status,
         "startDate": execution.start_date,
         "stopDate": execution.stop_date,
-        "states": states(execution).into_iter().map(|(name, kind, seconds)| json!({"name": name, "type": kind, "seconds": seconds})).collect::<Vec<_>>(),
+        "redriveCount": execution.redrive_count,
+        "states": states(execution)
+            .into_iter()
+            .map(|v| json!({"run": v.run, "name": v.name, "type": v.kind, "seconds": v.seconds, "finished": v.finished}))
+            .collect::<Vec<_>>(),
         "outputs": found,
+        "failedState": failed_state(execution),
         "error": execution.failure.as_ref().map(|f| &f.error),
         "cause": execution.failure.as_ref().map(|f| &f.cause),
         "output": execution.output,

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_valid, mediaflow, read_json, repo};
-use mediaflow_core::contract::{JobStateChangeEvent, JobStatus, ObjectCreatedEvent};
+use mediaflow_core::contract::{ExecutionStatusChangeEvent, JobStateChangeEvent, JobStatus, ObjectCreatedEvent};
 
 #[test]
 fn checked_in_schemas_match_the_contract_types() {
@@ -80,6 +80,17 @@ fn mediaconvert_events_validate_and_read() {
     }
     for s in [JobStatus::Complete, JobStatus::Error, JobStatus::Canceled, JobStatus::Progressing] {
         assert!(statuses.contains(&s), "no fixture for {s:?}");
+    }
+}
+
+#[test]
+fn step_functions_events_validate_and_read() {
+    for (name, event) in fixtures("sfn-") {
+        assert_valid("ExecutionStatusChangeEvent", &event);
+        let typed: ExecutionStatusChangeEvent = serde_json::from_value(event).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_valid("ExecutionStatusChangeEvent", &serde_json::to_value(&typed).unwrap());
+        assert_eq!((typed.detail.status.as_str(), typed.detail.error.as_deref()), ("FAILED", Some("States.Runtime")));
+        assert_eq!(typed.detail.stop_date, Some(1551225151881));
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use mediaflow_core::routing::{job_state_pattern, upload_pattern};
+use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, upload_pattern};
 use mediaflow_core::statemachine::{self, DEFINITION, FUNCTION_PLACEHOLDERS, TOPIC_PLACEHOLDER};
 use serde_json::{Value, json};
 
@@ -215,7 +215,7 @@ fn refs_as_placeholders(value: &Value) -> Value {
 fn eventbridge_rules_are_the_patterns_the_local_platform_routes_with() {
     let expanded = &templates().expanded;
     let rules: Vec<(&String, &Value)> = resources(expanded, "AWS::Events::Rule").collect();
-    assert_eq!(rules.len(), 2, "{:?}", rules.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    assert_eq!(rules.len(), 3, "{:?}", rules.iter().map(|(n, _)| n).collect::<Vec<_>>());
     let pattern_for = |target: Value| -> Value {
         let (_, rule) = rules
             .iter()
@@ -228,6 +228,7 @@ fn eventbridge_rules_are_the_patterns_the_local_platform_routes_with() {
         pattern_for(json!({"Fn::GetAtt": ["AwaitMediaConvertFunction", "Arn"]})),
         job_state_pattern("${ApplicationName}")
     );
+    assert_eq!(pattern_for(json!({"Ref": "NotificationTopic"})), execution_failed_pattern("${Pipeline}"));
 }
 
 /// Allow statements whose action has a wildcard, or whose resource is `*` for an action with

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use mediaflow_testkit::{assert_w3c_webvtt, ffmpeg, video};
@@ -29,6 +29,11 @@ fn ffprobe_size(path: &Path) -> (u64, u64, String) {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let s = &json["streams"][0];
     (s["width"].as_u64().unwrap_or(0), s["height"].as_u64().unwrap_or(0), s["codec_name"].as_str().unwrap_or("").into())
+}
+
+/// The state an execution failed at, as its trace says.
+fn failed_state(trace: &Value) -> &str {
+    trace["failedState"].as_str().unwrap_or_else(|| panic!("no failed state in {trace}"))
 }
 
 #[test]
@@ -117,16 +122,21 @@ fn a_mixed_upload_set_becomes_the_output_tree() {
     assert_eq!(broken["status"], "FAILED");
     assert_eq!(broken["error"], "MediaFlow.InvalidMedia", "{broken}");
     let notices = broken["notifications"].as_array().unwrap();
-    assert_eq!(notices.len(), 1);
+    assert_eq!(notices.len(), 1, "told once: {notices:?}");
     assert_eq!(notices[0]["status"], "FAILED");
+    // The message is the execution's status change, as the failure rule sends it.
+    let told = &notices[0]["message"];
+    common::assert_valid("ExecutionStatusChangeEvent", told);
+    assert_eq!((&told["detail"]["error"], &told["detail"]["name"]), (&broken["error"], &broken["name"]));
+    assert_eq!(failed_state(broken), "Probe", "the failure stays where it happened");
     assert!(d.join("data/s3/watch/inputs/broken.mp4").exists(), "the upload is kept");
     assert!(!public.join("json/broken.json").exists());
 }
 
 /// A job MediaConvert fails (here the stand-in, on a codec it cannot honour in an edited
-/// template) is caught, notified, and fails the execution with `MediaFlow.TranscodeFailed`.
+/// template) fails the execution at Transcode with `MediaFlow.TranscodeFailed`, and is told.
 #[test]
-fn a_failed_transcode_is_caught_and_notified() {
+fn a_failed_transcode_fails_at_transcode_and_is_notified() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     video(&d.join("talk.mp4"), 640, 360, 1.0, true);
@@ -144,6 +154,7 @@ fn a_failed_transcode_is_caught_and_notified() {
     let cause = trace["cause"].as_str().unwrap();
     assert!(cause.contains("codecSettings.codec"), "the cause names the setting: {cause}");
     assert_eq!(trace["notifications"][0]["status"], "FAILED");
+    assert_eq!(failed_state(trace), "Transcode");
     assert!(d.join("data/s3/watch/inputs/talk.mp4").exists(), "the upload is kept");
 
     let listed = common::mediaflow(d, &["executions", "list", "--data", "data"]);
@@ -167,4 +178,52 @@ fn a_reupload_with_fewer_rungs_leaves_no_stale_rendition() {
     assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
     assert!(!public.join("talk_720p.mp4").exists(), "the stale 720p is gone");
     assert_eq!(ffprobe_size(&public.join("talk_480p.mp4")).1, 480);
+}
+
+/// A job template that is not JSON fails the upload at BuildJob. Fixed and redriven, the
+/// execution goes on from BuildJob to success; what had succeeded (the archive, the probe) is
+/// not done again.
+#[test]
+fn a_failed_execution_is_redriven_to_success_after_its_cause_is_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    video(&d.join("talk.mp4"), 640, 360, 1.0, true);
+    std::fs::write(d.join("job.json"), "{\"Settings\": {\"OutputGroups\": [").unwrap();
+
+    let out = common::mediaflow(d, &["process", "--json", "--data", "data", "--job-template", "job.json", "talk.mp4"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let traces: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let trace = &traces[0];
+    assert_eq!((&trace["status"], &trace["error"]), (&"FAILED".into(), &"MediaFlow.InvalidTemplate".into()), "{trace}");
+    assert_eq!(failed_state(trace), "BuildJob");
+    assert_eq!(trace["notifications"][0]["status"], "FAILED");
+    let public = d.join("data/s3/public");
+    assert!(public.join("original/talk.mp4").exists());
+    assert!(!public.join("audiovideo/talk_360p.mp4").exists());
+
+    // The fix: the shipped template. Then a redrive, by name.
+    std::fs::write(d.join("job.json"), mediaflow_core::templates::VIDEO_JSON).unwrap();
+    let name = trace["name"].as_str().unwrap();
+    let redrive =
+        common::mediaflow(d, &["executions", "redrive", name, "--data", "data", "--job-template", "job.json"]);
+    let printed = String::from_utf8_lossy(&redrive.stdout);
+    assert!(redrive.status.success(), "{printed}{}", String::from_utf8_lossy(&redrive.stderr));
+    assert!(printed.contains("Succeeded") && printed.contains("notification [SUCCEEDED]"), "{printed}");
+    assert_eq!(ffprobe_size(&public.join("audiovideo/talk_360p.mp4")), (640, 360, "h264".into()));
+    assert!(public.join("json/talk.json").exists() && public.join("thumbnail/talk.jpg").exists());
+
+    // What ran after the redrive: from the failed state on, nothing that had succeeded.
+    let kept = d.join(format!("data/executions/mediaflow-pipeline/{name}.json"));
+    let execution: Value = serde_json::from_slice(&std::fs::read(kept).unwrap()).unwrap();
+    let events = execution["history"]["events"].as_array().unwrap();
+    let redriven = events.iter().position(|e| e["type"] == "ExecutionRedriven").expect("an ExecutionRedriven event");
+    let entered: BTreeSet<&str> =
+        events[redriven..].iter().filter_map(|e| e.get("stateEnteredEventDetails")?["name"].as_str()).collect();
+    for state in ["BuildJob", "Transcode", "SaveMetadata", "NotifySuccess"] {
+        assert!(entered.contains(state), "{state} ran again: {entered:?}");
+    }
+    for state in ["Classify", "ArchiveOriginal", "Probe"] {
+        assert!(!entered.contains(state), "{state} had succeeded, yet ran again: {entered:?}");
+    }
+    assert_eq!(execution["redriveCount"], 1);
 }

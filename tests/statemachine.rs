@@ -1,5 +1,6 @@
 //! `statemachine/pipeline.asl.json` holds together: every transition lands, every state is
-//! reachable, every error name exists, every Task reads and writes what its contract names.
+//! reachable, every error name exists and is documented, a failure stays where it happened,
+//! every Task reads and writes what its contract names.
 
 mod common;
 
@@ -22,28 +23,27 @@ fn definition() -> Value {
     read_json("statemachine/pipeline.asl.json")
 }
 
-/// A state with the Parallel around it, if any.
+/// A state, wherever it is (top level, a Parallel's branch, a Map's processor).
 struct Located<'a> {
     name: &'a str,
     state: &'a Value,
-    parallel: Option<&'a Value>,
 }
 
 fn all_states(def: &Value) -> Vec<Located<'_>> {
-    fn walk<'a>(machine: &'a Value, parallel: Option<&'a Value>, out: &mut Vec<Located<'a>>) {
+    fn walk<'a>(machine: &'a Value, out: &mut Vec<Located<'a>>) {
         let scope = machine["States"].as_object().expect("States is an object");
         for (name, state) in scope {
-            out.push(Located { name, state, parallel });
+            out.push(Located { name, state });
             for branch in state.get("Branches").and_then(Value::as_array).into_iter().flatten() {
-                walk(branch, Some(state), out);
+                walk(branch, out);
             }
             if let Some(processor) = state.get("ItemProcessor").or_else(|| state.get("Iterator")) {
-                walk(processor, Some(state), out);
+                walk(processor, out);
             }
         }
     }
     let mut out = Vec::new();
-    walk(def, None, &mut out);
+    walk(def, &mut out);
     out
 }
 
@@ -117,11 +117,9 @@ fn it_is_the_flow_the_architecture_draws() {
     assert_eq!(states["Media"]["Type"], "Parallel");
     assert_eq!(states["Media"]["Next"], "SaveMetadata");
     assert_eq!(states["SaveMetadata"]["Next"], "NotifySuccess");
-    for notify in ["NotifySuccess", "NotifyFailure"] {
-        assert_eq!(states[notify]["Resource"], "arn:aws:states:::sns:publish", "{notify}");
-        assert_eq!(states[notify]["Parameters"]["TopicArn"], "${NotificationTopicArn}");
-    }
-    assert_eq!(states["Failed"]["Type"], "Fail");
+    assert_eq!(states["NotifySuccess"]["Resource"], "arn:aws:states:::sns:publish");
+    assert_eq!(states["NotifySuccess"]["Parameters"]["TopicArn"], "${NotificationTopicArn}");
+    assert_eq!(states["NotifySuccess"]["Next"], "Done");
     let transcode = states["Transcode"];
     assert_eq!(transcode["Resource"], "arn:aws:states:::lambda:invoke.waitForTaskToken");
     assert_eq!(transcode["Parameters"]["Payload"]["taskToken.$"], "$$.Task.Token");
@@ -144,18 +142,9 @@ fn function_of(state: &Value) -> Option<&str> {
 }
 
 #[test]
-fn every_task_retries_transient_errors_and_is_caught() {
+fn every_task_retries_transient_errors() {
     let def = definition();
     for s in all_states(&def).into_iter().filter(|s| s.state["Type"] == "Task") {
-        let catches = |state: &Value| {
-            state["Catch"].as_array().into_iter().flatten().any(|c| {
-                c["ErrorEquals"].as_array().unwrap().contains(&"States.ALL".into()) && c["Next"] == "NotifyFailure"
-            })
-        };
-        if s.name != "NotifyFailure" {
-            let guard = s.parallel.unwrap_or(s.state);
-            assert!(catches(guard), "{}: no Catch of States.ALL to NotifyFailure around it", s.name);
-        }
         if function_of(s.state).is_none() {
             continue;
         }
@@ -170,6 +159,45 @@ fn every_task_retries_transient_errors_and_is_caught() {
         assert!(transient["BackoffRate"].as_f64().unwrap() > 1.0, "{}: no backoff", s.name);
         assert_eq!(transient["JitterStrategy"], "FULL", "{}: no jitter", s.name);
     }
+}
+
+/// A redrive restarts at the state that failed. So a failure is never caught on its way to a
+/// Fail state (the redrive would restart there and fail again): a `Catch` only recovers, and
+/// nothing catches everything. The topic hears of failures from the execution's status.
+#[test]
+fn a_failure_stays_at_the_state_that_failed() {
+    let def = definition();
+    let located = all_states(&def);
+    for s in &located {
+        for c in s.state["Catch"].as_array().into_iter().flatten() {
+            let errors = c["ErrorEquals"].as_array().unwrap();
+            assert!(!errors.contains(&"States.ALL".into()), "{} catches every error", s.name);
+            let mut todo = vec![c["Next"].as_str().unwrap()];
+            let mut seen = BTreeSet::new();
+            while let Some(name) = todo.pop() {
+                if !seen.insert(name) {
+                    continue;
+                }
+                let next = located.iter().find(|l| l.name == name).unwrap().state;
+                assert_ne!(next["Type"], "Fail", "{}: a Catch leads to the Fail state {name}", s.name);
+                assert_ne!(next["Resource"], "arn:aws:states:::sns:publish", "{}: a Catch leads to {name}", s.name);
+                todo.extend(targets(next));
+            }
+        }
+    }
+}
+
+/// What each error means and what to do about it, as README's table says: a name the code
+/// raises is in the table, and the table names nothing else.
+fn documented_errors() -> BTreeSet<String> {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let table = readme.split("## Errors").nth(1).expect("README has an Errors section");
+    table
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+        .map(String::from)
+        .collect()
 }
 
 #[test]
@@ -194,9 +222,11 @@ fn error_names_and_the_error_enum_agree() {
             || name.starts_with("States.");
         assert!(known, "{name} is used in the definition but raised by no code");
     }
+    let documented = documented_errors();
     for name in ErrorName::ALL {
-        assert!(used.contains(name.as_str()), "{name} is raised by the code but neither retried nor caught by name");
+        assert!(documented.contains(name.as_str()), "{name} is raised by the code but README's table lacks it");
     }
+    assert_eq!(documented.len(), ErrorName::ALL.len(), "README's table names errors no code raises: {documented:?}");
 }
 
 /// Resolves `#/$defs/X` references and nullable wrappers down to an object schema.

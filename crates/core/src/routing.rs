@@ -1,4 +1,4 @@
-//! The two EventBridge rules of the pipeline, as patterns, and EventBridge's matching of an event
+//! The three EventBridge rules of the pipeline, as patterns, and EventBridge's matching of an event
 //! against a pattern. `infra/template.yaml` writes the same patterns (a test compares them) and
 //! the local platform routes its events with [`matches`], so both deliver the same events.
 
@@ -26,6 +26,20 @@ pub fn job_state_pattern(application: &str) -> Value {
         "detail": {
             "status": ["COMPLETE", "ERROR", "CANCELED", "PROGRESSING", "STATUS_UPDATE"],
             "userMetadata": {"application": [application]}
+        }
+    })
+}
+
+/// An execution of the pipeline that ends without success is told to the notification topic.
+/// The state machine notifies success itself; its failures are left uncaught, so that the state
+/// that failed is where a redrive starts, and are told from here.
+pub fn execution_failed_pattern(state_machine_arn: &str) -> Value {
+    json!({
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+            "stateMachineArn": [state_machine_arn]
         }
     })
 }
@@ -175,6 +189,31 @@ mod tests {
             event["detail"]["userMetadata"] = json!({"application": "mediaflow", "ref": "r"});
             assert_eq!(matches(&job_state_pattern("mediaflow"), &event), Ok(true), "{name}");
         }
+        let failed = read("sfn-execution-failed.json");
+        let machine = failed["detail"]["stateMachineArn"].as_str().unwrap();
+        assert_eq!(matches(&execution_failed_pattern(machine), &failed), Ok(true));
+    }
+
+    #[test]
+    fn executions_of_the_pipeline_that_end_without_success_are_told() {
+        let machine = "arn:aws:states:us-east-1:111122223333:stateMachine:mediaflow-pipeline";
+        let p = execution_failed_pattern(machine);
+        let event = |status: &str, machine: &str| {
+            json!({
+                "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+                "detail": {"status": status, "stateMachineArn": machine, "name": "n", "error": null}
+            })
+        };
+        for status in ["FAILED", "TIMED_OUT", "ABORTED"] {
+            assert_eq!(matches(&p, &event(status, machine)), Ok(true), "{status}");
+        }
+        for status in ["RUNNING", "SUCCEEDED", "PENDING_REDRIVE"] {
+            assert_eq!(matches(&p, &event(status, machine)), Ok(false), "{status}");
+        }
+        assert_eq!(
+            matches(&p, &event("FAILED", "arn:aws:states:us-east-1:111122223333:stateMachine:other")),
+            Ok(false)
+        );
     }
 
     #[test]

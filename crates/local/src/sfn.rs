@@ -1,6 +1,8 @@
 //! The Step Functions API over HTTP, in the AWS JSON 1.0 protocol that `aws-sdk-sfn` and the
 //! aws CLI speak (`POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`), in front of the
-//! engine. Requests are not authenticated: the endpoint listens on 127.0.0.1 only.
+//! engine. Requests are not authenticated: the endpoint listens on 127.0.0.1 only. Every change
+//! of an execution's status is also an `Execution Status Change` event, as a Standard workflow
+//! sends to EventBridge.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -10,9 +12,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
+use mediaflow_core::contract::{DataDetails, ExecutionStatusChangeDetail, ExecutionStatusChangeEvent};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::engine::{Definition, Engine, Execution, ExecutionStore, Failure, StateMachine, Status};
@@ -42,6 +45,7 @@ struct Api {
     machines: Mutex<BTreeMap<String, Arc<Machine>>>,
     executions: Mutex<BTreeMap<String, Tracked>>,
     store: Option<ExecutionStore>,
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<ExecutionStatusChangeEvent>>>,
 }
 
 /// An error as the protocol carries it: its `__type` is the SDK's error name.
@@ -63,7 +67,13 @@ impl StepFunctionsEndpoint {
         store: Option<ExecutionStore>,
         addr: SocketAddr,
     ) -> std::io::Result<StepFunctionsEndpoint> {
-        let api = Arc::new(Api { engine, machines: Mutex::default(), executions: Mutex::default(), store });
+        let api = Arc::new(Api {
+            engine,
+            machines: Mutex::default(),
+            executions: Mutex::default(),
+            store,
+            subscribers: Mutex::default(),
+        });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let serving = api.clone();
@@ -94,6 +104,13 @@ impl StepFunctionsEndpoint {
             ))
             .build();
         aws_sdk_sfn::Client::from_conf(config)
+    }
+
+    /// Every execution status change from now on.
+    pub fn events(&self) -> mpsc::UnboundedReceiver<ExecutionStatusChangeEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.api.subscribers.lock().unwrap().push(tx);
+        rx
     }
 
     /// Makes `machine` known, as CreateStateMachine would (the CLI registers the pipeline).
@@ -312,12 +329,15 @@ impl Api {
         list
     }
 
+    /// An execution's status changed: keep its record and tell the subscribers.
     fn keep(&self, execution: &Execution) {
         if let Some(store) = &self.store
             && let Err(e) = store.save(execution)
         {
             eprintln!("mediaflow: could not keep execution {}: {e}", execution.arn);
         }
+        let event = status_change(execution);
+        self.subscribers.lock().unwrap().retain(|s| s.send(event.clone()).is_ok());
     }
 
     fn start_execution(self: &Arc<Self>, machine_arn: &str, name: &str, input: Value) -> Result<Value, ApiError> {
@@ -350,6 +370,9 @@ impl Api {
     fn launch(self: &Arc<Self>, machine: Arc<Machine>, execution: Execution, redrive: bool) {
         let mut running = execution.clone();
         running.status = Status::Running;
+        running.stop_date = None;
+        running.failure = None;
+        running.redrive_count += u32::from(redrive);
         self.keep(&running);
         let api = self.clone();
         let arn = execution.arn.clone();
@@ -386,6 +409,38 @@ impl Api {
         self.keep(&stopped);
         Ok(json!({"stopDate": epoch(stopped.stop_date.unwrap_or_else(|| self.engine.now()))}))
     }
+}
+
+/// The `Execution Status Change` event for `execution` as it is now.
+fn status_change(execution: &Execution) -> ExecutionStatusChangeEvent {
+    let mut arn = execution.arn.split(':');
+    let (region, account) = (arn.nth(3).unwrap_or_default(), arn.next().unwrap_or_default());
+    let status = serde_json::to_value(execution.status).expect("statuses serialise");
+    let mut event = ExecutionStatusChangeEvent::default();
+    event.version = Some("0".into());
+    event.id = Some(uuid::Uuid::new_v4().to_string());
+    event.detail_type = "Step Functions Execution Status Change".into();
+    event.source = "aws.states".into();
+    event.account = Some(account.into());
+    event.time = Some(Utc::now());
+    event.region = Some(region.into());
+    event.resources = Some(vec![execution.arn.clone()]);
+    event.detail = ExecutionStatusChangeDetail {
+        execution_arn: execution.arn.clone(),
+        state_machine_arn: execution.state_machine_arn.clone(),
+        name: execution.name.clone(),
+        status: status.as_str().unwrap_or_default().to_string(),
+        start_date: execution.start_date.timestamp_millis(),
+        stop_date: execution.stop_date.map(|d| d.timestamp_millis()),
+        input: Some(execution.input.to_string()),
+        input_details: Some(DataDetails { included: true }),
+        output: execution.output.as_ref().map(Value::to_string),
+        output_details: execution.output.as_ref().map(|_| DataDetails { included: true }),
+        error: execution.failure.as_ref().map(|f| f.error.clone()),
+        cause: execution.failure.as_ref().map(|f| f.cause.clone()),
+        redrive_count: execution.redrive_count,
+    };
+    event
 }
 
 fn task_error(e: crate::engine::TokenError) -> ApiError {

@@ -101,12 +101,13 @@ fn the_media_branches_merge_into_a_valid_document() {
 }
 
 #[test]
-fn notifications_carry_the_document() {
+fn the_success_notification_carries_the_document_and_names_its_execution() {
     let def: Value = serde_json::from_str(DEFINITION).unwrap();
-    for state in ["NotifySuccess", "NotifyFailure"] {
-        let message = apply_template(&def["States"][state]["Parameters"], &document(), &context()).unwrap();
-        assert_eq!(serde_json::from_str::<Value>(message["Message"].as_str().unwrap()).unwrap(), document());
-        assert!(message["Subject"].as_str().unwrap().ends_with("run-1"), "{message}");
-        assert!(message["Subject"].as_str().unwrap().len() <= 100);
-    }
+    let message = apply_template(&def["States"]["NotifySuccess"]["Parameters"], &document(), &context()).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(message["Message"].as_str().unwrap()).unwrap(), document());
+    assert!(message["Subject"].as_str().unwrap().ends_with("run-1"), "{message}");
+    assert!(message["Subject"].as_str().unwrap().len() <= 100);
+    let attributes = &message["MessageAttributes"];
+    assert_eq!(attributes["status"], json!({"DataType": "String", "StringValue": "SUCCEEDED"}));
+    assert_eq!(attributes["execution"], json!({"DataType": "String", "StringValue": "run-1"}));
 }

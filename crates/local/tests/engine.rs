@@ -373,8 +373,8 @@ async fn the_context_object_names_the_execution_and_the_state() {
 /// transiently is retried on the clock, then its refusal of the upload is caught, published to
 /// the topic, and fails the execution with that error, as the console would show it.
 #[tokio::test(start_paused = true)]
-async fn the_pipeline_retries_then_reports_a_refused_upload() {
-    use mediaflow_core::statemachine::{DEFINITION, TOPIC_PLACEHOLDER, arns, fill};
+async fn the_pipeline_retries_then_fails_at_the_state_that_refused_the_upload() {
+    use mediaflow_core::statemachine::{DEFINITION, arns, fill};
     let values = arns("us-east-1", "123456789012", "mediaflow");
     let pipeline = StateMachine::new(
         "mediaflow-pipeline",
@@ -410,23 +410,19 @@ async fn the_pipeline_retries_then_reports_a_refused_upload() {
     );
     let event: Value =
         serde_json::from_str(include_str!("../../../tests/fixtures/events/s3-object-created.json")).unwrap();
-    let outcome = Engine::new(registry).execute(&pipeline, "upload-1", event.clone()).await;
+    let outcome = Engine::new(registry).execute(&pipeline, "upload-1", event).await;
 
     assert_eq!(*calls.lock().unwrap(), 3);
     assert_eq!(outcome.status, Status::Failed);
     let failure = outcome.failure.unwrap();
     assert_eq!(failure.error, "MediaFlow.InvalidKey");
     assert!(failure.cause.contains("escapes its folder"), "{}", failure.cause);
-    let published = published.lock().unwrap();
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0]["TopicArn"], values[TOPIC_PLACEHOLDER]);
-    assert_eq!(published[0]["Subject"], "mediaflow failed: upload-1");
-    let message: Value = serde_json::from_str(published[0]["Message"].as_str().unwrap()).unwrap();
-    assert_eq!(message["error"]["Error"], "MediaFlow.InvalidKey");
-    assert_eq!(message["detail"], event["detail"], "the failure notice carries the upload's event");
+    // The state machine publishes nothing: the failure rule tells the topic.
+    assert!(published.lock().unwrap().is_empty());
     let kinds = outcome.history.kinds();
     assert_eq!(kinds.iter().filter(|k| **k == "LambdaFunctionFailed").count(), 3, "{kinds:?}");
-    assert_eq!(&kinds[kinds.len() - 3..], ["TaskStateExited", "FailStateEntered", "ExecutionFailed"]);
+    assert_eq!(&kinds[kinds.len() - 2..], ["LambdaFunctionFailed", "ExecutionFailed"]);
+    assert_eq!(outcome.resume.as_ref().map(|r| r.state.as_str()), Some("Classify"), "a redrive starts at Classify");
 }
 
 /// Counts calls per key, and fails the first call of each key named in `flaky`.

@@ -93,6 +93,7 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
     .await
     .unwrap();
     let sfn = endpoint.client();
+    let mut status_changes = endpoint.events();
     let role = "arn:aws:iam::123456789012:role/test";
 
     // State machines.
@@ -164,6 +165,25 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
     assert_eq!((redriven.status(), redriven.redrive_count()), (&ExecutionStatus::Succeeded, Some(1)));
     let not_again = sfn.redrive_execution().execution_arn(run.execution_arn()).send().await.unwrap_err();
     assert!(not_again.into_service_error().is_execution_not_redrivable());
+
+    // Each change of status was an `Execution Status Change` event, as EventBridge gets them.
+    let mut changes: HashMap<String, Vec<(String, Option<String>, u32)>> = HashMap::new();
+    while let Ok(event) = status_changes.try_recv() {
+        assert_eq!(
+            (event.source.as_str(), event.detail_type.as_str()),
+            ("aws.states", "Step Functions Execution Status Change")
+        );
+        assert_eq!(event.resources.as_deref(), Some(&[event.detail.execution_arn.clone()][..]));
+        let d = event.detail;
+        changes.entry(d.name).or_default().push((d.status, d.error, d.redrive_count));
+    }
+    let change =
+        |status: &str, error: Option<&str>, redrives: u32| (status.to_string(), error.map(String::from), redrives);
+    assert_eq!(changes["first"], [change("RUNNING", None, 0), change("SUCCEEDED", None, 0)]);
+    assert_eq!(changes["second"], [change("RUNNING", None, 0), change("FAILED", Some("MediaFlow.TranscodeFailed"), 0)]);
+    assert_eq!(changes["third"], [change("RUNNING", None, 0), change("ABORTED", Some("Operator"), 0)]);
+    assert_eq!(changes["redriven"][2..], [change("RUNNING", None, 1), change("SUCCEEDED", None, 1)]);
+    assert_eq!(changes["redriven"][1].0, "FAILED");
 
     let missing = sfn
         .describe_execution()

@@ -45,7 +45,6 @@ fn input(labels: &[&str]) -> SaveMetadataInput {
             caption: None,
             metadata: None,
             lost_event: None,
-            error: None,
         },
         execution_id: "arn:aws:states:us-east-1:000000000000:execution:mediaflow:x".into(),
         started_at: "2026-11-25T10:00:00Z".into(),

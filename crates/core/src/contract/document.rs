@@ -44,7 +44,4 @@ pub struct ExecutionDocument {
     /// The heartbeat or timeout that made the pipeline ask MediaConvert directly (an event was lost).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_event: Option<ErrorInfo>,
-    /// What a `Catch` caught, on the way to the failure notification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorInfo>,
 }

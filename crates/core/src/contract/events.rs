@@ -1,5 +1,5 @@
-//! The two events that start work: S3's `Object Created` and MediaConvert's `Job State Change`,
-//! both as EventBridge delivers them.
+//! The events the pipeline's rules route, as EventBridge delivers them: S3's `Object Created`,
+//! MediaConvert's `Job State Change` and Step Functions' `Execution Status Change`.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub type ObjectCreatedEvent = EventBridgeEvent<ObjectCreatedDetail>;
 /// MediaConvert `Job State Change` through EventBridge.
 pub type JobStateChangeEvent = EventBridgeEvent<JobStateChangeDetail>;
+
+/// Step Functions `Execution Status Change` through EventBridge.
+pub type ExecutionStatusChangeEvent = EventBridgeEvent<ExecutionStatusChangeDetail>;
 
 /// The schema twin of `aws_lambda_events`' `EventBridgeEvent`, which has no `JsonSchema`.
 /// A test checks that real events read as both and that the crate's output validates here.
@@ -127,4 +130,35 @@ pub struct VideoDetails {
     pub height_in_px: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_bitrate: Option<u64>,
+}
+
+/// An execution's status changed (a Standard workflow emits one per change). Absent values are
+/// `null`, as Step Functions sends them; dates are milliseconds since the epoch.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionStatusChangeDetail {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    pub start_date: i64,
+    pub stop_date: Option<i64>,
+    /// The execution's input as a JSON string; `null` when too large for the event.
+    pub input: Option<String>,
+    #[serde(default)]
+    pub input_details: Option<DataDetails>,
+    pub output: Option<String>,
+    #[serde(default)]
+    pub output_details: Option<DataDetails>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    #[serde(default)]
+    pub redrive_count: u32,
+}
+
+/// Whether the event carries the input or output (EventBridge's size limit may leave it out).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DataDetails {
+    pub included: bool,
 }

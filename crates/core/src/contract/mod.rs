@@ -24,6 +24,7 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
     let mut all = vec![
         ("ObjectCreatedEvent", schema_of::<EventBridgeEnvelope<ObjectCreatedDetail>>()),
         ("JobStateChangeEvent", schema_of::<EventBridgeEnvelope<JobStateChangeDetail>>()),
+        ("ExecutionStatusChangeEvent", schema_of::<EventBridgeEnvelope<ExecutionStatusChangeDetail>>()),
         ("ClassifyInput", schema_of::<ClassifyInput>()),
         ("ClassifyOutput", schema_of::<ClassifyOutput>()),
         ("AssetInput", schema_of::<AssetInput>()),

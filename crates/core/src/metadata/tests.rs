@@ -50,7 +50,6 @@ fn input() -> SaveMetadataInput {
             caption: None,
             metadata: None,
             lost_event: None,
-            error: None,
         },
         execution_id: "arn:aws:states:us-east-1:111122223333:execution:mediaflow:run-1".into(),
         started_at: "2026-11-25T10:00:00.000Z".into(),

@@ -135,22 +135,31 @@ mod tests {
     #[test]
     fn the_first_matching_retrier_decides_then_catchers_in_order() {
         let def: Value = serde_json::from_str(mediaflow_core::statemachine::DEFINITION).unwrap();
-        let probe = &def["States"]["Probe"];
+        let mut probe = def["States"]["Probe"].clone();
+        probe["Catch"] = json!([
+            {"ErrorEquals": ["MediaFlow.InvalidMedia"], "ResultPath": "$.bad", "Next": "Bad"},
+            {"ErrorEquals": ["States.ALL"], "Next": "Any"}
+        ]);
         let mut half = || 0.5;
         assert!(matches!(
-            decide(probe, &failure("Lambda.TooManyRequestsException"), &[0], &mut half),
+            decide(&probe, &failure("Lambda.TooManyRequestsException"), &[0], &mut half),
             Decision::Retry { retrier: 0, .. }
         ));
         assert_eq!(
-            decide(probe, &failure("Lambda.TooManyRequestsException"), &[6], &mut half),
-            Decision::Catch { next: "NotifyFailure".into(), result_path: Some(json!("$.error")) }
+            decide(&probe, &failure("Lambda.TooManyRequestsException"), &[6], &mut half),
+            Decision::Catch { next: "Any".into(), result_path: None }
         );
         assert_eq!(
-            decide(probe, &failure("MediaFlow.InvalidMedia"), &[0], &mut half),
-            Decision::Catch { next: "NotifyFailure".into(), result_path: Some(json!("$.error")) }
+            decide(&probe, &failure("MediaFlow.InvalidMedia"), &[0], &mut half),
+            Decision::Catch { next: "Bad".into(), result_path: Some(json!("$.bad")) }
+        );
+        // The pipeline itself catches nothing there: the failure stays at Probe.
+        assert_eq!(
+            decide(&def["States"]["Probe"], &failure("MediaFlow.InvalidMedia"), &[0], &mut half),
+            Decision::Fail
         );
         // States.Runtime is never caught, not even by States.ALL.
-        assert_eq!(decide(probe, &failure("States.Runtime"), &[0], &mut half), Decision::Fail);
+        assert_eq!(decide(&probe, &failure("States.Runtime"), &[0], &mut half), Decision::Fail);
         let check = &def["States"]["Media"]["Branches"][0]["States"]["CheckTranscode"];
         assert_eq!(
             decide(check, &failure("MediaFlow.TranscodePending"), &[5, 0], &mut half),

@@ -91,6 +91,18 @@ pub struct Resume {
     pub fan_out: Option<Vec<Branch>>,
 }
 
+impl Resume {
+    /// The state that failed: this one, or in a Parallel or Map, where its failed branch or
+    /// item stopped.
+    pub fn failed_state(&self) -> &str {
+        let failed_branch = self.fan_out.iter().flatten().find_map(|b| match b {
+            Branch::Unfinished(Some(r)) => Some(r.failed_state()),
+            _ => None,
+        });
+        failed_branch.unwrap_or(&self.state)
+    }
+}
+
 /// A branch of a Parallel or an item of a Map, as a failure left it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
