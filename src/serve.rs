@@ -1,14 +1,13 @@
 //! `mediaflow serve`: the platform as long-running endpoints. Any S3 client can upload into
 //! the watch bucket and any Step Functions client can follow the executions.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use aws_sdk_sfn::types::ExecutionStatus;
 
 use crate::platform::{Options, Platform, WATCH_BUCKET};
+use crate::process::print_notifications;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -52,24 +51,23 @@ async fn serve(args: &Args) -> Result<bool> {
     println!();
     println!("every upload under inputs/ starts an execution; Ctrl-C stops");
 
-    // Each execution's end, as it happens.
-    let client = platform.sfn.client();
-    let mut reported: HashMap<String, ExecutionStatus> = HashMap::new();
+    // Each execution's changes of status and what the topic receives, as they happen.
+    let mut changes = platform.sfn.events();
+    let mut told = 0;
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = &mut stop => return Ok(true),
+            Some(change) = changes.recv() => {
+                let d = change.detail;
+                let error = d.error.map(|e| format!(" {e}")).unwrap_or_default();
+                println!("{} {}{error}", d.status, d.execution_arn);
+            }
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
-        let Ok(listed) = client.list_executions().state_machine_arn(&platform.machine_arn).send().await else {
-            continue;
-        };
-        for e in listed.executions() {
-            if reported.get(e.execution_arn()) != Some(e.status()) {
-                reported.insert(e.execution_arn().to_string(), e.status().clone());
-                println!("{} {}", e.status().as_str(), e.execution_arn());
-            }
-        }
+        let notifications = platform.notifications();
+        print_notifications(&notifications[told..]);
+        told = notifications.len();
     }
 }

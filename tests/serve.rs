@@ -82,6 +82,15 @@ async fn an_s3_upload_starts_an_execution_a_step_functions_client_follows() {
         let made = s3.list_objects_v2().bucket("public").prefix("audiovideo/").send().await.unwrap();
         let keys: Vec<&str> = made.contents().iter().filter_map(|o| o.key()).collect();
         assert_eq!(keys, ["audiovideo/talk_360p.mp4"]);
+        // The server said so too: the status changes and what the topic received.
+        let arn = execution.execution_arn();
+        let wanted = [format!("RUNNING {arn}"), format!("SUCCEEDED {arn}"), "notification [SUCCEEDED]".to_string()];
+        while !wanted.iter().all(|w| lines.iter().any(|l| l.starts_with(w.as_str()))) {
+            match receiver.recv_timeout(Duration::from_secs(10)) {
+                Ok(line) => lines.push(line),
+                Err(_) => panic!("the server did not print {wanted:?}: {lines:#?}"),
+            }
+        }
         return;
     }
     panic!("no execution ended");
