@@ -6,6 +6,7 @@ mod executions;
 mod plan;
 mod platform;
 mod process;
+mod progress;
 mod schemas;
 mod serve;
 

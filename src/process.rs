@@ -8,10 +8,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{DateTime, Utc};
+use indicatif::ProgressDrawTarget;
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 use serde_json::{Value, json};
 
 use crate::platform::{Layout, Notification, Options, Platform, WATCH_BUCKET};
+use crate::progress::Progress;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -118,20 +120,21 @@ async fn wait_for_all(
 ) -> Result<Vec<String>> {
     let expected = known.len() + uploads;
     let mut quiet = 0;
-    let mut last_report = String::new();
+    let target = if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let mut progress = show.then(|| Progress::new(target));
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let now = executions(platform).await?;
         let running = now.iter().filter(|(_, s)| *s == ExecutionStatus::Running).count();
-        if show {
-            let report = format!("{} executions, {running} running", now.len());
-            if report != last_report {
-                eprintln!("{report}");
-                last_report = report;
-            }
+        if let Some(progress) = &mut progress {
+            progress.executions(now.len(), running);
+            progress.jobs(&platform.mediaconvert.jobs());
         }
         quiet = if now.len() >= expected && running == 0 { quiet + 1 } else { 0 };
         if quiet >= 4 {
+            if let Some(progress) = &progress {
+                progress.finish();
+            }
             return Ok(now.into_iter().map(|(arn, _)| arn).filter(|arn| !known.contains(arn)).collect());
         }
     }

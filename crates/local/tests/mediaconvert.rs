@@ -139,6 +139,11 @@ async fn the_pipelines_job_becomes_renditions_in_the_public_bucket() {
     assert_eq!(job.status().map(|s| s.as_str()), Some("COMPLETE"));
     assert_eq!(job.job_percent_complete(), Some(100));
     assert_eq!(w.client.list_jobs().send().await.unwrap().jobs().len(), 1);
+    let progress = w.mediaconvert.jobs();
+    assert_eq!(
+        (progress[0].input.as_str(), progress[0].status.as_str(), progress[0].percent),
+        ("s3://watch/inputs/course/talk.mp4", "COMPLETE", 100)
+    );
     let missing = w.client.get_job().id("nope").send().await.unwrap_err();
     assert!(missing.into_service_error().is_not_found_exception());
 }

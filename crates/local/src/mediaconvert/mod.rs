@@ -41,6 +41,15 @@ pub struct Settings {
     pub work_dir: PathBuf,
 }
 
+/// A job as `GetJob` summarises it: its first input, status and `jobPercentComplete`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobProgress {
+    pub id: String,
+    pub input: String,
+    pub status: String,
+    pub percent: u32,
+}
+
 #[derive(Clone, Debug)]
 struct Job {
     id: String,
@@ -110,9 +119,19 @@ impl MediaConvertEndpoint {
         rx
     }
 
-    /// How far job `id` has come, in percent, and its status.
-    pub fn progress(&self, id: &str) -> Option<(String, u32)> {
-        self.service.jobs.lock().unwrap().get(id).map(|j| (j.status.to_string(), j.percent))
+    /// Every job so far, oldest first, with how far it has come.
+    pub fn jobs(&self) -> Vec<JobProgress> {
+        let jobs = self.service.jobs.lock().unwrap();
+        let mut all: Vec<&Job> = jobs.values().collect();
+        all.sort_by_key(|j| j.created);
+        all.into_iter()
+            .map(|j| JobProgress {
+                id: j.id.clone(),
+                input: j.request["settings"]["inputs"][0]["fileInput"].as_str().unwrap_or_default().to_string(),
+                status: j.status.to_string(),
+                percent: j.percent,
+            })
+            .collect()
     }
 }
 
