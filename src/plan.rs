@@ -37,7 +37,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<()> {
     let head = read_head(&args.file)?;
-    let key = SourceKey::parse(&upload_key(&args.file)).map_err(|e| anyhow::anyhow!("{} ({})", e, e.name()))?;
+    let key = SourceKey::parse(&input_key(&args.file)).map_err(|e| anyhow::anyhow!("{} ({})", e, e.name()))?;
     let asset = classify(&key, &head);
     let probe = if needs_probe(&asset) { Some(probe(&args.ffprobe, &args.file)?) } else { None };
     let template = match &args.template {
@@ -63,7 +63,7 @@ pub fn run(args: &Args) -> Result<()> {
 
 /// The key a file gets under `inputs/`: its relative path, or its name when the path is
 /// absolute or climbs out (`..`).
-pub fn upload_key(file: &Path) -> String {
+pub fn input_key(file: &Path) -> String {
     let plain = file.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     let relative: PathBuf = if plain {
         file.components().filter(|c| matches!(c, Component::Normal(_))).collect()
@@ -179,14 +179,15 @@ fn describe(file: &Path, plan: &UploadPlan) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::upload_key;
+    use super::input_key;
     use std::path::Path;
 
     #[test]
     fn relative_paths_keep_their_folders() {
-        assert_eq!(upload_key(Path::new("talk.mp4")), "inputs/talk.mp4");
-        assert_eq!(upload_key(Path::new("./team/talk.mp4")), "inputs/team/talk.mp4");
-        assert_eq!(upload_key(Path::new("/tmp/x/talk.mp4")), "inputs/talk.mp4");
-        assert_eq!(upload_key(Path::new("../up/talk.mp4")), "inputs/talk.mp4");
+        assert_eq!(input_key(Path::new("talk.mp4")), "inputs/talk.mp4");
+        assert_eq!(input_key(Path::new("course/talk.mp4")), "inputs/course/talk.mp4");
+        assert_eq!(input_key(Path::new("./team/talk.mp4")), "inputs/team/talk.mp4");
+        assert_eq!(input_key(Path::new("/tmp/x/talk.mp4")), "inputs/talk.mp4");
+        assert_eq!(input_key(Path::new("../up/talk.mp4")), "inputs/talk.mp4");
     }
 }

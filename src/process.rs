@@ -5,13 +5,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{DateTime, Utc};
 use indicatif::ProgressDrawTarget;
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 use serde_json::{Value, json};
 
+use crate::plan::input_key;
 use crate::platform::{Layout, Notification, Options, Platform, WATCH_BUCKET};
 use crate::progress::Progress;
 
@@ -38,22 +39,11 @@ pub fn run(args: &Args) -> Result<bool> {
         if !file.is_file() {
             bail!("{} is not a file", file.display());
         }
-        uploads.push((file.clone(), input_key(file)?));
+        uploads.push((file.clone(), input_key(file)));
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let options = Options { job_template: args.job_template.clone(), ..Options::default() };
     runtime.block_on(process(&args.data, &options, &uploads, args.json))
-}
-
-/// The key an upload of `file` gets under `inputs/`.
-pub fn input_key(file: &Path) -> Result<String> {
-    let relative = if file.is_absolute() {
-        PathBuf::from(file.file_name().with_context(|| format!("{} names no file", file.display()))?)
-    } else {
-        file.components().filter(|c| matches!(c, std::path::Component::Normal(_))).collect()
-    };
-    let path = relative.to_str().with_context(|| format!("{} is not UTF-8", file.display()))?;
-    Ok(format!("inputs/{}", path.replace('\\', "/")))
 }
 
 /// Uploads each file under its key, waits for every execution to end and prints their traces.
@@ -274,17 +264,4 @@ fn trace_json(execution: &Execution) -> Value {
         "cause": execution.failure.as_ref().map(|f| &f.cause),
         "output": execution.output,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_keep_their_folders() {
-        assert_eq!(input_key(Path::new("course/talk.mp4")).unwrap(), "inputs/course/talk.mp4");
-        assert_eq!(input_key(Path::new("./talk.mp4")).unwrap(), "inputs/talk.mp4");
-        assert_eq!(input_key(Path::new("/tmp/x/talk.mp4")).unwrap(), "inputs/talk.mp4");
-        assert_eq!(input_key(Path::new("../up/talk.mp4")).unwrap(), "inputs/up/talk.mp4");
-    }
 }

@@ -69,7 +69,9 @@ pub fn large_video(path: &Path, megabytes: u64) {
         segment.to_str().expect("UTF-8 path"),
     ]);
     let segment_size = std::fs::metadata(&segment).expect("written").len();
-    let loops = (megabytes * 1_000_000 / segment_size).to_string();
+    // `-stream_loop n` plays the segment n + 1 times; the remuxed copies come out a little
+    // smaller than the segment, so one play more than the division asks for.
+    let loops = (megabytes * 1_000_000).div_ceil(segment_size).to_string();
     let seg = segment.to_str().expect("UTF-8 path");
     ffmpeg(&["-stream_loop", &loops, "-i", seg, "-c", "copy", path.to_str().expect("UTF-8 path")]);
     let _ = std::fs::remove_file(&segment);
