@@ -25,7 +25,7 @@ pub enum Command {
     List,
     /// One execution's trace: states, durations, outputs, error.
     Show { name: String },
-    /// Run a failed execution again from where it failed (after fixing its cause).
+    /// Run a failed, timed-out or stopped execution again from where it stopped (after fixing its cause).
     Redrive {
         name: String,
         /// An edited MediaConvert job template to use from now on (a fix for a job that failed).

@@ -187,7 +187,7 @@ impl Api {
                     "executionArn": e.arn, "stateMachineArn": e.state_machine_arn, "name": e.name,
                     "status": e.status, "startDate": epoch(e.start_date), "input": e.input.to_string(),
                     "redriveCount": e.redrive_count,
-                    "redriveStatus": if e.resume.is_some() { "REDRIVABLE" } else { "NOT_REDRIVABLE" },
+                    "redriveStatus": if e.redrivable() { "REDRIVABLE" } else { "NOT_REDRIVABLE" },
                 });
                 if let Some(stop) = e.stop_date {
                     out["stopDate"] = json!(epoch(stop));
@@ -359,7 +359,7 @@ impl Api {
     fn redrive(self: &Arc<Self>, arn: &str) -> Result<Value, ApiError> {
         let execution = self.execution(arn)?;
         let machine = self.machine(&execution.state_machine_arn)?;
-        if !matches!(execution.status, Status::Failed | Status::TimedOut) || execution.resume.is_none() {
+        if !execution.redrivable() {
             return Err(error("ExecutionNotRedrivable", format!("{arn} is {:?}", execution.status)));
         }
         self.launch(machine, execution, true);

@@ -348,13 +348,44 @@ async fn a_path_that_finds_nothing_is_states_runtime_which_states_all_does_not_c
     assert_eq!(outcome.failure.unwrap().error, "States.Runtime");
 }
 
+/// Over its TimeoutSeconds an execution times out; a redrive starts again at the state it was
+/// in, with that state's input.
 #[tokio::test(start_paused = true)]
-async fn an_execution_over_its_timeout_times_out() {
-    let definition =
-        json!({"TimeoutSeconds": 60, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
-    let outcome = run(definition, Registry::default(), json!({})).await;
-    assert_eq!(outcome.status, Status::TimedOut);
-    assert_eq!(outcome.history.kinds().last(), Some(&"ExecutionTimedOut"));
+async fn an_execution_over_its_timeout_times_out_and_is_redriven_from_where_it_was() {
+    let calls: Arc<Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
+    let seen = calls.clone();
+    let mut registry = Registry::default();
+    registry.function(
+        FN,
+        handler(move |input: Value| {
+            let seen = seen.clone();
+            async move {
+                let key = input["key"].as_str().unwrap().to_string();
+                let n = {
+                    let mut seen = seen.lock().unwrap();
+                    *seen.entry(key.clone()).or_default() += 1;
+                    seen[&key]
+                };
+                if key == "b" && n == 1 {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                Ok(json!({"key": key}))
+            }
+        }),
+    );
+    let engine = Engine::new(registry);
+    let sm = machine(json!({"TimeoutSeconds": 60, "StartAt": "A",
+        "States": {"A": task("a", Some("B")), "B": task("b", Some("C")), "C": task("c", None)}}));
+    let timed_out = engine.execute(&sm, "slow", json!({})).await;
+    assert_eq!(timed_out.status, Status::TimedOut);
+    assert_eq!(timed_out.history.kinds().last(), Some(&"ExecutionTimedOut"));
+    let at = timed_out.resume.clone().unwrap();
+    assert_eq!((at.state.as_str(), &at.input["a"]["key"]), ("B", &json!("a")));
+
+    let redriven = engine.redrive(&sm, timed_out).await.unwrap();
+    assert_eq!(redriven.status, Status::Succeeded);
+    let calls = calls.lock().unwrap();
+    assert_eq!((calls["a"], calls["b"], calls["c"]), (1, 2, 1), "A is not run again");
 }
 
 #[tokio::test(start_paused = true)]

@@ -155,6 +155,13 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
     sfn.stop_execution().execution_arn(third.execution_arn()).error("Operator").cause("stopped").send().await.unwrap();
     let stopped = sfn.describe_execution().execution_arn(third.execution_arn()).send().await.unwrap();
     assert_eq!(stopped.status(), &ExecutionStatus::Aborted);
+    // A stopped execution is redriven at the state it was stopped in.
+    assert_eq!(stopped.redrive_status(), Some(&aws_sdk_sfn::types::ExecutionRedriveStatus::Redrivable));
+    sfn.redrive_execution().execution_arn(third.execution_arn()).send().await.unwrap();
+    let token = token_number(&seen, 3).await;
+    sfn.send_task_success().task_token(&token).output(r#"{"done": true}"#).send().await.unwrap();
+    let resumed = until_done(&sfn, third.execution_arn()).await;
+    assert_eq!((resumed.status(), resumed.redrive_count()), (&ExecutionStatus::Succeeded, Some(1)));
 
     // A failed execution, redriven to success.
     let run = sfn.start_execution().state_machine_arn(&flaky).name("redriven").send().await.unwrap();
@@ -181,7 +188,15 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
         |status: &str, error: Option<&str>, redrives: u32| (status.to_string(), error.map(String::from), redrives);
     assert_eq!(changes["first"], [change("RUNNING", None, 0), change("SUCCEEDED", None, 0)]);
     assert_eq!(changes["second"], [change("RUNNING", None, 0), change("FAILED", Some("MediaFlow.TranscodeFailed"), 0)]);
-    assert_eq!(changes["third"], [change("RUNNING", None, 0), change("ABORTED", Some("Operator"), 0)]);
+    assert_eq!(
+        changes["third"],
+        [
+            change("RUNNING", None, 0),
+            change("ABORTED", Some("Operator"), 0),
+            change("RUNNING", None, 1),
+            change("SUCCEEDED", None, 1)
+        ]
+    );
     assert_eq!(changes["redriven"][2..], [change("RUNNING", None, 1), change("SUCCEEDED", None, 1)]);
     assert_eq!(changes["redriven"][1].0, "FAILED");
 
@@ -219,5 +234,5 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
         .collect();
     assert_eq!(statuses["first"], ExecutionStatus::Succeeded);
     assert_eq!(statuses["second"], ExecutionStatus::Failed);
-    assert_eq!(statuses["third"], ExecutionStatus::Aborted);
+    assert_eq!(statuses["third"], ExecutionStatus::Succeeded, "stopped, then redriven");
 }

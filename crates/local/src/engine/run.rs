@@ -79,6 +79,13 @@ pub struct Execution {
     pub history: History,
 }
 
+impl Execution {
+    /// Whether RedriveExecution takes it: it failed, timed out or was stopped, at a known state.
+    pub fn redrivable(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::TimedOut | Status::Aborted) && self.resume.is_some()
+    }
+}
+
 /// Where a failed execution, branch or item stopped: the state that failed, the input it had,
 /// and for a Parallel or Map what became of each branch or item. A redrive starts here, so
 /// the states that succeeded do not run again.
@@ -114,7 +121,7 @@ pub enum Branch {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RedriveError {
-    #[error("ExecutionNotRedrivable: {0} is {1:?}; only failed and timed-out executions are redriven")]
+    #[error("ExecutionNotRedrivable: {0} is {1:?}; only failed, timed-out and stopped executions are redriven")]
     NotRedrivable(String, Status),
 }
 
@@ -155,8 +162,8 @@ pub struct Engine {
     registry: Registry,
     clock: Clock,
     tokens: Mutex<HashMap<String, mpsc::UnboundedSender<TokenMessage>>>,
-    /// The histories of running executions, by ARN, as they grow.
-    live: Mutex<HashMap<String, Arc<Mutex<History>>>>,
+    /// The running executions, by ARN.
+    live: Mutex<HashMap<String, Arc<Live>>>,
     /// Tokens whose task timed out, so that a late answer hears so.
     timed_out: Mutex<std::collections::HashSet<String>>,
     check: Option<TaskCheck>,
@@ -233,15 +240,16 @@ impl Engine {
 
     /// The history so far of a running execution.
     pub fn live_history(&self, arn: &str) -> Option<History> {
-        self.live.lock().unwrap().get(arn).map(|h| h.lock().unwrap().clone())
+        self.live.lock().unwrap().get(arn).map(|l| l.history.lock().unwrap().clone())
     }
 
     /// `execution`, whose run was stopped from outside (StopExecution), as it ends: its history
-    /// so far, then `ExecutionAborted`.
+    /// so far, then `ExecutionAborted`. A redrive starts again at the state it was stopped in.
     pub fn aborted(&self, mut execution: Execution, failure: Failure) -> Execution {
         let live = self.live.lock().unwrap().remove(&execution.arn);
-        if let Some(history) = live {
-            execution.history = history.lock().unwrap().clone();
+        if let Some(live) = live {
+            execution.history = live.history.lock().unwrap().clone();
+            execution.resume = live.at.lock().unwrap().clone();
         }
         let details = json!({"error": failure.error, "cause": failure.cause});
         execution.history.record(self.now(), "ExecutionAborted", "executionAbortedEventDetails", details);
@@ -251,15 +259,15 @@ impl Engine {
         execution
     }
 
-    /// Runs a failed or timed-out execution again from where it stopped, as Step Functions'
-    /// RedriveExecution does: states that succeeded are not run again, nor are the branches and
-    /// items of a Parallel or Map that succeeded; retry counts start afresh.
+    /// Runs a failed, timed-out or stopped execution again from where it stopped, as Step
+    /// Functions' RedriveExecution does: states that succeeded are not run again, nor are the
+    /// branches and items of a Parallel or Map that succeeded; retry counts start afresh.
     pub async fn redrive(
         self: &Arc<Self>,
         machine: &StateMachine,
         mut execution: Execution,
     ) -> Result<Execution, RedriveError> {
-        if !matches!(execution.status, Status::Failed | Status::TimedOut) || execution.resume.is_none() {
+        if !execution.redrivable() {
             return Err(RedriveError::NotRedrivable(execution.arn, execution.status));
         }
         execution.redrive_count += 1;
@@ -290,12 +298,12 @@ impl Engine {
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
         });
-        let history = Arc::new(Mutex::new(std::mem::take(&mut execution.history)));
-        self.live.lock().unwrap().insert(execution.arn.clone(), history.clone());
-        let run = Run { engine: self.clone(), context, history };
+        let live = Arc::new(Live { history: Mutex::new(std::mem::take(&mut execution.history)), at: Mutex::default() });
+        self.live.lock().unwrap().insert(execution.arn.clone(), live.clone());
+        let run = Run { engine: self.clone(), context, live };
         first(&run);
         let states = &machine.definition.json;
-        let work = run.states(states, execution.input.clone(), execution.resume.take());
+        let work = run.states(states, execution.input.clone(), execution.resume.take(), Level::Top);
         // `None`: the execution ran past its own TimeoutSeconds.
         let result = match states["TimeoutSeconds"].as_u64() {
             Some(limit) => tokio::time::timeout(Duration::from_secs(limit), work).await.ok(),
@@ -323,9 +331,7 @@ impl Engine {
                 );
                 execution.status = Status::TimedOut;
                 execution.failure = Some(f);
-                // Where it was is lost with the cancelled work: a redrive starts from the top.
-                let start = states["StartAt"].as_str().unwrap_or_default().to_string();
-                execution.resume = Some(Resume { state: start, input: execution.input.clone(), fan_out: None });
+                execution.resume = run.live.at.lock().unwrap().clone();
             }
             Some(Err(halt)) => {
                 let f = &halt.failure;
@@ -341,7 +347,7 @@ impl Engine {
         }
         execution.stop_date = Some(self.now());
         self.live.lock().unwrap().remove(&execution.arn);
-        execution.history = run.history.lock().unwrap().clone();
+        execution.history = run.live.history.lock().unwrap().clone();
         execution
     }
 
@@ -399,7 +405,22 @@ fn random() -> f64 {
 struct Run {
     engine: Arc<Engine>,
     context: Value,
-    history: Arc<Mutex<History>>,
+    live: Arc<Live>,
+}
+
+/// What the engine knows of a running execution from outside its run: the history as it grows,
+/// and the top-level state it is in with that state's input, where a redrive starts when the
+/// run is cut short (timed out or stopped).
+struct Live {
+    history: Mutex<History>,
+    at: Mutex<Option<Resume>>,
+}
+
+/// Whether [`Run::states`] runs the state machine itself or a branch or item inside it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Top,
+    Inner,
 }
 
 /// What a state hands on: its output, and the next state (`None` at an end).
@@ -425,7 +446,7 @@ struct Halt {
 
 impl Run {
     fn record(&self, kind: &str, field: &str, details: Value) {
-        self.history.lock().unwrap().record(self.engine.now(), kind, field, details);
+        self.live.history.lock().unwrap().record(self.engine.now(), kind, field, details);
     }
 
     /// The context object for a state, `$$`.
@@ -441,6 +462,7 @@ impl Run {
         machine: &'a Value,
         input: Value,
         resume: Option<Resume>,
+        level: Level,
     ) -> BoxFuture<'a, Result<Value, Halt>> {
         Box::pin(async move {
             let (mut current, mut input, mut fan_out) = match resume {
@@ -449,6 +471,10 @@ impl Run {
             };
             loop {
                 let state = &machine["States"][&current];
+                if level == Level::Top {
+                    let at = Resume { state: current.clone(), input: input.clone(), fan_out: fan_out.clone() };
+                    *self.live.at.lock().unwrap() = Some(at);
+                }
                 match self.state(&current, state, input.clone(), fan_out.take()).await {
                     Ok((output, Some(next))) => {
                         current = next;
@@ -774,7 +800,7 @@ impl Run {
             async move {
                 match then {
                     Branch::Succeeded(output) => Ok(output),
-                    Branch::Unfinished(resume) => self.states(branch, input, resume).await,
+                    Branch::Unfinished(resume) => self.states(branch, input, resume, Level::Inner).await,
                 }
             }
         });
@@ -820,7 +846,7 @@ impl Run {
                 Branch::Unfinished(resume) => resume,
             };
             self.record("MapIterationStarted", "mapIterationStartedEventDetails", json!({"index": index}));
-            let result = self.states(processor, item, resume).await;
+            let result = self.states(processor, item, resume, Level::Inner).await;
             let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
             self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
             result
