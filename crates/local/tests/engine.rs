@@ -352,27 +352,7 @@ async fn a_path_that_finds_nothing_is_states_runtime_which_states_all_does_not_c
 /// in, with that state's input.
 #[tokio::test(start_paused = true)]
 async fn an_execution_over_its_timeout_times_out_and_is_redriven_from_where_it_was() {
-    let calls: Arc<Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
-    let seen = calls.clone();
-    let mut registry = Registry::default();
-    registry.function(
-        FN,
-        handler(move |input: Value| {
-            let seen = seen.clone();
-            async move {
-                let key = input["key"].as_str().unwrap().to_string();
-                let n = {
-                    let mut seen = seen.lock().unwrap();
-                    *seen.entry(key.clone()).or_default() += 1;
-                    seen[&key]
-                };
-                if key == "b" && n == 1 {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                }
-                Ok(json!({"key": key}))
-            }
-        }),
-    );
+    let (registry, calls) = counter(&[], &["b"]);
     let engine = Engine::new(registry);
     let sm = machine(json!({"TimeoutSeconds": 60, "StartAt": "A",
         "States": {"A": task("a", Some("B")), "B": task("b", Some("C")), "C": task("c", None)}}));
@@ -456,9 +436,17 @@ async fn the_pipeline_retries_then_fails_at_the_state_that_refused_the_upload() 
     assert_eq!(outcome.resume.as_ref().map(|r| r.state.as_str()), Some("Classify"), "a redrive starts at Classify");
 }
 
+type Calls = Arc<Mutex<std::collections::HashMap<String, u32>>>;
+
 /// Counts calls per key, and fails the first call of each key named in `flaky`.
-fn flaky_counter(flaky: &'static [&'static str]) -> (Registry, Arc<Mutex<std::collections::HashMap<String, u32>>>) {
-    let calls: Arc<Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
+fn flaky_counter(flaky: &'static [&'static str]) -> (Registry, Calls) {
+    counter(flaky, &[])
+}
+
+/// Counts calls per key; the first call of a key in `flaky` fails, of a key in `slow` takes an
+/// hour.
+fn counter(flaky: &'static [&'static str], slow: &'static [&'static str]) -> (Registry, Calls) {
+    let calls: Calls = Arc::default();
     let seen = calls.clone();
     let mut registry = Registry::default();
     registry.function(
@@ -474,6 +462,9 @@ fn flaky_counter(flaky: &'static [&'static str]) -> (Registry, Arc<Mutex<std::co
                 };
                 if n == 1 && flaky.contains(&key.as_str()) {
                     return Err(lambda_failure("MediaFlow.Transient", &format!("{key} broke")));
+                }
+                if n == 1 && slow.contains(&key.as_str()) {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
                 }
                 Ok(json!({"key": key, "redrives": input["redrives"]}))
             }
