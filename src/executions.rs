@@ -82,8 +82,10 @@ pub fn run(args: &Args) -> Result<bool> {
                 }
                 let ended = find(&store, name)?;
                 print!("{}", trace_text(&ended));
-                // The rule's notice may still be on its way when the record is kept.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                if ended.status != Status::Succeeded {
+                    let status = serde_json::to_value(ended.status)?;
+                    platform.told(&ended.name, status.as_str().unwrap_or_default()).await;
+                }
                 print_notifications(&platform.notifications());
                 Ok(ended.status == Status::Succeeded)
             })

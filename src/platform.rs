@@ -196,9 +196,20 @@ impl Platform {
         });
     }
 
-    /// What the pipeline has published so far.
+    /// What the topic has received so far.
     pub fn notifications(&self) -> Vec<Notification> {
         self.notifications.lock().unwrap().clone()
+    }
+
+    /// Waits, a second at most, for the topic to hear that `execution` ended in `status`: the
+    /// failure rule's notice follows the status change on a task of its own.
+    pub async fn told(&self, execution: &str, status: &str) {
+        for _ in 0..100 {
+            if self.notifications().iter().any(|n| n.execution == execution && n.status == status) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 }
 

@@ -236,9 +236,9 @@ pub fn trace_text(execution: &Execution) -> String {
     text
 }
 
-/// The state a failed execution stopped at, where a redrive starts again.
+/// The state an execution failed, timed out or was stopped in: where a redrive starts again.
 fn failed_state(execution: &Execution) -> Option<&str> {
-    (execution.status == Status::Failed).then_some(execution.resume.as_ref()?.failed_state())
+    execution.redrivable().then_some(execution.resume.as_ref()?.failed_state())
 }
 
 fn trace_json(execution: &Execution) -> Value {
