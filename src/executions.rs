@@ -9,6 +9,7 @@ use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 
 use crate::platform::{Layout, Options, Platform};
 use crate::process::{print_notifications, trace_text, upload_key};
+use crate::topic::Topic;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,7 +24,7 @@ pub struct Args {
 pub enum Command {
     /// Every execution kept, newest first.
     List,
-    /// One execution's trace: states, durations, outputs, error.
+    /// One execution's trace: states, durations, outputs, error, and what the topic was told.
     Show { name: String },
     /// Run a failed, timed-out or stopped execution again from where it stopped (after fixing its cause).
     Redrive {
@@ -62,7 +63,10 @@ pub fn run(args: &Args) -> Result<bool> {
             Ok(true)
         }
         Command::Show { name } => {
-            print!("{}", trace_text(&find(&store, name)?));
+            let execution = find(&store, name)?;
+            print!("{}", trace_text(&execution));
+            let kept = Topic::kept(&Layout::of(&args.data).notifications)?;
+            print_notifications(&kept.into_iter().filter(|n| n.execution == execution.name).collect::<Vec<_>>());
             Ok(true)
         }
         Command::Redrive { name, job_template } => {

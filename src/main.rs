@@ -9,6 +9,7 @@ mod process;
 mod progress;
 mod schemas;
 mod serve;
+mod topic;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

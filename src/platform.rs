@@ -1,7 +1,7 @@
 //! The whole pipeline on one machine: the embedded S3 endpoint, the MediaConvert stand-in, the
 //! Step Functions engine with its API running `statemachine/pipeline.asl.json` filled as infra
 //! fills it, every function of `functions/` as an in-process Lambda, the three EventBridge rules
-//! of `infra/template.yaml` as event routing, and an SNS sink.
+//! of `infra/template.yaml` as event routing, and an SNS sink (`topic.rs`).
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,8 @@ use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings};
 use mediaflow_local::{EmbeddedS3, StepFunctionsEndpoint};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::topic::{Notification, Topic};
 use serde_json::Value;
 
 pub const APPLICATION: &str = "mediaflow";
@@ -26,28 +28,13 @@ pub const WATCH_BUCKET: &str = "watch";
 pub const PUBLIC_BUCKET: &str = "public";
 const MEDIACONVERT_ROLE: &str = "arn:aws:iam::123456789012:role/mediaflow-mediaconvert";
 
-/// A message the topic received, as the SNS sink kept it: from the state machine's
-/// NotifySuccess (with a subject and the execution document), or from the failure rule (the
-/// `Execution Status Change` event itself; EventBridge sets no subject).
-#[derive(Clone, Debug, Serialize)]
-pub struct Notification {
-    pub subject: Option<String>,
-    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
-    pub status: String,
-    /// The name of the execution it tells of.
-    pub execution: String,
-    pub message: Value,
-}
-
-type Sink = Arc<Mutex<Vec<Notification>>>;
-
 pub struct Platform {
     pub s3: EmbeddedS3,
     pub sfn: StepFunctionsEndpoint,
     pub mediaconvert: MediaConvertEndpoint,
     pub machine_arn: String,
     pub data: PathBuf,
-    notifications: Sink,
+    topic: Topic,
 }
 
 /// Where things live under the data folder.
@@ -55,11 +42,17 @@ pub struct Layout {
     pub buckets: PathBuf,
     pub executions: PathBuf,
     pub work: PathBuf,
+    pub notifications: PathBuf,
 }
 
 impl Layout {
     pub fn of(data: &Path) -> Layout {
-        Layout { buckets: data.join("s3"), executions: data.join("executions"), work: data.join("work") }
+        Layout {
+            buckets: data.join("s3"),
+            executions: data.join("executions"),
+            work: data.join("work"),
+            notifications: data.join("notifications.jsonl"),
+        }
     }
 }
 
@@ -117,7 +110,7 @@ impl Platform {
         let arns = statemachine::arns(REGION, ACCOUNT, APPLICATION);
         let filled = statemachine::fill(DEFINITION, &arns)?;
         let machine = StateMachine::new(&format!("{APPLICATION}-pipeline"), Definition::parse(&filled)?);
-        let notifications: Sink = Arc::default();
+        let topic = Topic::new(layout.notifications.clone());
 
         // The engine and the API come up first: await-mediaconvert answers task tokens through
         // the API, as it does on AWS.
@@ -132,9 +125,9 @@ impl Platform {
         let machine_arn = machine.arn.clone();
         sfn.register(machine, &filled);
         let template_key = options.job_template.as_ref().map(|_| JOB_TEMPLATE_KEY.to_string());
-        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, template_key, notifications.clone()));
+        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, template_key, topic.clone()));
 
-        let platform = Platform { s3, sfn, mediaconvert, machine_arn, data, notifications };
+        let platform = Platform { s3, sfn, mediaconvert, machine_arn, data, topic };
         platform.route();
         Ok(platform)
     }
@@ -180,12 +173,12 @@ impl Platform {
         });
         let mut statuses = self.sfn.events();
         let pattern = execution_failed_pattern(&self.machine_arn);
-        let notifications = self.notifications.clone();
+        let topic = self.topic.clone();
         tokio::spawn(async move {
             while let Some(event) = statuses.recv().await {
                 let json = serde_json::to_value(&event).expect("events serialise");
                 if matches(&pattern, &json).unwrap_or(false) {
-                    notifications.lock().unwrap().push(Notification {
+                    topic.publish(Notification {
                         subject: None,
                         status: event.detail.status,
                         execution: event.detail.name,
@@ -196,9 +189,9 @@ impl Platform {
         });
     }
 
-    /// What the topic has received so far.
+    /// What the topic has received from this process so far.
     pub fn notifications(&self) -> Vec<Notification> {
-        self.notifications.lock().unwrap().clone()
+        self.topic.received()
     }
 
     /// Waits, a second at most, for the topic to hear that `execution` ended in `status`: the
@@ -315,7 +308,7 @@ fn functions(
     sfn: &StepFunctionsEndpoint,
     mediaconvert: &MediaConvertEndpoint,
     video_template_key: Option<String>,
-    notifications: Sink,
+    topic: Topic,
 ) -> Registry {
     let arn = |placeholder: &str| arns[placeholder].clone();
     let mut r = Registry::default();
@@ -367,7 +360,7 @@ fn functions(
     r.service(
         mediaflow_local::engine::definition::SNS_PUBLISH,
         handler(move |parameters: Value| {
-            let notifications = notifications.clone();
+            let topic = topic.clone();
             async move {
                 let message = parameters["Message"]
                     .as_str()
@@ -376,7 +369,7 @@ fn functions(
                 let attribute = |name: &str| {
                     parameters["MessageAttributes"][name]["StringValue"].as_str().unwrap_or_default().to_string()
                 };
-                notifications.lock().unwrap().push(Notification {
+                topic.publish(Notification {
                     subject: parameters["Subject"].as_str().map(String::from),
                     status: attribute("status"),
                     execution: attribute("execution"),

@@ -13,8 +13,9 @@ use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 use serde_json::{Value, json};
 
 use crate::plan::input_key;
-use crate::platform::{Layout, Notification, Options, Platform, WATCH_BUCKET};
+use crate::platform::{Layout, Options, Platform, WATCH_BUCKET};
 use crate::progress::Progress;
+use crate::topic::Notification;
 
 #[derive(clap::Args)]
 pub struct Args {

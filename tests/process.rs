@@ -212,6 +212,11 @@ fn a_failed_execution_is_redriven_to_success_after_its_cause_is_fixed() {
     assert_eq!(ffprobe_size(&public.join("audiovideo/talk_360p.mp4")), (640, 360, "h264".into()));
     assert!(public.join("json/talk.json").exists() && public.join("thumbnail/talk.jpg").exists());
 
+    // The topic was told of both ends, by the two processes.
+    let shown = common::mediaflow(d, &["executions", "show", name, "--data", "data"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("notification [FAILED]") && shown.contains("notification [SUCCEEDED]"), "{shown}");
+
     // What ran after the redrive: from the failed state on, nothing that had succeeded.
     let kept = d.join(format!("data/executions/mediaflow-pipeline/{name}.json"));
     let execution: Value = serde_json::from_slice(&std::fs::read(kept).unwrap()).unwrap();
