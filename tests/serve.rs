@@ -1,5 +1,5 @@
-//! `mediaflow serve` from the outside: an upload by an ordinary S3 client starts an execution
-//! that an ordinary Step Functions client sees through to its end.
+//! `mediaflow serve` from the outside: an upload by an ordinary S3 client (the Rust SDK, the aws
+//! CLI) starts an execution that an ordinary Step Functions client sees through to its end.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -7,47 +7,70 @@ use std::time::Duration;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 
-/// Stops the server when the test ends, passed or not.
-struct Server(std::process::Child);
+/// A running `mediaflow serve`, stopped when the test ends, passed or not; its output is read
+/// to the end in the background, line by line.
+struct Server {
+    child: std::process::Child,
+    output: std::sync::mpsc::Receiver<String>,
+    lines: Vec<String>,
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// The value after `label` on the line that starts with it.
-fn field(lines: &[String], label: &str) -> String {
-    let line = lines.iter().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no {label} in {lines:#?}"));
-    line[label.len()..].split_whitespace().next().unwrap().to_string()
+impl Server {
+    /// Starts it over `data` on free ports, and waits until it has printed its endpoints.
+    fn start(data: &std::path::Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mediaflow"))
+            .args(["serve", "--s3", "127.0.0.1:0", "--sfn", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (sender, output) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let mut server = Server { child, output, lines: Vec::new() };
+        server.wait_for(&["every upload"]);
+        server
+    }
+
+    /// Reads its output until a line starts with each of `wanted`.
+    fn wait_for(&mut self, wanted: &[&str]) {
+        while !wanted.iter().all(|w| self.lines.iter().any(|l| l.starts_with(w))) {
+            match self.output.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => self.lines.push(line),
+                Err(_) => panic!("the server did not print {wanted:?}: {:#?}", self.lines),
+            }
+        }
+    }
+
+    /// The value after `label` on the line that starts with it.
+    fn field(&self, label: &str) -> String {
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} in {:#?}", self.lines));
+        line[label.len()..].split_whitespace().next().unwrap().to_string()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_s3_upload_starts_an_execution_a_step_functions_client_follows() {
     let dir = tempfile::tempdir().unwrap();
     mediaflow_testkit::video(&dir.path().join("talk.mp4"), 640, 360, 1.0, true);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mediaflow"))
-        .args(["serve", "--s3", "127.0.0.1:0", "--sfn", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let _server = Server(child);
-    // The server prints as executions end: its output is read to the end, in the background.
-    let (header, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = header.send(line);
-        }
-    });
-    let mut lines = Vec::new();
-    while lines.last().is_none_or(|l: &String| !l.starts_with("every upload")) {
-        lines.push(receiver.recv_timeout(Duration::from_secs(60)).expect("the server prints its endpoints"));
-    }
-    let (s3_url, sfn_url) = (field(&lines, "S3 endpoint:"), field(&lines, "Step Functions endpoint:"));
-    let machine = field(&lines, "state machine:");
+    let mut server = Server::start(&dir.path().join("data"));
+    let (s3_url, sfn_url) = (server.field("S3 endpoint:"), server.field("Step Functions endpoint:"));
+    let machine = server.field("state machine:");
 
     let credentials = aws_sdk_s3::config::Credentials::new("mediaflow", "mediaflow-local-secret", None, None, "test");
     let s3 = aws_sdk_s3::Client::from_conf(
@@ -84,14 +107,67 @@ async fn an_s3_upload_starts_an_execution_a_step_functions_client_follows() {
         assert_eq!(keys, ["audiovideo/talk_360p.mp4"]);
         // The server said so too: the status changes and what the topic received.
         let arn = execution.execution_arn();
-        let wanted = [format!("RUNNING {arn}"), format!("SUCCEEDED {arn}"), "notification [SUCCEEDED]".to_string()];
-        while !wanted.iter().all(|w| lines.iter().any(|l| l.starts_with(w.as_str()))) {
-            match receiver.recv_timeout(Duration::from_secs(10)) {
-                Ok(line) => lines.push(line),
-                Err(_) => panic!("the server did not print {wanted:?}: {lines:#?}"),
-            }
-        }
+        server.wait_for(&[&format!("RUNNING {arn}"), &format!("SUCCEEDED {arn}"), "notification [SUCCEEDED]"]);
         return;
     }
     panic!("no execution ended");
+}
+
+/// The Done-when of `serve`, with the aws CLI itself (`scripts/ensure-tools --test-tools`
+/// installs it): `aws s3 cp` starts an execution that `aws stepfunctions describe-execution`
+/// shows.
+#[test]
+fn the_aws_cli_uploads_and_follows_the_execution() {
+    let aws = mediaflow_testkit::repo().join(".tools/awscli/bin/aws");
+    assert!(aws.exists(), "the aws CLI is missing: run scripts/ensure-tools --test-tools");
+    let dir = tempfile::tempdir().unwrap();
+    mediaflow_testkit::tone(&dir.path().join("intro.mp3"), 1.0);
+    let mut server = Server::start(&dir.path().join("data"));
+    let (s3_url, sfn_url) = (server.field("S3 endpoint:"), server.field("Step Functions endpoint:"));
+    let machine = server.field("state machine:");
+    let run = |args: &[&str]| -> String {
+        let out = Command::new(&aws)
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "mediaflow")
+            .env("AWS_SECRET_ACCESS_KEY", "mediaflow-local-secret")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "aws {args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    run(&["--endpoint-url", &s3_url, "s3", "cp", "intro.mp3", "s3://watch/inputs/intro.mp3"]);
+    server.wait_for(&["SUCCEEDED "]);
+
+    let listed = run(&[
+        "--endpoint-url",
+        &sfn_url,
+        "stepfunctions",
+        "list-executions",
+        "--state-machine-arn",
+        &machine,
+        "--query",
+        "executions[0].executionArn",
+        "--output",
+        "text",
+    ]);
+    let described = run(&[
+        "--endpoint-url",
+        &sfn_url,
+        "stepfunctions",
+        "describe-execution",
+        "--execution-arn",
+        listed.trim(),
+        "--output",
+        "json",
+    ]);
+    let described: serde_json::Value = serde_json::from_str(&described).unwrap();
+    assert_eq!(described["status"], "SUCCEEDED", "{described:#}");
+    let input: serde_json::Value = serde_json::from_str(described["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["detail"]["object"]["key"], "inputs/intro.mp3");
+    assert!(run(&["--endpoint-url", &s3_url, "s3", "ls", "s3://public/audiovideo/"]).contains("intro.mp3"));
 }
