@@ -11,11 +11,11 @@ use anyhow::{Context, Result};
 use lambda_runtime::Diagnostic;
 use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, matches, upload_pattern};
 use mediaflow_core::statemachine::{self, DEFINITION};
-use mediaflow_local::engine::run::{ACCOUNT, REGION};
 use mediaflow_local::engine::{
     Definition, Engine, ExecutionStore, Handler, Registry, StateMachine, contracts, handler, lambda_failure,
 };
 use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings};
+use mediaflow_local::{ACCOUNT, REGION};
 use mediaflow_local::{EmbeddedS3, StepFunctionsEndpoint};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,7 +26,6 @@ use serde_json::Value;
 pub const APPLICATION: &str = "mediaflow";
 pub const WATCH_BUCKET: &str = "watch";
 pub const PUBLIC_BUCKET: &str = "public";
-const MEDIACONVERT_ROLE: &str = "arn:aws:iam::123456789012:role/mediaflow-mediaconvert";
 
 pub struct Platform {
     pub s3: EmbeddedS3,
@@ -278,25 +277,13 @@ fn await_clients(
     sfn: &StepFunctionsEndpoint,
     mediaconvert: &MediaConvertEndpoint,
 ) -> await_mediaconvert::Clients {
-    let config = aws_sdk_mediaconvert::Config::builder()
-        .behavior_version(aws_sdk_mediaconvert::config::BehaviorVersion::latest())
-        .endpoint_url(mediaconvert.endpoint())
-        .region(aws_sdk_mediaconvert::config::Region::new(REGION))
-        .credentials_provider(aws_sdk_mediaconvert::config::Credentials::new(
-            mediaflow_local::ACCESS_KEY,
-            mediaflow_local::SECRET_KEY,
-            None,
-            None,
-            "mediaflow-local",
-        ))
-        .build();
     await_mediaconvert::Clients {
         s3: s3.client(),
-        mediaconvert: aws_sdk_mediaconvert::Client::from_conf(config),
+        mediaconvert: mediaconvert.client(),
         sfn: sfn.client(),
         watch_bucket: WATCH_BUCKET.into(),
         destination_bucket: PUBLIC_BUCKET.into(),
-        role_arn: MEDIACONVERT_ROLE.into(),
+        role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{APPLICATION}-mediaconvert"),
         application: APPLICATION.into(),
     }
 }

@@ -3,11 +3,16 @@
 //! API over HTTP.
 
 pub mod engine;
+mod feed;
 mod http;
 pub mod mediaconvert;
 mod s3;
 mod sfn;
 mod store;
 
-pub use s3::{ACCESS_KEY, EmbeddedS3, Error, REGION, SECRET_KEY};
+pub use s3::{ACCESS_KEY, EmbeddedS3, Error, SECRET_KEY};
+
+/// The one region and account the platform is, in every ARN and event it makes.
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
 pub use sfn::StepFunctionsEndpoint;

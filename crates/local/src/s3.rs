@@ -11,12 +11,12 @@ use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::REGION;
 use crate::store::{Service, Store};
 
 /// The static test credentials the endpoint accepts.
 pub const ACCESS_KEY: &str = "mediaflow";
 pub const SECRET_KEY: &str = "mediaflow-local-secret";
-pub const REGION: &str = "us-east-1";
 
 /// Each connection's socket send buffer.
 const SEND_BUFFER_BYTES: usize = 64 * 1024;
@@ -46,7 +46,7 @@ impl EmbeddedS3 {
             std::fs::create_dir_all(data.join(bucket)).map_err(folder_error)?;
         }
         let data = data.canonicalize().map_err(folder_error)?;
-        let store = Arc::new(Store::new(data.clone(), REGION).map_err(folder_error)?);
+        let store = Arc::new(Store::new(data.clone()).map_err(folder_error)?);
         let service = {
             let mut builder = S3ServiceBuilder::new(Service(store.clone()));
             builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
@@ -78,9 +78,7 @@ impl EmbeddedS3 {
 
     /// Every `Object Created` event from now on.
     pub fn events(&self) -> mpsc::UnboundedReceiver<ObjectCreatedEvent> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.store.subscribe(tx);
-        rx
+        self.store.events()
     }
 
     /// Bytes GETs of `bucket`/`key` have streamed so far.

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::engine::{Definition, Engine, Execution, ExecutionStore, Failure, StateMachine, Status};
+use crate::feed::Feed;
 
 /// A running endpoint. Dropping it stops the server.
 pub struct StepFunctionsEndpoint {
@@ -45,7 +46,7 @@ struct Api {
     machines: Mutex<BTreeMap<String, Arc<Machine>>>,
     executions: Mutex<BTreeMap<String, Tracked>>,
     store: Option<ExecutionStore>,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<ExecutionStatusChangeEvent>>>,
+    events: Feed<ExecutionStatusChangeEvent>,
 }
 
 /// An error as the protocol carries it: its `__type` is the SDK's error name.
@@ -72,7 +73,7 @@ impl StepFunctionsEndpoint {
             machines: Mutex::default(),
             executions: Mutex::default(),
             store,
-            subscribers: Mutex::default(),
+            events: Feed::default(),
         });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
@@ -108,9 +109,7 @@ impl StepFunctionsEndpoint {
 
     /// Every execution status change from now on.
     pub fn events(&self) -> mpsc::UnboundedReceiver<ExecutionStatusChangeEvent> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.api.subscribers.lock().unwrap().push(tx);
-        rx
+        self.api.events.subscribe()
     }
 
     /// Makes `machine` known, as CreateStateMachine would (the CLI registers the pipeline).
@@ -336,8 +335,7 @@ impl Api {
         {
             eprintln!("mediaflow: could not keep execution {}: {e}", execution.arn);
         }
-        let event = status_change(execution);
-        self.subscribers.lock().unwrap().retain(|s| s.send(event.clone()).is_ok());
+        self.events.send(&status_change(execution));
     }
 
     fn start_execution(self: &Arc<Self>, machine_arn: &str, name: &str, input: Value) -> Result<Value, ApiError> {

@@ -28,7 +28,10 @@ use s3s::dto::*;
 use s3s::stream::{ByteStream, RemainingLength};
 use s3s::{S3, S3Request, S3Response, S3Result, StdError};
 use s3s_fs::FileSystem;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::feed::Feed;
+use crate::{ACCOUNT, REGION};
 
 /// One lock per object being written, by (bucket, key).
 type KeyLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
@@ -36,31 +39,27 @@ type KeyLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 pub(crate) struct Store {
     fs: FileSystem,
     root: PathBuf,
-    region: String,
-    account: String,
     key_locks: Mutex<KeyLocks>,
-    subscribers: Mutex<Vec<UnboundedSender<ObjectCreatedEvent>>>,
+    events: Feed<ObjectCreatedEvent>,
     served: Mutex<HashMap<(String, String), Arc<AtomicU64>>>,
     sequencer: AtomicU64,
 }
 
 impl Store {
-    pub(crate) fn new(root: PathBuf, region: &str) -> std::io::Result<Store> {
+    pub(crate) fn new(root: PathBuf) -> std::io::Result<Store> {
         let fs = FileSystem::new(&root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
         Ok(Store {
             fs,
             root,
-            region: region.to_string(),
-            account: "000000000000".to_string(),
             key_locks: Mutex::default(),
-            subscribers: Mutex::default(),
+            events: Feed::default(),
             served: Mutex::default(),
             sequencer: AtomicU64::new(1),
         })
     }
 
-    pub(crate) fn subscribe(&self, to: UnboundedSender<ObjectCreatedEvent>) {
-        self.subscribers.lock().expect("not poisoned").push(to);
+    pub(crate) fn events(&self) -> UnboundedReceiver<ObjectCreatedEvent> {
+        self.events.subscribe()
     }
 
     pub(crate) fn bytes_served(&self, bucket: &str, key: &str) -> u64 {
@@ -82,9 +81,9 @@ impl Store {
         event.id = Some(format!("mediaflow-local-{sequence:016x}"));
         event.detail_type = "Object Created".into();
         event.source = "aws.s3".into();
-        event.account = Some(self.account.clone());
+        event.account = Some(ACCOUNT.into());
         event.time = Some(chrono::Utc::now());
-        event.region = Some(self.region.clone());
+        event.region = Some(REGION.into());
         event.resources = Some(vec![format!("arn:aws:s3:::{bucket}")]);
         event.detail = ObjectCreatedDetail {
             version: Some("0".into()),
@@ -97,12 +96,11 @@ impl Store {
                 sequencer: Some(format!("{sequence:016X}")),
             },
             request_id: Some(format!("{sequence:016X}")),
-            requester: Some(self.account.clone()),
+            requester: Some(ACCOUNT.into()),
             source_ip_address: Some("127.0.0.1".into()),
             reason: Some(reason.to_string()),
         };
-        let mut subscribers = self.subscribers.lock().expect("not poisoned");
-        subscribers.retain(|s| s.send(event.clone()).is_ok());
+        self.events.send(&event);
     }
 }
 

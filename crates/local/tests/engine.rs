@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mediaflow_local::engine::{
-    Definition, Engine, Execution, Failure, RedriveError, Registry, StateMachine, Status, TokenError, handler,
+    Definition, Engine, Execution, Failure, Handler, RedriveError, Registry, StateMachine, Status, TokenError, handler,
     lambda_failure,
 };
 use serde_json::{Value, json};
@@ -25,10 +25,15 @@ fn single(state: Value) -> Value {
     json!({"StartAt": "S", "States": {"S": state}})
 }
 
-fn echo() -> Registry {
+/// A registry whose one function, at `FN`, is `f`.
+fn only(f: Handler) -> Registry {
     let mut registry = Registry::default();
-    registry.function(FN, handler(|input| async move { Ok(input) }));
+    registry.function(FN, f);
     registry
+}
+
+fn echo() -> Registry {
+    only(handler(|input| async move { Ok(input) }))
 }
 
 fn ok(outcome: &Execution) -> &Value {
@@ -59,13 +64,9 @@ async fn pass_puts_its_result_at_the_result_path() {
 /// Parameters, ResultSelector, ResultPath and OutputPath around a `lambda:invoke` Task.
 #[tokio::test(start_paused = true)]
 async fn a_task_applies_every_path_in_order() {
-    let mut registry = Registry::default();
-    registry.function(
-        FN,
-        handler(|payload: Value| async move {
-            Ok(json!({"sum": payload["a"].as_i64().unwrap() + payload["b"].as_i64().unwrap(), "ignored": true}))
-        }),
-    );
+    let registry = only(handler(|payload: Value| async move {
+        Ok(json!({"sum": payload["a"].as_i64().unwrap() + payload["b"].as_i64().unwrap(), "ignored": true}))
+    }));
     let state = json!({
         "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
         "InputPath": "$.numbers",
@@ -155,18 +156,14 @@ async fn retries_back_off_on_the_clock() {
     let attempts: Arc<Mutex<Vec<(f64, i64)>>> = Arc::default();
     let seen = attempts.clone();
     let start = tokio::time::Instant::now();
-    let mut registry = Registry::default();
-    registry.function(
-        FN,
-        handler(move |input: Value| {
-            let seen = seen.clone();
-            async move {
-                let mut seen = seen.lock().unwrap();
-                seen.push((start.elapsed().as_secs_f64(), input["retry"].as_i64().unwrap()));
-                if seen.len() < 3 { Err(lambda_failure("MediaFlow.Transient", "try again")) } else { Ok(json!("done")) }
-            }
-        }),
-    );
+    let registry = only(handler(move |input: Value| {
+        let seen = seen.clone();
+        async move {
+            let mut seen = seen.lock().unwrap();
+            seen.push((start.elapsed().as_secs_f64(), input["retry"].as_i64().unwrap()));
+            if seen.len() < 3 { Err(lambda_failure("MediaFlow.Transient", "try again")) } else { Ok(json!("done")) }
+        }
+    }));
     let state = json!({"Type": "Task", "Resource": FN, "Parameters": {"retry.$": "$$.State.RetryCount"},
         "Retry": [{"ErrorEquals": ["MediaFlow.Transient"], "IntervalSeconds": 3, "BackoffRate": 2, "MaxAttempts": 5}], "End": true});
     let outcome = run(single(state), registry, json!({})).await;
@@ -176,8 +173,7 @@ async fn retries_back_off_on_the_clock() {
 
 #[tokio::test(start_paused = true)]
 async fn catch_puts_the_error_object_at_its_result_path_and_a_lambda_error_type_is_the_name() {
-    let mut registry = Registry::default();
-    registry.function(FN, handler(|_| async { Err(lambda_failure("MediaFlow.InvalidMedia", "not a video")) }));
+    let registry = only(handler(|_| async { Err(lambda_failure("MediaFlow.InvalidMedia", "not a video")) }));
     let definition = json!({"StartAt": "T", "States": {
         "T": {"Type": "Task", "Resource": FN,
               "Retry": [{"ErrorEquals": ["MediaFlow.Transient"]}],
@@ -195,14 +191,10 @@ async fn catch_puts_the_error_object_at_its_result_path_and_a_lambda_error_type_
 
 #[tokio::test(start_paused = true)]
 async fn a_task_over_its_timeout_fails_with_states_timeout() {
-    let mut registry = Registry::default();
-    registry.function(
-        FN,
-        handler(|_| async {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            Ok(json!("late"))
-        }),
-    );
+    let registry = only(handler(|_| async {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(json!("late"))
+    }));
     let definition = json!({"StartAt": "T", "States": {
         "T": {"Type": "Task", "Resource": FN, "TimeoutSeconds": 10,
               "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "TimedOut"}], "End": true},
@@ -219,36 +211,32 @@ async fn a_task_over_its_timeout_fails_with_states_timeout() {
 async fn task_tokens_are_answered_kept_alive_or_timed_out() {
     let engine_slot: Arc<Mutex<Option<Arc<Engine>>>> = Arc::default();
     let slot = engine_slot.clone();
-    let mut registry = Registry::default();
-    registry.function(
-        FN,
-        handler(move |payload: Value| {
-            let slot = slot.clone();
-            async move {
-                let token = payload["token"].as_str().unwrap().to_string();
-                let mode = payload["mode"].as_str().unwrap().to_string();
-                let engine = slot.lock().unwrap().clone().unwrap();
-                tokio::spawn(async move {
-                    match mode.as_str() {
-                        "succeed" => {
-                            for _ in 0..5 {
-                                tokio::time::sleep(Duration::from_secs(50)).await;
-                                engine.send_task_heartbeat(&token).unwrap();
-                            }
-                            engine.send_task_success(&token, json!({"done": true})).unwrap();
-                            assert_eq!(engine.send_task_success(&token, json!({})), Err(TokenError::TaskDoesNotExist));
+    let registry = only(handler(move |payload: Value| {
+        let slot = slot.clone();
+        async move {
+            let token = payload["token"].as_str().unwrap().to_string();
+            let mode = payload["mode"].as_str().unwrap().to_string();
+            let engine = slot.lock().unwrap().clone().unwrap();
+            tokio::spawn(async move {
+                match mode.as_str() {
+                    "succeed" => {
+                        for _ in 0..5 {
+                            tokio::time::sleep(Duration::from_secs(50)).await;
+                            engine.send_task_heartbeat(&token).unwrap();
                         }
-                        "fail" => {
-                            let failure = Failure { error: "MediaFlow.TranscodeFailed".into(), cause: "1010".into() };
-                            engine.send_task_failure(&token, failure).unwrap();
-                        }
-                        _ => {} // silence
+                        engine.send_task_success(&token, json!({"done": true})).unwrap();
+                        assert_eq!(engine.send_task_success(&token, json!({})), Err(TokenError::TaskDoesNotExist));
                     }
-                });
-                Ok(json!({"submitted": true}))
-            }
-        }),
-    );
+                    "fail" => {
+                        let failure = Failure { error: "MediaFlow.TranscodeFailed".into(), cause: "1010".into() };
+                        engine.send_task_failure(&token, failure).unwrap();
+                    }
+                    _ => {} // silence
+                }
+            });
+            Ok(json!({"submitted": true}))
+        }
+    }));
     let engine = Engine::new(registry);
     *engine_slot.lock().unwrap() = Some(engine.clone());
     let state = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
@@ -301,24 +289,20 @@ async fn parallel_outputs_follow_branch_order_and_a_failed_branch_fails_the_stat
 async fn map_keeps_item_order_under_max_concurrency_and_selects_items() {
     let running = Arc::new(Mutex::new((0usize, 0usize))); // (now, most)
     let seen = running.clone();
-    let mut registry = Registry::default();
-    registry.function(
-        FN,
-        handler(move |item: Value| {
-            let seen = seen.clone();
-            async move {
-                {
-                    let mut s = seen.lock().unwrap();
-                    s.0 += 1;
-                    s.1 = s.1.max(s.0);
-                }
-                // Later items finish first, so order comes from the engine, not from timing.
-                tokio::time::sleep(Duration::from_secs(10 - item["index"].as_u64().unwrap())).await;
-                seen.lock().unwrap().0 -= 1;
-                Ok(json!(format!("{}#{}", item["name"].as_str().unwrap(), item["index"])))
+    let registry = only(handler(move |item: Value| {
+        let seen = seen.clone();
+        async move {
+            {
+                let mut s = seen.lock().unwrap();
+                s.0 += 1;
+                s.1 = s.1.max(s.0);
             }
-        }),
-    );
+            // Later items finish first, so order comes from the engine, not from timing.
+            tokio::time::sleep(Duration::from_secs(10 - item["index"].as_u64().unwrap())).await;
+            seen.lock().unwrap().0 -= 1;
+            Ok(json!(format!("{}#{}", item["name"].as_str().unwrap(), item["index"])))
+        }
+    }));
     let definition = single(json!({"Type": "Map", "ItemsPath": "$.files", "MaxConcurrency": 2,
         "ItemSelector": {"name.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
         "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": FN, "End": true}}},
@@ -448,28 +432,24 @@ fn flaky_counter(flaky: &'static [&'static str]) -> (Registry, Calls) {
 fn counter(flaky: &'static [&'static str], slow: &'static [&'static str]) -> (Registry, Calls) {
     let calls: Calls = Arc::default();
     let seen = calls.clone();
-    let mut registry = Registry::default();
-    registry.function(
-        FN,
-        handler(move |input: Value| {
-            let seen = seen.clone();
-            async move {
-                let key = input["key"].as_str().unwrap().to_string();
-                let n = {
-                    let mut seen = seen.lock().unwrap();
-                    *seen.entry(key.clone()).or_default() += 1;
-                    seen[&key]
-                };
-                if n == 1 && flaky.contains(&key.as_str()) {
-                    return Err(lambda_failure("MediaFlow.Transient", &format!("{key} broke")));
-                }
-                if n == 1 && slow.contains(&key.as_str()) {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                }
-                Ok(json!({"key": key, "redrives": input["redrives"]}))
+    let registry = only(handler(move |input: Value| {
+        let seen = seen.clone();
+        async move {
+            let key = input["key"].as_str().unwrap().to_string();
+            let n = {
+                let mut seen = seen.lock().unwrap();
+                *seen.entry(key.clone()).or_default() += 1;
+                seen[&key]
+            };
+            if n == 1 && flaky.contains(&key.as_str()) {
+                return Err(lambda_failure("MediaFlow.Transient", &format!("{key} broke")));
             }
-        }),
-    );
+            if n == 1 && slow.contains(&key.as_str()) {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            Ok(json!({"key": key, "redrives": input["redrives"]}))
+        }
+    }));
     (registry, calls)
 }
 

@@ -27,13 +27,8 @@ async fn world(dir: &Path) -> World {
     let settings =
         Settings { s3: s3.client(), ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), work_dir: dir.join("work") };
     let mediaconvert = MediaConvertEndpoint::start(settings, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let config = aws_sdk_mediaconvert::Config::builder()
-        .behavior_version(aws_sdk_mediaconvert::config::BehaviorVersion::latest())
-        .endpoint_url(mediaconvert.endpoint())
-        .region(aws_sdk_mediaconvert::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_mediaconvert::config::Credentials::new("a", "b", None, None, "test"))
-        .build();
-    World { s3, mediaconvert, client: aws_sdk_mediaconvert::Client::from_conf(config) }
+    let client = mediaconvert.client();
+    World { s3, mediaconvert, client }
 }
 
 fn ffprobe(path: &Path) -> Value {

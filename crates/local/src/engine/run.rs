@@ -25,8 +25,7 @@ use super::history::History;
 use super::registry::Registry;
 
 /// Where executions run: the account and region ARNs are made in.
-pub const REGION: &str = "us-east-1";
-pub const ACCOUNT: &str = "123456789012";
+use crate::{ACCOUNT, REGION};
 
 /// A loaded state machine.
 #[derive(Clone, Debug)]

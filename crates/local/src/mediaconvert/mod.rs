@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = crate::REGION;
+use crate::feed::Feed;
+use crate::{ACCOUNT, REGION};
 const JOBS_PATH: &str = "/2017-08-29/jobs";
 
 /// A running endpoint. Dropping it stops the server (jobs already running finish).
@@ -90,13 +90,13 @@ impl Job {
 struct Service {
     settings: Settings,
     jobs: Mutex<BTreeMap<String, Job>>,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<JobStateChangeEvent>>>,
+    events: Feed<JobStateChangeEvent>,
 }
 
 impl MediaConvertEndpoint {
     pub async fn start(settings: Settings, addr: SocketAddr) -> std::io::Result<MediaConvertEndpoint> {
         std::fs::create_dir_all(&settings.work_dir)?;
-        let service = Arc::new(Service { settings, jobs: Mutex::default(), subscribers: Mutex::default() });
+        let service = Arc::new(Service { settings, jobs: Mutex::default(), events: Feed::default() });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let serving = service.clone();
@@ -114,9 +114,20 @@ impl MediaConvertEndpoint {
 
     /// Every job state change from now on.
     pub fn events(&self) -> mpsc::UnboundedReceiver<JobStateChangeEvent> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.service.subscribers.lock().unwrap().push(tx);
-        rx
+        self.service.events.subscribe()
+    }
+
+    /// A MediaConvert client for this endpoint, with the platform's credentials.
+    pub fn client(&self) -> aws_sdk_mediaconvert::Client {
+        use aws_sdk_mediaconvert::config::{BehaviorVersion, Credentials, Region};
+        let credentials = Credentials::new(crate::ACCESS_KEY, crate::SECRET_KEY, None, None, "mediaflow-local");
+        let config = aws_sdk_mediaconvert::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new(REGION))
+            .credentials_provider(credentials)
+            .build();
+        aws_sdk_mediaconvert::Client::from_conf(config)
     }
 
     /// Every job so far, oldest first, with how far it has come.
@@ -241,6 +252,6 @@ impl Service {
             "resources": [job.arn()], "detail": detail,
         });
         let event: JobStateChangeEvent = serde_json::from_value(event).expect("the event meets its contract");
-        self.subscribers.lock().unwrap().retain(|s| s.send(event.clone()).is_ok());
+        self.events.send(&event);
     }
 }
