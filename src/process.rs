@@ -1,16 +1,17 @@
 //! `mediaflow process FILE…`: the platform started in-process, the files uploaded into
 //! `inputs/`, every execution run to its end, then each one's trace as the console shows it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{DateTime, Utc};
 use indicatif::ProgressDrawTarget;
+use mediaflow_core::contract::ExecutionStatusChangeEvent;
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::plan::input_key;
 use crate::platform::{Layout, Options, Platform, WATCH_BUCKET};
@@ -50,7 +51,8 @@ pub fn run(args: &Args) -> Result<bool> {
 /// Uploads each file under its key, waits for every execution to end and prints their traces.
 pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String)], as_json: bool) -> Result<bool> {
     let platform = Platform::start(data, options).await?;
-    let before: BTreeSet<String> = executions(&platform).await?.into_iter().map(|(arn, _)| arn).collect();
+    // Subscribed before the first upload, so no execution of ours goes unseen.
+    let mut changes = platform.sfn.events();
     for (file, key) in uploads {
         let body = aws_sdk_s3::primitives::ByteStream::from_path(file).await?;
         platform.s3.client().put_object().bucket(WATCH_BUCKET).key(key).body(body).send().await?;
@@ -58,7 +60,7 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
             eprintln!("uploaded {} → s3://{WATCH_BUCKET}/{key}", file.display());
         }
     }
-    let finished = wait_for_all(&platform, &before, uploads.len(), !as_json).await?;
+    let finished = wait_for_all(&platform, &mut changes, uploads.len(), !as_json).await;
     let store = ExecutionStore::new(Layout::of(&platform.data).executions);
     let mut ended = Vec::new();
     for arn in &finished {
@@ -96,37 +98,38 @@ pub fn print_notifications(notifications: &[Notification]) {
     }
 }
 
-async fn executions(platform: &Platform) -> Result<Vec<(String, ExecutionStatus)>> {
-    let listed = platform.sfn.client().list_executions().state_machine_arn(&platform.machine_arn).send().await?;
-    Ok(listed.executions().iter().map(|e| (e.execution_arn().to_string(), e.status().clone())).collect())
-}
-
-/// Waits until at least `uploads` executions besides the `known` ones exist and none has run
-/// for a second (an assembled upload starts one more); returns the new ones.
+/// Follows the executions that start from now on until at least `uploads` of them have ended
+/// and none has run for a second (an assembled upload starts one more); returns their ARNs.
 async fn wait_for_all(
     platform: &Platform,
-    known: &BTreeSet<String>,
+    changes: &mut UnboundedReceiver<ExecutionStatusChangeEvent>,
     uploads: usize,
     show: bool,
-) -> Result<Vec<String>> {
-    let expected = known.len() + uploads;
-    let mut quiet = 0;
+) -> Vec<String> {
+    let mut status: BTreeMap<String, String> = BTreeMap::new();
     let target = if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     let mut progress = show.then(|| Progress::new(target));
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut quiet = 0;
     loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = executions(platform).await?;
-        let running = now.iter().filter(|(_, s)| *s == ExecutionStatus::Running).count();
+        tokio::select! {
+            Some(change) = changes.recv() => {
+                status.insert(change.detail.execution_arn, change.detail.status);
+                continue;
+            }
+            _ = tick.tick() => {}
+        }
+        let running = status.values().filter(|s| *s == "RUNNING").count();
         if let Some(progress) = &mut progress {
-            progress.executions(now.len(), running);
+            progress.executions(status.len(), running);
             progress.jobs(&platform.mediaconvert.jobs());
         }
-        quiet = if now.len() >= expected && running == 0 { quiet + 1 } else { 0 };
+        quiet = if status.len() >= uploads && running == 0 { quiet + 1 } else { 0 };
         if quiet >= 4 {
             if let Some(progress) = &progress {
                 progress.finish();
             }
-            return Ok(now.into_iter().map(|(arn, _)| arn).filter(|arn| !known.contains(arn)).collect());
+            return status.into_keys().collect();
         }
     }
 }
