@@ -71,6 +71,12 @@ pub fn run(args: &Args) -> Result<bool> {
         }
         Command::Redrive { name, job_template } => {
             let execution = find(&store, name)?;
+            if !execution.redrivable() {
+                anyhow::bail!(
+                    "{name} is {:?}: only a failed, timed-out or stopped execution is redriven (upload the file again to run it anew)",
+                    execution.status
+                );
+            }
             let options = Options { job_template: job_template.clone(), ..Options::default() };
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {

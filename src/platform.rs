@@ -113,7 +113,7 @@ impl Platform {
 
         // The engine and the API come up first: await-mediaconvert answers task tokens through
         // the API, as it does on AWS.
-        let (registry_slot, registry) = RegistrySlot::new();
+        let (registry_slot, registry) = RegistrySlot::new(&arns);
         let engine = match schemas_dir() {
             Some(dir) => Engine::checking(registry, contracts::pipeline_check(&dir).map_err(anyhow::Error::msg)?),
             None => Engine::new(registry),
@@ -210,13 +210,12 @@ impl Platform {
 struct RegistrySlot(Arc<Mutex<Option<Registry>>>);
 
 impl RegistrySlot {
-    fn new() -> (RegistrySlot, Registry) {
+    fn new(arns: &std::collections::BTreeMap<String, String>) -> (RegistrySlot, Registry) {
         let slot: Arc<Mutex<Option<Registry>>> = Arc::default();
         let mut registry = Registry::default();
         for (placeholder, _) in statemachine::FUNCTION_PLACEHOLDERS {
-            let arn = statemachine::arns(REGION, ACCOUNT, APPLICATION)[*placeholder].clone();
-            let (slot, name) = (slot.clone(), arn.clone());
-            registry.function(&arn, forward(slot, move |r: &Registry| r.find_function(&name).cloned()));
+            let (slot, name) = (slot.clone(), arns[*placeholder].clone());
+            registry.function(&arns[*placeholder], forward(slot, move |r: &Registry| r.find_function(&name).cloned()));
         }
         let sns = mediaflow_local::engine::definition::SNS_PUBLISH;
         registry.service(sns, forward(slot.clone(), move |r: &Registry| r.find_service(sns).cloned()));
