@@ -30,14 +30,26 @@ fn ffmpeg(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Makes `path` with `make` (given where to write) unless it is there. It is written under
+/// another name first, so that an interrupted run leaves no half-made sample behind.
+fn once(path: &Path, make: impl FnOnce(&str) -> Result<()>) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let name = path.file_name().context("a file name")?.to_string_lossy();
+    let partial = path.with_file_name(format!("partial-{name}"));
+    make(partial.to_str().context("a UTF-8 path")?)?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
+}
+
 /// The sample set, made once, with the key each is uploaded under.
 fn samples(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     std::fs::create_dir_all(dir)?;
     let clip = |name: &str, size: &str, seconds: &str| -> Result<PathBuf> {
         let path = dir.join(name);
-        if !path.exists() {
-            let source = format!("testsrc2=size={size}:rate=25");
-            let out = path.to_str().context("a UTF-8 path")?;
+        let source = format!("testsrc2=size={size}:rate=25");
+        once(&path, |out| {
             ffmpeg(&[
                 "-f",
                 "lavfi",
@@ -59,14 +71,14 @@ fn samples(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
                 "aac",
                 "-shortest",
                 out,
-            ])?;
-        }
+            ])
+        })?;
         Ok(path)
     };
     let landscape = clip("talk.mp4", "1920x1080", "10")?;
     let portrait = clip("phone.mp4", "720x1280", "8")?;
     let mp3 = dir.join("intro.mp3");
-    if !mp3.exists() {
+    once(&mp3, |out| {
         ffmpeg(&[
             "-f",
             "lavfi",
@@ -78,9 +90,9 @@ fn samples(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
             "libmp3lame",
             "-b:a",
             "128k",
-            mp3.to_str().context("a UTF-8 path")?,
-        ])?;
-    }
+            out,
+        ])
+    })?;
     let srt = dir.join("talk.en.srt");
     std::fs::write(&srt, CAPTIONS)?;
     Ok(vec![
