@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mediaflow_core::keys::s3_location;
 use mediaflow_local::mediaconvert::JobProgress;
 
 pub struct Progress {
@@ -49,8 +50,7 @@ impl Progress {
     pub fn jobs(&mut self, jobs: &[JobProgress]) {
         for job in jobs {
             // `s3://bucket/inputs/talk.mp4` reads as the key it was uploaded under.
-            let upload =
-                job.input.strip_prefix("s3://").and_then(|i| i.split_once('/')).map_or(&*job.input, |(_, k)| k);
+            let upload = s3_location(&job.input).map_or(&*job.input, |(_, key)| key);
             let ended = matches!(job.status.as_str(), "COMPLETE" | "ERROR" | "CANCELED");
             if !self.drawn() {
                 self.line(&job.id, format!("transcoding {upload}: {}", job.status));

@@ -185,6 +185,11 @@ impl SourceKey {
     }
 }
 
+/// `s3://bucket/key` as its bucket and key; `None` for anything else.
+pub fn s3_location(uri: &str) -> Option<(&str, &str)> {
+    uri.strip_prefix("s3://")?.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
+}
+
 /// Where Classify claims an upload, in the watch bucket: one object per upload, told apart by
 /// bucket, key, ETag and sequencer, so a repeated delivery of the same upload finds the claim
 /// and a new upload to the same key does not.
@@ -346,6 +351,14 @@ mod tests {
         assert_ne!(a, claim_key("watch", "inputs/a.mp4", "etag1", "seq2"));
         assert_ne!(a, claim_key("watch", "inputs/a.mp4", "etag2", "seq1"));
         assert_ne!(claim_key("ab", "c", "", ""), claim_key("a", "bc", "", ""));
+    }
+
+    #[test]
+    fn s3_uris_split_into_bucket_and_key() {
+        assert_eq!(s3_location("s3://watch/inputs/a b.mp4"), Some(("watch", "inputs/a b.mp4")));
+        assert_eq!(s3_location("s3://watch/"), None);
+        assert_eq!(s3_location("s3:///key"), None);
+        assert_eq!(s3_location("https://watch/key"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use mediaflow_core::contract::{OutputDetail, OutputGroupDetail, VideoDetails};
+use mediaflow_core::keys::s3_location;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::Service;
@@ -43,10 +44,6 @@ pub(super) async fn run(service: &Service, id: &str) {
     if let Some(job) = ended {
         service.announce(&job, job.status);
     }
-}
-
-fn s3_location(uri: &str) -> Option<(&str, &str)> {
-    uri.strip_prefix("s3://")?.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
 }
 
 async fn transcode(
