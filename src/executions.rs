@@ -1,10 +1,8 @@
 //! `mediaflow executions list|show|redrive`: the executions kept under the data folder.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use aws_sdk_sfn::types::ExecutionStatus;
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 
 use crate::platform::{Layout, Options, Platform};
@@ -81,12 +79,10 @@ pub fn run(args: &Args) -> Result<bool> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let platform = Platform::start(&args.data, &options).await?;
-                let sfn = platform.sfn.client();
-                sfn.redrive_execution().execution_arn(&execution.arn).send().await?;
-                loop {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    let described = sfn.describe_execution().execution_arn(&execution.arn).send().await?;
-                    if described.status() != &ExecutionStatus::Running {
+                let mut changes = platform.sfn.events();
+                platform.sfn.client().redrive_execution().execution_arn(&execution.arn).send().await?;
+                while let Some(change) = changes.recv().await {
+                    if change.detail.execution_arn == execution.arn && change.detail.status != "RUNNING" {
                         break;
                     }
                 }
