@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 
-use crate::platform::{Layout, Options, Platform};
+use crate::platform::{Layout, Options, PIPELINE, Platform};
 use crate::process::{print_notifications, trace_text, upload_key};
 use crate::topic::Topic;
 
@@ -33,12 +33,10 @@ pub enum Command {
     },
 }
 
+/// The execution named `name` (or of that ARN).
 fn find(store: &ExecutionStore, name: &str) -> Result<Execution> {
-    store
-        .list()?
-        .into_iter()
-        .find(|e| e.name == name || e.arn == name)
-        .with_context(|| format!("no execution {name} (mediaflow executions list shows them)"))
+    let found = if name.starts_with("arn:") { store.load_arn(name) } else { store.load(PIPELINE, name) };
+    found.with_context(|| format!("no execution {name} (mediaflow executions list shows them)"))
 }
 
 /// `Ok(false)` when a redriven execution did not succeed.

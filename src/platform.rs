@@ -24,6 +24,8 @@ use crate::topic::{Notification, Topic};
 use serde_json::Value;
 
 pub const APPLICATION: &str = "mediaflow";
+/// The state machine's name: `<application>-pipeline`, as infra names it.
+pub const PIPELINE: &str = "mediaflow-pipeline";
 pub const WATCH_BUCKET: &str = "watch";
 pub const PUBLIC_BUCKET: &str = "public";
 
@@ -108,7 +110,7 @@ impl Platform {
 
         let arns = statemachine::arns(REGION, ACCOUNT, APPLICATION);
         let filled = statemachine::fill(DEFINITION, &arns)?;
-        let machine = StateMachine::new(&format!("{APPLICATION}-pipeline"), Definition::parse(&filled)?);
+        let machine = StateMachine::new(PIPELINE, Definition::parse(&filled)?);
         let topic = Topic::new(layout.notifications.clone());
 
         // The engine and the API come up first: await-mediaconvert answers task tokens through

@@ -62,12 +62,7 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
     }
     let finished = wait_for_all(&platform, &mut changes, uploads.len(), !as_json).await;
     let store = ExecutionStore::new(Layout::of(&platform.data).executions);
-    let mut ended = Vec::new();
-    for arn in &finished {
-        let mut parts = arn.rsplit(':');
-        let (name, machine) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-        ended.push(store.load(machine, name)?);
-    }
+    let mut ended = finished.iter().map(|arn| store.load_arn(arn)).collect::<Result<Vec<_>, _>>()?;
     ended.sort_by_key(|e| e.start_date);
     let notifications = platform.notifications();
     if as_json {

@@ -309,10 +309,7 @@ impl Api {
             return Ok(t.execution.clone());
         }
         let missing = || error("ExecutionDoesNotExist", format!("no execution {arn}"));
-        let mut parts = arn.rsplit(':');
-        let (name, machine) = (parts.next().ok_or_else(missing)?, parts.next().ok_or_else(missing)?);
-        let store = self.store.as_ref().ok_or_else(missing)?;
-        store.load(machine, name).map_err(|_| missing())
+        self.store.as_ref().ok_or_else(missing)?.load_arn(arn).map_err(|_| missing())
     }
 
     fn all_executions(&self) -> Vec<Execution> {

@@ -34,6 +34,14 @@ impl ExecutionStore {
         read(&self.path(state_machine, name))
     }
 
+    /// The execution of `arn` (`arn:aws:states:…:execution:<state machine>:<name>`).
+    pub fn load_arn(&self, arn: &str) -> io::Result<Execution> {
+        match arn.rsplit(':').collect::<Vec<_>>()[..] {
+            [name, machine, "execution", ..] => self.load(machine, name),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{arn} is not an execution's ARN"))),
+        }
+    }
+
     /// Every execution kept, newest first.
     pub fn list(&self) -> io::Result<Vec<Execution>> {
         let mut all = Vec::new();
