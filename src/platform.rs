@@ -42,6 +42,7 @@ pub struct Platform {
 pub struct Layout {
     pub buckets: PathBuf,
     pub executions: PathBuf,
+    pub jobs: PathBuf,
     pub work: PathBuf,
     pub notifications: PathBuf,
 }
@@ -51,6 +52,7 @@ impl Layout {
         Layout {
             buckets: data.join("s3"),
             executions: data.join("executions"),
+            jobs: data.join("mediaconvert"),
             work: data.join("work"),
             notifications: data.join("notifications.jsonl"),
         }
@@ -75,11 +77,20 @@ pub struct Options {
     /// An edited video job template: put at [`JOB_TEMPLATE_KEY`] in the watch bucket and used
     /// by build-job, as `JOB_TEMPLATE_KEY` makes it on AWS.
     pub job_template: Option<PathBuf>,
+    /// How many MediaConvert jobs transcode at once, and how many invocations of each function
+    /// that runs ffmpeg or ffprobe (Probe, SaveFrame) run at once: Lambda's reserved
+    /// concurrency on AWS.
+    pub transcode_jobs: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { s3_addr: "127.0.0.1:0".into(), sfn_addr: "127.0.0.1:0".into(), job_template: None }
+        Options {
+            s3_addr: "127.0.0.1:0".into(),
+            sfn_addr: "127.0.0.1:0".into(),
+            job_template: None,
+            transcode_jobs: mediaflow_local::mediaconvert::default_jobs(),
+        }
     }
 }
 
@@ -96,11 +107,14 @@ impl Platform {
         let s3 = EmbeddedS3::start(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr.parse()?)
             .await
             .context("starting the S3 endpoint (is another mediaflow serve running? pick another --s3)")?;
-        let mediaconvert = MediaConvertEndpoint::start(
-            Settings { s3: s3.client(), ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), work_dir: layout.work },
-            "127.0.0.1:0".parse()?,
-        )
-        .await?;
+        let settings = Settings {
+            jobs_dir: Some(layout.jobs.clone()),
+            max_jobs: options.transcode_jobs,
+            ..Settings::new(s3.client(), layout.work.clone())
+        };
+        let mediaconvert = MediaConvertEndpoint::start(settings, "127.0.0.1:0".parse()?)
+            .await
+            .with_context(|| format!("reading the MediaConvert jobs kept in {}", layout.jobs.display()))?;
         if let Some(template) = &options.job_template {
             let body = aws_sdk_s3::primitives::ByteStream::from_path(template)
                 .await
@@ -116,20 +130,31 @@ impl Platform {
         // The engine and the API come up first: await-mediaconvert answers task tokens through
         // the API, as it does on AWS.
         let (registry_slot, registry) = RegistrySlot::new(&arns);
-        let engine = match schemas_dir() {
-            Some(dir) => Engine::checking(registry, contracts::pipeline_check(&dir).map_err(anyhow::Error::msg)?),
-            None => Engine::new(registry),
+        let check = match schemas_dir() {
+            Some(dir) => Some(contracts::pipeline_check(&dir).map_err(anyhow::Error::msg)?),
+            None => None,
         };
-        let sfn =
-            StepFunctionsEndpoint::start(engine, Some(ExecutionStore::new(&layout.executions)), sfn_addr.parse()?)
-                .await?;
+        let store = ExecutionStore::new(&layout.executions);
+        let engine = Engine::build(registry, check, Some(store.clone()));
+        let sfn = StepFunctionsEndpoint::start(engine, Some(store), sfn_addr.parse()?).await?;
         let machine_arn = machine.arn.clone();
         sfn.register(machine, &filled);
         let template_key = options.job_template.as_ref().map(|_| JOB_TEMPLATE_KEY.to_string());
-        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, template_key, topic.clone()));
+        let limit = options.transcode_jobs.max(1);
+        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, template_key, topic.clone(), limit));
 
         let platform = Platform { s3, sfn, mediaconvert, machine_arn, data, topic };
         platform.route();
+        // What an earlier process left running goes on, now that every event has its route.
+        let executions = platform.sfn.resume_kept();
+        let jobs = platform.mediaconvert.resume();
+        if !executions.is_empty() || !jobs.is_empty() {
+            eprintln!(
+                "mediaflow: resumed {} execution(s) and {} MediaConvert job(s) left running by an earlier process",
+                executions.len(),
+                jobs.len()
+            );
+        }
         Ok(platform)
     }
 
@@ -247,8 +272,10 @@ fn forward(
 }
 
 /// A function's handler as a Lambda: the payload read as its input type, its error's
-/// `errorType` and message as the Lambda runtime reports them.
-fn lambda<I, O, E, Fut>(f: impl Fn(I) -> Fut + Send + Sync + 'static) -> Handler
+/// `errorType` and message as the Lambda runtime reports them; with `concurrency`, at most that
+/// many invocations at once (Lambda's reserved concurrency), the others waiting their turn
+/// (where Lambda would throttle them and Step Functions retry).
+fn lambda<I, O, E, Fut>(concurrency: Option<usize>, f: impl Fn(I) -> Fut + Send + Sync + 'static) -> Handler
 where
     I: DeserializeOwned + Send + 'static,
     O: Serialize,
@@ -256,9 +283,14 @@ where
     Fut: Future<Output = Result<O, E>> + Send + 'static,
 {
     let f = Arc::new(f);
+    let slots = concurrency.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
     handler(move |payload: Value| {
-        let f = f.clone();
+        let (f, slots) = (f.clone(), slots.clone());
         async move {
+            let _slot = match &slots {
+                Some(s) => Some(s.acquire().await.expect("never closed")),
+                None => None,
+            };
             let input: I = serde_json::from_value(payload).map_err(|e| {
                 lambda_failure("MediaFlow.InvalidInput", &format!("the payload is not this function's input: {e}"))
             })?;
@@ -297,17 +329,22 @@ fn functions(
     mediaconvert: &MediaConvertEndpoint,
     video_template_key: Option<String>,
     topic: Topic,
+    tool_concurrency: usize,
 ) -> Registry {
     let arn = |placeholder: &str| arns[placeholder].clone();
     let mut r = Registry::default();
 
-    // Each function with its clients, built once as its main.rs builds them on Lambda.
+    // Each function with its clients, built once as its main.rs builds them on Lambda; those
+    // that run ffmpeg or ffprobe with their reserved concurrency, as infra sets it.
     macro_rules! function {
-        ($placeholder:literal, $clients:expr, $handler:path) => {{
+        ($placeholder:literal, $clients:expr, $handler:path) => {
+            function!($placeholder, $clients, $handler, None)
+        };
+        ($placeholder:literal, $clients:expr, $handler:path, $concurrency:expr) => {{
             let clients = Arc::new($clients);
             r.function(
                 &arn($placeholder),
-                lambda(move |input| {
+                lambda($concurrency, move |input| {
                     let clients = clients.clone();
                     async move { $handler(input, &clients).await }
                 }),
@@ -324,7 +361,8 @@ fn functions(
     function!("AssembleCheckFunctionArn", assemble_check::Clients { s3: s3.client() }, assemble_check::handler);
     function!("ArchiveOriginalFunctionArn", copy_clients(), copy::archive_original);
     function!("CopyMp3FunctionArn", copy_clients(), copy::copy_mp3);
-    function!("ProbeFunctionArn", probe::Clients { s3: s3.client(), ffprobe: "ffprobe".into() }, probe::handler);
+    let tools = Some(tool_concurrency);
+    function!("ProbeFunctionArn", probe::Clients { s3: s3.client(), ffprobe: "ffprobe".into() }, probe::handler, tools);
     let build_job = build_job::Clients {
         s3: s3.client(),
         destination_bucket: PUBLIC_BUCKET.into(),
@@ -339,9 +377,10 @@ fn functions(
         ffmpeg: "ffmpeg".into(),
         frame_seconds: mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
     };
-    function!("SaveFrameFunctionArn", save_frame, save_frame::handler);
+    function!("SaveFrameFunctionArn", save_frame, save_frame::handler, tools);
     let save_metadata = save_metadata::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() };
     function!("SaveMetadataFunctionArn", save_metadata, save_metadata::handler);
+    function!("PublishFunctionArn", copy_clients(), publish::handler);
     let convert_caption = convert_caption::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() };
     function!("ConvertCaptionFunctionArn", convert_caption, convert_caption::handler);
 

@@ -32,6 +32,9 @@ pub struct Args {
     /// An edited MediaConvert job template (job.json) to use for video, as on AWS.
     #[arg(long)]
     pub job_template: Option<PathBuf>,
+    /// How many transcodes (and ffmpeg/ffprobe functions) run at once; default: the cores.
+    #[arg(long)]
+    pub transcode_jobs: Option<usize>,
 }
 
 /// Runs the files through the pipeline; `Ok(false)` when an execution did not succeed.
@@ -44,7 +47,8 @@ pub fn run(args: &Args) -> Result<bool> {
         uploads.push((file.clone(), input_key(file)));
     }
     let runtime = tokio::runtime::Runtime::new()?;
-    let options = Options { job_template: args.job_template.clone(), ..Options::default() };
+    let mut options = Options { job_template: args.job_template.clone(), ..Options::default() };
+    options.transcode_jobs = args.transcode_jobs.unwrap_or(options.transcode_jobs);
     runtime.block_on(process(&args.data, &options, &uploads, args.json))
 }
 

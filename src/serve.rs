@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::platform::{Options, Platform, WATCH_BUCKET};
+use crate::platform::{Layout, Options, Platform, WATCH_BUCKET};
 use crate::process::print_notifications;
 
 #[derive(clap::Args)]
@@ -23,16 +23,29 @@ pub struct Args {
     /// An edited MediaConvert job template (job.json) to use for video.
     #[arg(long)]
     pub job_template: Option<PathBuf>,
+    /// How many transcodes (and ffmpeg/ffprobe functions) run at once; default: the cores.
+    #[arg(long)]
+    pub transcode_jobs: Option<usize>,
 }
 
 pub fn run(args: &Args) -> Result<bool> {
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(serve(args))
+    let served = runtime.block_on(serve(args));
+    // Dropping the runtime drops every task: each ffmpeg child is killed with its task, and
+    // what was running stays RUNNING in its journal, to resume at the next start.
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(Layout::of(&args.data).work);
+    served
 }
 
 async fn serve(args: &Args) -> Result<bool> {
-    let options =
-        Options { s3_addr: args.s3.clone(), sfn_addr: args.sfn.clone(), job_template: args.job_template.clone() };
+    let defaults = Options::default();
+    let options = Options {
+        s3_addr: args.s3.clone(),
+        sfn_addr: args.sfn.clone(),
+        job_template: args.job_template.clone(),
+        transcode_jobs: args.transcode_jobs.unwrap_or(defaults.transcode_jobs),
+    };
     let platform = Platform::start(&args.data, &options).await?;
     let (s3, sfn) = (platform.s3.endpoint(), platform.sfn.endpoint());
     println!("S3 endpoint:             {s3} (path-style; buckets {WATCH_BUCKET} and public)");
@@ -49,16 +62,18 @@ async fn serve(args: &Args) -> Result<bool> {
     println!("  aws --endpoint-url {s3} s3 cp talk.mp4 s3://{WATCH_BUCKET}/inputs/");
     println!("  aws --endpoint-url {sfn} stepfunctions list-executions --state-machine-arn {}", platform.machine_arn);
     println!();
-    println!("every upload under inputs/ starts an execution; Ctrl-C stops");
+    println!("every upload under inputs/ starts an execution; Ctrl-C stops (what runs resumes at the next start)");
 
     // Each execution's changes of status and what the topic receives, as they happen.
     let mut changes = platform.sfn.events();
     let mut told = 0;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = &mut stop => return Ok(true),
+            _ = terminate.recv() => return Ok(true),
             Some(change) = changes.recv() => {
                 let d = change.detail;
                 let error = d.error.map(|e| format!(" {e}")).unwrap_or_default();

@@ -330,8 +330,8 @@ fn no_iam_statement_grants_a_wildcard() {
     );
 }
 
-/// Each function may touch only the folders its code uses: a spot check on the two that write
-/// outside their own folder on purpose, and on the folders nobody but MediaConvert writes.
+/// Each function may touch only the folders its code uses: every writer but Publish writes only
+/// its own folder of the upload's staging, and only Publish writes the public folders.
 #[test]
 fn functions_write_only_their_own_folders() {
     let written = &templates().written;
@@ -355,14 +355,20 @@ fn functions_write_only_their_own_folders() {
     let watch = |folder: &str| format!("arn:${{AWS::Partition}}:s3:::${{WatchBucketName}}/{folder}/*");
     assert_eq!(writes("ClassifyFunction"), [watch(".mediaflow/claims")]);
     assert_eq!(writes("AssembleCheckFunction"), [watch("inputs")]);
-    assert_eq!(writes("ArchiveOriginalFunction"), [public("original")]);
-    assert_eq!(writes("CopyMp3Function"), [public("audiovideo")]);
+    let staged = |folder: &str| watch(&format!(".mediaflow/staging/*/{folder}"));
+    assert_eq!(writes("ArchiveOriginalFunction"), [staged("original")]);
+    assert_eq!(writes("CopyMp3Function"), [staged("audiovideo")]);
     assert_eq!(writes("ProbeFunction"), Vec::<String>::new());
     assert_eq!(writes("BuildJobFunction"), Vec::<String>::new());
     assert_eq!(writes("AwaitMediaConvertFunction"), [watch(".mediaflow/tasks")]);
-    assert_eq!(writes("SaveFrameFunction"), [public("thumbnail")]);
-    assert_eq!(writes("SaveMetadataFunction"), [public("audiovideo"), public("json")]);
-    assert_eq!(writes("ConvertCaptionFunction"), [public("closed-caption")]);
+    assert_eq!(writes("SaveFrameFunction"), [staged("thumbnail")]);
+    assert_eq!(writes("SaveMetadataFunction"), [staged("json")]);
+    assert_eq!(writes("ConvertCaptionFunction"), [staged("closed-caption")]);
+    // Only Publish writes the public folders, and only the staging and its records besides.
+    let public_folders = ["audiovideo", "json", "thumbnail", "closed-caption", "original"].map(public);
+    let mut publish = vec![watch(".mediaflow/staging"), watch(".mediaflow/published")];
+    publish.extend(public_folders);
+    assert_eq!(writes("PublishFunction"), publish);
 }
 
 /// The start of an ELF executable for `machine` (183 AArch64, 62 x86-64): all the layer

@@ -1,95 +1,21 @@
 //! `mediaflow serve` from the outside: an upload by an ordinary S3 client (the Rust SDK, the aws
 //! CLI) starts an execution that an ordinary Step Functions client sees through to its end.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::Duration;
 
 use aws_sdk_sfn::types::ExecutionStatus;
-
-/// A running `mediaflow serve`, stopped when the test ends, passed or not; its output is read
-/// to the end in the background, line by line.
-struct Server {
-    child: std::process::Child,
-    output: std::sync::mpsc::Receiver<String>,
-    lines: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts it over `data` on free ports, and waits until it has printed its endpoints.
-    fn start(data: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mediaflow"))
-            .args(["serve", "--s3", "127.0.0.1:0", "--sfn", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (sender, output) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-        let mut server = Server { child, output, lines: Vec::new() };
-        server.wait_for(&["every upload"]);
-        server
-    }
-
-    /// Reads its output until a line starts with each of `wanted`.
-    fn wait_for(&mut self, wanted: &[&str]) {
-        while !wanted.iter().all(|w| self.lines.iter().any(|l| l.starts_with(w))) {
-            match self.output.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => self.lines.push(line),
-                Err(_) => panic!("the server did not print {wanted:?}: {:#?}", self.lines),
-            }
-        }
-    }
-
-    /// The value after `label` on the line that starts with it.
-    fn field(&self, label: &str) -> String {
-        let line = self
-            .lines
-            .iter()
-            .find(|l| l.starts_with(label))
-            .unwrap_or_else(|| panic!("no {label} in {:#?}", self.lines));
-        line[label.len()..].split_whitespace().next().unwrap().to_string()
-    }
-}
+use common::server::Server;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_s3_upload_starts_an_execution_a_step_functions_client_follows() {
     let dir = tempfile::tempdir().unwrap();
     mediaflow_testkit::video(&dir.path().join("talk.mp4"), 640, 360, 1.0, true);
     let mut server = Server::start(&dir.path().join("data"));
-    let (s3_url, sfn_url) = (server.field("S3 endpoint:"), server.field("Step Functions endpoint:"));
     let machine = server.field("state machine:");
-
-    let credentials = aws_sdk_s3::config::Credentials::new("mediaflow", "mediaflow-local-secret", None, None, "test");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .endpoint_url(&s3_url)
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(credentials.clone())
-            .force_path_style(true)
-            .build(),
-    );
-    let sfn = aws_sdk_sfn::Client::from_conf(
-        aws_sdk_sfn::Config::builder()
-            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-            .endpoint_url(&sfn_url)
-            .region(aws_sdk_sfn::config::Region::new("us-east-1"))
-            .credentials_provider(credentials)
-            .build(),
-    );
+    let (s3, sfn) = (server.s3(), server.sfn());
     let body = std::fs::read(dir.path().join("talk.mp4")).unwrap();
     s3.put_object().bucket("watch").key("inputs/talk.mp4").body(body.into()).send().await.unwrap();
 

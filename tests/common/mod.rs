@@ -2,6 +2,8 @@
 //! made with ffmpeg.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

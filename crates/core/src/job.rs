@@ -25,8 +25,10 @@ pub struct SourceMedia {
 pub struct JobTarget<'a> {
     /// `s3://<watch-bucket>/inputs/…`
     pub input_url: &'a str,
-    /// The public bucket.
+    /// The bucket MediaConvert writes to.
     pub bucket: &'a str,
+    /// The folder of that bucket the outputs go under ("" for none): the upload's staging.
+    pub staging: &'a str,
     /// The key MediaConvert appends name modifiers and extensions to: `audiovideo/<dir>/<stem>`.
     pub base_key: &'a str,
 }
@@ -74,7 +76,7 @@ pub fn build_job(
         (None, true) => Vec::new(),
     };
 
-    let destination = format!("s3://{}/{}", target.bucket, target.base_key);
+    let destination = format!("s3://{}/{}{}", target.bucket, target.staging, target.base_key);
     let mut planned = Vec::new();
     for (g, group) in groups.iter_mut().enumerate() {
         let at = |what: String| bad(format!("OutputGroups[{g}]: {what}"));

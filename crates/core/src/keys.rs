@@ -7,9 +7,9 @@ use crate::error::Error;
 /// The watch bucket's prefix that starts the pipeline.
 pub const INPUTS_PREFIX: &str = "inputs/";
 
-/// The room left after an input's relative key for the longest output folder and suffix,
-/// so that no output key passes S3's 1,024-byte limit.
-const MAX_RELATIVE_KEY_BYTES: usize = 1024 - 32;
+/// The room left after an input's relative key for the longest output folder and suffix, and
+/// the staging folder outputs are written to first, so that no key passes S3's 1,024 bytes.
+const MAX_RELATIVE_KEY_BYTES: usize = 1024 - 32 - crate::publish::STAGING_KEY_BYTES;
 
 /// The output folders of the public bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,14 +194,7 @@ pub fn s3_location(uri: &str) -> Option<(&str, &str)> {
 /// bucket, key, ETag and sequencer, so a repeated delivery of the same upload finds the claim
 /// and a new upload to the same key does not.
 pub fn claim_key(bucket: &str, key: &str, etag: &str, sequencer: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    for part in [bucket, key, etag, sequencer] {
-        hash.update(part.len().to_le_bytes());
-        hash.update(part.as_bytes());
-    }
-    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!(".mediaflow/claims/{digest}.json")
+    format!(".mediaflow/claims/{}.json", crate::publish::digest(&[bucket, key, etag, sequencer]))
 }
 
 /// A key as S3 writes it into event notifications: URL-encoded, with `+` for spaces. `None`

@@ -11,6 +11,7 @@ pub mod mediaconvert;
 pub mod metadata;
 pub mod plan;
 pub mod probe;
+pub mod publish;
 pub mod routing;
 pub mod statemachine;
 pub mod templates;

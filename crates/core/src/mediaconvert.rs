@@ -67,13 +67,12 @@ pub fn task_key(task_ref: &str) -> String {
 /// The files a finished job wrote, from its `outputGroupDetails`: keys in `bucket`, with the
 /// label of `_<n>p` renditions and the size and length MediaConvert reports.
 pub fn renditions(detail: &JobStateChangeDetail, bucket: &str) -> Renditions {
-    let prefix = format!("s3://{bucket}/");
     let outputs = detail
         .output_group_details
         .iter()
         .flat_map(|group| &group.output_details)
         .flat_map(|output| {
-            output.output_file_paths.iter().filter_map(|path| path.strip_prefix(&prefix)).map(move |key| OutputFile {
+            output.output_file_paths.iter().filter_map(|path| public_key(path, bucket)).map(move |key| OutputFile {
                 key: key.to_string(),
                 label: label_of(key),
                 width: output.video_details.as_ref().map(|v| v.width_in_px),
@@ -83,6 +82,13 @@ pub fn renditions(detail: &JobStateChangeDetail, bucket: &str) -> Renditions {
         })
         .collect();
     Renditions { bucket: bucket.to_string(), job_id: Some(detail.job_id.clone()), outputs }
+}
+
+/// The public key an output path of the job stands for: in `bucket` itself, or staged for it
+/// in the watch bucket (`s3://<watch>/.mediaflow/staging/<id>/<key>`).
+fn public_key<'a>(path: &'a str, bucket: &str) -> Option<&'a str> {
+    let (in_bucket, key) = crate::keys::s3_location(path)?;
+    if in_bucket == bucket { Some(key) } else { crate::publish::unstaged(key) }
 }
 
 /// `…_720p.mp4` → `720p`.

@@ -17,6 +17,9 @@ pub struct PlanConfig {
     pub watch_bucket: String,
     pub public_bucket: String,
     pub frame_seconds: f64,
+    /// The upload's staging folder in the watch bucket, where MediaConvert writes until the
+    /// Publish step makes the set public; `None` shows the job writing to the public bucket.
+    pub staging: Option<String>,
 }
 
 /// The job template for a probed source: video, or audio only.
@@ -38,7 +41,11 @@ pub fn job_for(
 ) -> Result<JobPlan, Error> {
     let input_url = format!("s3://{}/{}", config.watch_bucket, key.key());
     let base_key = key.rendition_base();
-    let target = JobTarget { input_url: &input_url, bucket: &config.public_bucket, base_key: &base_key };
+    let (bucket, staging) = match &config.staging {
+        Some(prefix) => (config.watch_bucket.as_str(), prefix.as_str()),
+        None => (config.public_bucket.as_str(), ""),
+    };
+    let target = JobTarget { input_url: &input_url, bucket, staging, base_key: &base_key };
     let media = SourceMedia { display_size: probe.display_size(), has_audio: !probe.audio.is_empty() };
     job::build_job(template, template_name, target, media)
 }

@@ -22,6 +22,7 @@ pub const FUNCTION_PLACEHOLDERS: &[(&str, &str)] = &[
     ("SaveFrameFunctionArn", "save-frame"),
     ("SaveMetadataFunctionArn", "save-metadata"),
     ("ConvertCaptionFunctionArn", "convert-caption"),
+    ("PublishFunctionArn", "publish"),
 ];
 
 /// The SNS topic the pipeline notifies.
@@ -65,6 +66,7 @@ pub const TASK_CONTRACTS: &[TaskContract] = &[
     TaskContract { state: "SaveFrame", input: "MediaInput", output: "Thumbnail" },
     TaskContract { state: "SaveMetadata", input: "SaveMetadataInput", output: "MetadataResult" },
     TaskContract { state: "ConvertCaption", input: "AssetInput", output: "CaptionResult" },
+    TaskContract { state: "Publish", input: "PublishInput", output: "PublishResult" },
 ];
 
 pub fn task_contract(state: &str) -> Option<&'static TaskContract> {

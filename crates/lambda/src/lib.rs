@@ -56,6 +56,18 @@ pub async fn put(
     Ok(put.e_tag().unwrap_or_default().trim_matches('"').to_string())
 }
 
+/// Writes the output that will be public at `key` into the staging folder of the upload
+/// `source` (in the watch bucket), where it waits for the Publish step; returns its ETag.
+pub async fn put_staged(
+    s3: &aws_sdk_s3::Client,
+    source: &mediaflow_core::contract::Source,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<String, AwsFailure> {
+    put(s3, &source.bucket, &mediaflow_core::publish::staged_key(source, key), content_type, body).await
+}
+
 /// A presigned GET URL of `bucket`/`key`, valid for `valid_for`, for tools that read over HTTP.
 /// Presigning is local signing: when it fails, the function's setup is at fault
 /// (`Configuration`), never the upload.

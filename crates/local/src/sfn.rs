@@ -35,6 +35,15 @@ struct Machine {
     created: DateTime<Utc>,
 }
 
+/// How [`Api::launch`] runs an execution.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Launch {
+    Start,
+    Redrive,
+    /// After a restart, from where its journal left it.
+    Resume,
+}
+
 struct Tracked {
     /// The record as last known: as started, or as it ended.
     execution: Execution,
@@ -115,6 +124,40 @@ impl StepFunctionsEndpoint {
     /// Makes `machine` known, as CreateStateMachine would (the CLI registers the pipeline).
     pub fn register(&self, machine: StateMachine, definition: &str) {
         self.api.add_machine(machine, definition.to_string(), String::new());
+    }
+
+    /// Goes on with every kept execution of a registered state machine that was running when
+    /// an earlier process ended (a crash, a kill, a stop): its history and where it was are
+    /// read back from its journal. Returns the ARNs of those resumed.
+    pub fn resume_kept(&self) -> Vec<String> {
+        let Some(store) = &self.api.store else { return Vec::new() };
+        let kept = match store.list() {
+            Ok(kept) => kept,
+            Err(e) => {
+                eprintln!("mediaflow: could not read the kept executions: {e}");
+                return Vec::new();
+            }
+        };
+        let mut resumed = Vec::new();
+        for mut execution in kept {
+            if execution.status != Status::Running {
+                store.remove_journal(&execution);
+                continue;
+            }
+            let Ok(machine) = self.api.machine(&execution.state_machine_arn) else { continue };
+            match store.read_journal(&execution) {
+                Ok((events, at)) => {
+                    // The record may already hold what an earlier resumption read back.
+                    let known = execution.history.events.len() as u64;
+                    execution.history.events.extend(events.into_iter().filter(|e| e.id > known));
+                    execution.resume = at.or(execution.resume.take());
+                }
+                Err(e) => eprintln!("mediaflow: the journal of {} could not be read: {e}", execution.arn),
+            }
+            resumed.push(execution.arn.clone());
+            self.api.launch(machine, execution, Launch::Resume);
+        }
+        resumed
     }
 }
 
@@ -325,12 +368,15 @@ impl Api {
         list
     }
 
-    /// An execution's status changed: keep its record and tell the subscribers.
+    /// An execution's status changed: keep its record and tell the subscribers. The record of
+    /// an ended execution is whole, so its journal goes.
     fn keep(&self, execution: &Execution) {
-        if let Some(store) = &self.store
-            && let Err(e) = store.save(execution)
-        {
-            eprintln!("mediaflow: could not keep execution {}: {e}", execution.arn);
+        if let Some(store) = &self.store {
+            match store.save(execution) {
+                Ok(()) if execution.status != Status::Running => store.remove_journal(execution),
+                Ok(()) => {}
+                Err(e) => eprintln!("mediaflow: could not keep execution {}: {e}", execution.arn),
+            }
         }
         self.events.send(&status_change(execution));
     }
@@ -347,7 +393,7 @@ impl Api {
         }
         let execution = self.engine.prepare(&machine.machine, name, input);
         let started = json!({"executionArn": execution.arn, "startDate": epoch(execution.start_date)});
-        self.launch(machine, execution, false);
+        self.launch(machine, execution, Launch::Start);
         Ok(started)
     }
 
@@ -357,28 +403,36 @@ impl Api {
         if !execution.redrivable() {
             return Err(error("ExecutionNotRedrivable", format!("{arn} is {:?}", execution.status)));
         }
-        self.launch(machine, execution, true);
+        self.launch(machine, execution, Launch::Redrive);
         Ok(json!({"redriveDate": epoch(self.engine.now())}))
     }
 
-    /// Runs the execution in the background, keeping its record current.
-    fn launch(self: &Arc<Self>, machine: Arc<Machine>, execution: Execution, redrive: bool) {
+    /// Runs the execution in the background, keeping its record current: saved as it starts
+    /// (with all that is known of it, so its journal starts afresh) and as it ends.
+    fn launch(self: &Arc<Self>, machine: Arc<Machine>, execution: Execution, how: Launch) {
         let mut running = execution.clone();
         running.status = Status::Running;
         running.stop_date = None;
         running.failure = None;
-        running.redrive_count += u32::from(redrive);
-        self.keep(&running);
+        running.redrive_count += u32::from(how == Launch::Redrive);
+        if how != Launch::Resume {
+            self.keep(&running);
+        } else if let Some(store) = &self.store {
+            // The record takes in what the journal held; the resumed run journals anew.
+            if store.save(&running).is_ok() {
+                store.remove_journal(&running);
+            }
+        }
         let api = self.clone();
         let arn = execution.arn.clone();
         // Registered before the run starts, so that the run's end always finds it.
         let mut executions = self.executions.lock().unwrap();
         let run = tokio::spawn(async move {
             let engine = &api.engine;
-            let ended = if redrive {
-                engine.redrive(&machine.machine, execution).await.expect("checked redrivable")
-            } else {
-                engine.run_prepared(&machine.machine, execution).await
+            let ended = match how {
+                Launch::Redrive => engine.redrive(&machine.machine, execution).await.expect("checked redrivable"),
+                Launch::Start => engine.run_prepared(&machine.machine, execution).await,
+                Launch::Resume => engine.resume(&machine.machine, execution).await,
             };
             api.keep(&ended);
             if let Some(t) = api.executions.lock().unwrap().get_mut(&ended.arn) {

@@ -24,8 +24,7 @@ struct World {
 
 async fn world(dir: &Path) -> World {
     let s3 = EmbeddedS3::start(&dir.join("data"), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let settings =
-        Settings { s3: s3.client(), ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), work_dir: dir.join("work") };
+    let settings = Settings { jobs_dir: Some(dir.join("jobs")), ..Settings::new(s3.client(), dir.join("work")) };
     let mediaconvert = MediaConvertEndpoint::start(settings, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = mediaconvert.client();
     World { s3, mediaconvert, client }
@@ -42,7 +41,8 @@ async fn job_for_upload(w: &World, file: &Path, key: &str, token: &str) -> Value
     w.s3.client().put_object().bucket("watch").key(key).body(body).send().await.unwrap();
     let probe = parse_ffprobe(ffprobe(file).to_string().as_bytes()).unwrap();
     let (name, template) = template_for(&probe);
-    let config = PlanConfig { watch_bucket: "watch".into(), public_bucket: "public".into(), frame_seconds: 7.0 };
+    let config =
+        PlanConfig { watch_bucket: "watch".into(), public_bucket: "public".into(), frame_seconds: 7.0, staging: None };
     let plan = job_for(&SourceKey::parse(key).unwrap(), &probe, name, &template, &config).unwrap();
     let mut job = plan.job;
     job["Role"] = json!("arn:aws:iam::123456789012:role/mediaconvert");

@@ -146,6 +146,29 @@ pub async fn submit(input: TranscodeSubmit, clients: &Clients) -> Result<Value, 
     let job_id = created.job().and_then(|j| j.id()).unwrap_or_default().to_string();
     record.job_id = Some(job_id.clone());
     save_task(clients, &reference, &record).await?;
+    // A repeated submit (a Lambda retry, or a run resumed after a crash) can find its job
+    // ended already, its event gone to no one: answer the token now.
+    if let Some(job) = created.job() {
+        match ended(job, &record, clients) {
+            Ok(Some(renditions)) => {
+                let output = serde_json::to_string(&renditions).expect("serialises");
+                let sent = clients.sfn.send_task_success().task_token(&record.task_token).output(output).send().await;
+                answered(sent.map(|_| ()).map_err(|e| aws_failure("SendTaskSuccess", e)))?;
+            }
+            Ok(None) => {}
+            Err(failed) => {
+                let sent = clients
+                    .sfn
+                    .send_task_failure()
+                    .task_token(&record.task_token)
+                    .error(ErrorName::TranscodeFailed.as_str())
+                    .cause(failed.to_string())
+                    .send()
+                    .await;
+                answered(sent.map(|_| ()).map_err(|e| aws_failure("SendTaskFailure", e)))?;
+            }
+        }
+    }
     Ok(json!({"jobId": job_id, "ref": reference}))
 }
 
@@ -194,9 +217,14 @@ pub async fn complete(event: JobStateChangeEvent, clients: &Clients) -> Result<(
             .map(|_| ())
             .map_err(|e| aws_failure("SendTaskHeartbeat", e)),
     };
+    answered(sent)
+}
+
+/// An answer to a token that no one waits on any more is no error: the wait timed out
+/// (CheckTranscode took over), was redriven, or was answered already.
+fn answered(sent: Result<(), AwsFailure>) -> Result<(), Error> {
     match sent {
         Ok(()) => Ok(()),
-        // The wait is over already: it timed out (CheckTranscode took over) or was redriven.
         Err(f) if matches!(f.code.as_deref(), Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken")) => Ok(()),
         Err(f) => Err(f.into()),
     }
@@ -215,18 +243,33 @@ fn failure_reason(detail: &JobStateChangeDetail) -> String {
 pub async fn check(input: TranscodeCheck, clients: &Clients) -> Result<Renditions, Error> {
     let reference = task_ref(&input.execution_id, input.redrive_count);
     let record = load_task(clients, &reference).await?.ok_or_else(|| Error::NoTask(task_key(&reference)))?;
-    let job_id =
-        record.job_id.ok_or_else(|| Error::Pending { job: "(not yet created)".into(), status: "SUBMITTING".into() })?;
+    let job_id = record
+        .job_id
+        .clone()
+        .ok_or_else(|| Error::Pending { job: "(not yet created)".into(), status: "SUBMITTING".into() })?;
     let got = clients.mediaconvert.get_job().id(&job_id).send().await.map_err(|e| aws_failure("GetJob", e))?;
     let job = got.job().ok_or_else(|| Error::Pending { job: job_id.clone(), status: "UNKNOWN".into() })?;
-    let status = job.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+    ended(job, &record, clients)?.ok_or_else(|| Error::Pending {
+        job: job_id,
+        status: job.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+    })
+}
+
+/// What a job as GetJob or CreateJob describes it delivered: `None` while it runs,
+/// `TranscodeFailed` when it ended otherwise.
+fn ended(
+    job: &aws_sdk_mediaconvert::types::Job,
+    record: &TaskRecord,
+    clients: &Clients,
+) -> Result<Option<Renditions>, Error> {
+    let job_id = job.id().unwrap_or_default().to_string();
     let detail = JobStateChangeDetail {
         job_id: job_id.clone(),
-        status: match status.as_str() {
+        status: match job.status().map(|s| s.as_str()).unwrap_or_default() {
             "COMPLETE" => JobStatus::Complete,
             "ERROR" => JobStatus::Error,
             "CANCELED" => JobStatus::Canceled,
-            _ => return Err(Error::Pending { job: job_id, status }),
+            _ => return Ok(None),
         },
         error_code: job.error_code().map(i64::from),
         error_message: job.error_message().map(str::to_string),
@@ -255,7 +298,7 @@ pub async fn check(input: TranscodeCheck, clients: &Clients) -> Result<Rendition
             }
         })
         .collect();
-    Ok(Renditions { bucket: clients.destination_bucket.clone(), job_id: Some(job_id), outputs })
+    Ok(Some(Renditions { bucket: clients.destination_bucket.clone(), job_id: Some(job_id), outputs }))
 }
 
 async fn save_task(clients: &Clients, reference: &str, record: &TaskRecord) -> Result<(), Error> {

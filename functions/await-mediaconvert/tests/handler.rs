@@ -73,7 +73,8 @@ fn submit_payload(template: &Value) -> Value {
         .as_bytes(),
     )
     .unwrap();
-    let config = PlanConfig { watch_bucket: "watch".into(), public_bucket: "public".into(), frame_seconds: 7.0 };
+    let config =
+        PlanConfig { watch_bucket: "watch".into(), public_bucket: "public".into(), frame_seconds: 7.0, staging: None };
     let plan = job_for(&key, &probe, "custom", template, &config).unwrap();
     json!({
         "action": "submit",

@@ -65,6 +65,7 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<JobPlan, Er
         watch_bucket: source.bucket.clone(),
         public_bucket: clients.destination_bucket.clone(),
         frame_seconds: mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
+        staging: Some(mediaflow_core::publish::staging_prefix(&source)),
     };
     Ok(job_for(&key, &probe, &name, &template, &config)?)
 }

@@ -5,7 +5,7 @@
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, CaptionResult};
 use mediaflow_core::keys::SourceKey;
-use mediaflow_lambda::{AwsFailure, aws_failure, collect, put};
+use mediaflow_lambda::{AwsFailure, aws_failure, collect, put_staged};
 
 /// Caption files are small; anything past this is not one.
 pub const MAX_CAPTION_BYTES: i64 = 64 * 1024 * 1024;
@@ -72,7 +72,7 @@ pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResu
     let vtt = conversion.vtt.into_bytes();
     let size = vtt.len() as u64;
     let target = key.caption_key();
-    let etag = put(&clients.s3, &clients.destination_bucket, &target, "text/vtt; charset=utf-8", vtt).await?;
+    let etag = put_staged(&clients.s3, &source, &target, "text/vtt; charset=utf-8", vtt).await?;
     Ok(CaptionResult {
         bucket: clients.destination_bucket.clone(),
         key: target,

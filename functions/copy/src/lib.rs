@@ -2,8 +2,9 @@
 //! - CopyMp3 delivers an MP3 unchanged to `audiovideo/<dir>/<stem>.mp3` (`audio/mpeg`);
 //! - ArchiveOriginal keeps the upload as `original/<dir>/<name>`.
 //!
-//! No byte passes through the function. Objects above 5 GiB (CopyObject's limit) are copied in
-//! parts with UploadPartCopy.
+//! Each is written to the upload's staging folder in the watch bucket, and named by its public
+//! key in the destination bucket, where the Publish step copies it. No byte passes through the
+//! function. Objects above 5 GiB (CopyObject's limit) are copied in parts with UploadPartCopy.
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use mediaflow_core::ErrorName;
@@ -69,8 +70,8 @@ pub async fn archive_original(input: AssetInput, clients: &Clients) -> Result<St
     copy(clients, &input, &target, None).await
 }
 
-/// Copies the upload to `target` in the destination bucket, keeping its Content-Type unless
-/// `content_type` is given, and checks the copy.
+/// Copies the upload into its staging folder, for the public key `target` of the destination
+/// bucket, keeping its Content-Type unless `content_type` is given, and checks the copy.
 async fn copy(
     clients: &Clients,
     input: &AssetInput,
@@ -78,8 +79,27 @@ async fn copy(
     content_type: Option<&str>,
 ) -> Result<StoredObject, Error> {
     let source = &input.source;
+    let staged = mediaflow_core::publish::staged_key(source, target);
+    copy_object(clients, source, &source.bucket, &staged, content_type).await?;
+    Ok(StoredObject {
+        bucket: clients.destination_bucket.clone(),
+        key: target.to_string(),
+        size: source.size,
+        etag: source.etag.clone(),
+    })
+}
+
+/// Copies the object `source` to `bucket`/`target`, keeping its Content-Type unless
+/// `content_type` is given, and checks the copy by size and (where comparable) ETag. The
+/// Publish step copies each staged output to its public key the same way.
+pub async fn copy_object(
+    clients: &Clients,
+    source: &mediaflow_core::contract::Source,
+    bucket: &str,
+    target: &str,
+    content_type: Option<&str>,
+) -> Result<StoredObject, Error> {
     let from = copy_source(&source.bucket, &source.key);
-    let bucket = &clients.destination_bucket;
     if source.size <= clients.single_copy_limit {
         let mut request = clients.s3.copy_object().bucket(bucket).key(target).copy_source(&from);
         if let Some(t) = content_type {
@@ -87,14 +107,14 @@ async fn copy(
         }
         request.send().await.map_err(|e| aws_failure("CopyObject", e))?;
     } else {
-        copy_in_parts(clients, source.size, &from, target, content_type).await?;
+        copy_in_parts(clients, bucket, source.size, &from, target, content_type).await?;
     }
     let head =
         clients.s3.head_object().bucket(bucket).key(target).send().await.map_err(|e| aws_failure("HeadObject", e))?;
     let size = head.content_length().unwrap_or_default().max(0) as u64;
     let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_string();
     let mismatch = |expected: String, found: String| Error::Mismatch {
-        bucket: bucket.clone(),
+        bucket: bucket.to_string(),
         key: target.to_string(),
         expected,
         found,
@@ -108,17 +128,17 @@ async fn copy(
     if comparable && etag != source.etag {
         return Err(mismatch(format!("ETag {}", source.etag), format!("ETag {etag}")));
     }
-    Ok(StoredObject { bucket: bucket.clone(), key: target.to_string(), size, etag })
+    Ok(StoredObject { bucket: bucket.to_string(), key: target.to_string(), size, etag })
 }
 
 async fn copy_in_parts(
     clients: &Clients,
+    bucket: &str,
     size: u64,
     from: &str,
     target: &str,
     content_type: Option<&str>,
 ) -> Result<(), Error> {
-    let bucket = &clients.destination_bucket;
     let mut create = clients.s3.create_multipart_upload().bucket(bucket).key(target);
     if let Some(t) = content_type {
         create = create.content_type(t);

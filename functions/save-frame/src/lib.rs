@@ -10,7 +10,7 @@ use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MediaInput, Thumbnail};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::thumbnail::{frame_size, frame_time};
-use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, put, run_tool};
+use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, put_staged, run_tool};
 
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -69,6 +69,6 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Thumbnail, 
     }
     let size = jpeg.len() as u64;
     let target = key.thumbnail_key();
-    let etag = put(&clients.s3, &clients.destination_bucket, &target, "image/jpeg", jpeg).await?;
+    let etag = put_staged(&clients.s3, &source, &target, "image/jpeg", jpeg).await?;
     Ok(Thumbnail { bucket: clients.destination_bucket.clone(), key: target, width, height, at_seconds: at, size, etag })
 }

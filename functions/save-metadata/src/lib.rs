@@ -1,6 +1,6 @@
-//! SaveMetadata: reads back the size and ETag of every output, writes the metadata document
-//! (`json/<dir>/<stem>.json`, checked against its schema first), then removes the renditions an
-//! earlier upload with the same dir and stem left that this run did not make.
+//! SaveMetadata: reads back the size and ETag of every staged output, then writes the metadata
+//! document (`json/<dir>/<stem>.json`, checked against its schema first) into the staging
+//! folder beside them; the Publish step makes the whole set public.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -9,7 +9,8 @@ use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MetadataResult, SaveMetadataInput};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::metadata::{self, ObjectStat};
-use mediaflow_lambda::{AwsFailure, aws_failure, put};
+use mediaflow_core::publish::staged_key;
+use mediaflow_lambda::{AwsFailure, aws_failure, put_staged};
 
 /// The schema the document must meet, as generated into `schemas/`.
 const SCHEMA: &str = include_str!("../../../schemas/MetadataDocument.json");
@@ -47,12 +48,12 @@ impl Error {
 mediaflow_lambda::lambda_error!(Error);
 
 pub async fn handler(input: SaveMetadataInput, clients: &Clients) -> Result<MetadataResult, Error> {
-    let key = SourceKey::parse(&input.document.source.key)?;
-    let output_bucket =
-        input.document.renditions.as_ref().map_or(clients.destination_bucket.as_str(), |r| r.bucket.as_str());
+    let source = &input.document.source;
+    let key = SourceKey::parse(&source.key)?;
     let mut stats = BTreeMap::new();
     for output in metadata::keys_to_read_back(&input) {
-        match clients.s3.head_object().bucket(output_bucket).key(&output).send().await {
+        let staged = staged_key(source, &output);
+        match clients.s3.head_object().bucket(&source.bucket).key(&staged).send().await {
             Ok(head) => {
                 let size = head.content_length().unwrap_or_default().max(0) as u64;
                 let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_string();
@@ -72,31 +73,6 @@ pub async fn handler(input: SaveMetadataInput, clients: &Clients) -> Result<Meta
     let body = serde_json::to_vec_pretty(&json).expect("JSON serialises");
     let size = body.len() as u64;
     let target = key.metadata_key();
-    let etag = put(&clients.s3, &clients.destination_bucket, &target, "application/json", body).await?;
-    let removed = remove_stale(clients, &key, &stats.into_keys().collect::<Vec<_>>()).await?;
-    Ok(MetadataResult { bucket: clients.destination_bucket.clone(), key: target, size, etag, removed })
-}
-
-/// Deletes `audiovideo/<dir>/<stem>_<n>p.mp4` renditions that this run did not make.
-async fn remove_stale(clients: &Clients, key: &SourceKey, made: &[String]) -> Result<Vec<String>, Error> {
-    let prefix = format!("{}_", key.rendition_base());
-    let mut existing = Vec::new();
-    let mut pages =
-        clients.s3.list_objects_v2().bucket(&clients.destination_bucket).prefix(&prefix).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_failure("ListObjectsV2", e))?;
-        existing.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
-    }
-    let stale: Vec<String> = key.stale_renditions(&existing, made).into_iter().map(str::to_string).collect();
-    for old in &stale {
-        clients
-            .s3
-            .delete_object()
-            .bucket(&clients.destination_bucket)
-            .key(old)
-            .send()
-            .await
-            .map_err(|e| aws_failure("DeleteObject", e))?;
-    }
-    Ok(stale)
+    let etag = put_staged(&clients.s3, source, &target, "application/json", body).await?;
+    Ok(MetadataResult { bucket: clients.destination_bucket.clone(), key: target, size, etag })
 }

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AssemblyResult, Asset, CaptionResult, ErrorInfo, JobPlan, MetadataResult, Renditions, Source, StoredObject,
-    Thumbnail,
+    AssemblyResult, Asset, CaptionResult, ErrorInfo, JobPlan, MetadataResult, PublishResult, Renditions, Source,
+    StoredObject, Thumbnail,
 };
 use crate::probe::Probe;
 
@@ -41,6 +41,9 @@ pub struct ExecutionDocument {
     /// SaveMetadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<MetadataResult>,
+    /// Publish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishResult>,
     /// The heartbeat or timeout that made the pipeline ask MediaConvert directly (an event was lost).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_event: Option<ErrorInfo>,

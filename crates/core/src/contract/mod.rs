@@ -42,6 +42,8 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
         ("CaptionResult", schema_of::<CaptionResult>()),
         ("SaveMetadataInput", schema_of::<SaveMetadataInput>()),
         ("MetadataResult", schema_of::<MetadataResult>()),
+        ("PublishInput", schema_of::<PublishInput>()),
+        ("PublishResult", schema_of::<PublishResult>()),
         ("ExecutionDocument", schema_of::<ExecutionDocument>()),
         ("MetadataDocument", schema_of::<MetadataDocument>()),
         ("ErrorInfo", schema_of::<ErrorInfo>()),

@@ -376,9 +376,40 @@ pub struct MetadataResult {
     pub key: String,
     pub size: u64,
     pub etag: String,
-    /// Renditions an earlier upload of the same stem left that this run did not make.
+}
+
+/// The Publish state's payload: the execution document (every output it names is staged),
+/// and what orders this upload among others of its name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishInput {
+    pub document: ExecutionDocument,
+    pub execution_id: String,
+    /// The event's `time` (`$$.Execution.Input.time`).
+    pub uploaded_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PublishStatus {
+    /// The set is public now (or was already, for a repeated publish).
+    Published,
+    /// A newer upload of the name is public: nothing of this one was published.
+    Superseded,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishResult {
+    pub status: PublishStatus,
+    /// Public keys this run made public.
+    pub published: Vec<String>,
+    /// Public keys of an earlier upload of the name that this one replaced, and removed.
     #[serde(default)]
     pub removed: Vec<String>,
+    /// Why nothing was published: `superseded by …`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The error object a `Catch` puts at its `ResultPath`, shaped as Step Functions shapes it.

@@ -8,7 +8,12 @@ use crate::templates;
 const RICH: &str = include_str!("../../testdata/rich-job.json");
 
 fn target() -> JobTarget<'static> {
-    JobTarget { input_url: "s3://watch/inputs/team/talk.mov", bucket: "public", base_key: "audiovideo/team/talk" }
+    JobTarget {
+        input_url: "s3://watch/inputs/team/talk.mov",
+        bucket: "public",
+        staging: "",
+        base_key: "audiovideo/team/talk",
+    }
 }
 
 fn video(w: u32, h: u32) -> SourceMedia {
@@ -177,8 +182,12 @@ fn a_source_without_sound_gets_no_audio() {
 fn the_audio_template_makes_one_mp3() {
     let template = templates::audio();
     let audio = SourceMedia { display_size: None, has_audio: true };
-    let target =
-        JobTarget { input_url: "s3://watch/inputs/pod/ep1.wav", bucket: "public", base_key: "audiovideo/pod/ep1" };
+    let target = JobTarget {
+        input_url: "s3://watch/inputs/pod/ep1.wav",
+        bucket: "public",
+        staging: "",
+        base_key: "audiovideo/pod/ep1",
+    };
     let plan = build_job(&template, "job-audio.json", target, audio).unwrap();
     assert_eq!(plan.outputs, vec![PlannedOutput { key: "audiovideo/pod/ep1.mp3".into(), label: None }]);
     assert!(plan.renditions.is_empty());

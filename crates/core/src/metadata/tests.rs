@@ -49,6 +49,7 @@ fn input() -> SaveMetadataInput {
             }),
             caption: None,
             metadata: None,
+            publish: None,
             lost_event: None,
         },
         execution_id: "arn:aws:states:us-east-1:111122223333:execution:mediaflow:run-1".into(),

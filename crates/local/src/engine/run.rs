@@ -1,6 +1,6 @@
 //! Running an execution: each state's data flow, Task invocations (Lambda by ARN,
 //! `lambda:invoke`, `lambda:invoke.waitForTaskToken`, `sns:publish`), Retry and Catch,
-//! time-outs and heartbeats, Parallel branches and Map items, and the history of it all.
+//! time-outs and heartbeats, and the history of it all. Parallel and Map are in `fanout.rs`.
 //!
 //! Time is tokio's: waits, backoffs and time-outs sleep on tokio's clock and timestamps are
 //! read from it, so a test on a paused runtime runs a day-long wait at once and sees the
@@ -11,138 +11,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::StreamExt;
 use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::choice::{self, ChoiceError};
-use super::dataflow::{DataError, apply_result_path, apply_template, select};
-use super::definition::{Definition, LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
+use super::dataflow::{DataError, apply_result_path, apply_template, input_path, output_path, seconds_field, select};
+use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
 use super::errors::{Decision, Failure, decide};
+use super::execution::{Branch, Execution, RedriveError, Resume, StateMachine, Status};
 use super::history::History;
+use super::progress::{Path, Progress};
 use super::registry::Registry;
+use super::store::{ExecutionStore, Journal};
+use super::tokens::{TokenError, TokenMessage, await_token};
 
 /// Where executions run: the account and region ARNs are made in.
 use crate::{ACCOUNT, REGION};
-
-/// A loaded state machine.
-#[derive(Clone, Debug)]
-pub struct StateMachine {
-    pub name: String,
-    pub arn: String,
-    pub definition: Definition,
-}
-
-impl StateMachine {
-    pub fn new(name: &str, definition: Definition) -> Self {
-        StateMachine {
-            name: name.into(),
-            arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"),
-            definition,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    Running,
-    Succeeded,
-    Failed,
-    TimedOut,
-    Aborted,
-}
-
-/// An execution: what it was given, how it ended, where a redrive would start, its history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Execution {
-    pub arn: String,
-    pub name: String,
-    pub state_machine_arn: String,
-    pub input: Value,
-    pub status: Status,
-    pub start_date: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_date: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<Failure>,
-    pub redrive_count: u32,
-    /// Where it stopped, for a redrive (failed and timed-out executions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resume: Option<Resume>,
-    pub history: History,
-}
-
-impl Execution {
-    /// Whether RedriveExecution takes it: it failed, timed out or was stopped, at a known state.
-    pub fn redrivable(&self) -> bool {
-        matches!(self.status, Status::Failed | Status::TimedOut | Status::Aborted) && self.resume.is_some()
-    }
-}
-
-/// Where a failed execution, branch or item stopped: the state that failed, the input it had,
-/// and for a Parallel or Map what became of each branch or item. A redrive starts here, so
-/// the states that succeeded do not run again.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Resume {
-    pub state: String,
-    pub input: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fan_out: Option<Vec<Branch>>,
-}
-
-impl Resume {
-    /// The state that failed: this one, or in a Parallel or Map, where its failed branch or
-    /// item stopped.
-    pub fn failed_state(&self) -> &str {
-        let failed_branch = self.fan_out.iter().flatten().find_map(|b| match b {
-            Branch::Unfinished(Some(r)) => Some(r.failed_state()),
-            _ => None,
-        });
-        failed_branch.unwrap_or(&self.state)
-    }
-}
-
-/// A branch of a Parallel or an item of a Map, as a failure left it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Branch {
-    Succeeded(Value),
-    /// Failed (redrive from where it stopped), or stopped or not started (run it from the start).
-    Unfinished(Option<Resume>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RedriveError {
-    #[error("ExecutionNotRedrivable: {0} is {1:?}; only failed, timed-out and stopped executions are redriven")]
-    NotRedrivable(String, Status),
-}
-
-/// A message for a waiting task token.
-enum TokenMessage {
-    Success(Value),
-    Failure(Failure),
-    Heartbeat,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    /// No task waits on this token: never issued, or already answered.
-    #[error("TaskDoesNotExist: no task waits on this token")]
-    TaskDoesNotExist,
-    /// The task timed out (TimeoutSeconds or HeartbeatSeconds) before the answer came.
-    #[error("TaskTimedOut: the task of this token timed out")]
-    TaskTimedOut,
-    /// Not a token this engine issues.
-    #[error("InvalidToken: not a task token")]
-    InvalidToken,
-}
 
 /// Wall-clock time on tokio's clock: the engine's start, plus tokio's elapsed time.
 #[derive(Clone, Copy)]
@@ -166,6 +51,8 @@ pub struct Engine {
     /// Tokens whose task timed out, so that a late answer hears so.
     timed_out: Mutex<std::collections::HashSet<String>>,
     check: Option<TaskCheck>,
+    /// Where each run's journal goes, when executions are kept.
+    store: Option<ExecutionStore>,
 }
 
 /// Which side of a function call a contract check looks at.
@@ -184,15 +71,17 @@ pub type TaskCheck = Arc<dyn Fn(&str, Side, &Value) -> Result<(), String> + Send
 impl Engine {
     /// An engine calling the handlers of `registry`. Call inside a tokio runtime.
     pub fn new(registry: Registry) -> Arc<Self> {
-        Self::build(registry, None)
+        Self::build(registry, None, None)
     }
 
     /// An engine that also checks what every function is given and returns with `check`.
     pub fn checking(registry: Registry, check: TaskCheck) -> Arc<Self> {
-        Self::build(registry, Some(check))
+        Self::build(registry, Some(check), None)
     }
 
-    fn build(registry: Registry, check: Option<TaskCheck>) -> Arc<Self> {
+    /// An engine with an optional contract `check` that, with a `store`, journals every run
+    /// there as it goes, so that [`Engine::resume`] can go on with it after a crash.
+    pub fn build(registry: Registry, check: Option<TaskCheck>, store: Option<ExecutionStore>) -> Arc<Self> {
         Arc::new(Engine {
             registry,
             clock: Clock { wall: Utc::now(), start: tokio::time::Instant::now() },
@@ -200,6 +89,7 @@ impl Engine {
             live: Mutex::new(HashMap::new()),
             timed_out: Mutex::default(),
             check,
+            store,
         })
     }
 
@@ -248,7 +138,7 @@ impl Engine {
         let live = self.live.lock().unwrap().remove(&execution.arn);
         if let Some(live) = live {
             execution.history = live.history.lock().unwrap().clone();
-            execution.resume = live.at.lock().unwrap().clone();
+            execution.resume = live.progress.lock().unwrap().resume();
         }
         let details = json!({"error": failure.error, "cause": failure.cause});
         execution.history.record(self.now(), "ExecutionAborted", "executionAbortedEventDetails", details);
@@ -272,12 +162,24 @@ impl Engine {
         execution.redrive_count += 1;
         execution.status = Status::Running;
         (execution.stop_date, execution.output, execution.failure) = (None, None, None);
+        execution.resume = execution.resume.map(Resume::without_tokens);
         let count = execution.redrive_count;
         Ok(self
             .run(machine, execution, |run| {
                 run.record("ExecutionRedriven", "executionRedrivenEventDetails", json!({"redriveCount": count}))
             })
             .await)
+    }
+
+    /// Goes on with a running execution that a crash or a stop of the platform interrupted, from
+    /// where its journal last put it: each state in flight runs again with the input it had
+    /// (every step is safe to run twice), a waiting Task with the token it had. The history
+    /// gains `ExecutionResumed` (the engine's own event: AWS never needs one).
+    pub async fn resume(self: &Arc<Self>, machine: &StateMachine, execution: Execution) -> Execution {
+        let in_flight = execution.resume.as_ref().map(|r| r.state.clone());
+        let details = json!({"reason": "the platform restarted", "state": in_flight});
+        self.run(machine, execution, |run| run.record("ExecutionResumed", "executionResumedEventDetails", details))
+            .await
     }
 
     /// Runs `execution` from its start or its resume point to an end; `first` records the
@@ -297,12 +199,24 @@ impl Engine {
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
         });
-        let live = Arc::new(Live { history: Mutex::new(std::mem::take(&mut execution.history)), at: Mutex::default() });
+        let journal = self.store.as_ref().and_then(|store| match store.journal(&execution) {
+            Ok(journal) => Some(journal),
+            Err(e) => {
+                eprintln!("mediaflow: execution {} runs without a journal: {e}", execution.arn);
+                None
+            }
+        });
+        let resume = execution.resume.take();
+        let live = Arc::new(Live {
+            history: Mutex::new(std::mem::take(&mut execution.history)),
+            progress: Mutex::new(Progress::new(resume.clone())),
+            journal,
+        });
         self.live.lock().unwrap().insert(execution.arn.clone(), live.clone());
         let run = Run { engine: self.clone(), context, live };
         first(&run);
         let states = &machine.definition.json;
-        let work = run.states(states, execution.input.clone(), execution.resume.take(), Level::Top);
+        let work = run.states(states, execution.input.clone(), resume, Vec::new());
         // `None`: the execution ran past its own TimeoutSeconds.
         let result = match states["TimeoutSeconds"].as_u64() {
             Some(limit) => tokio::time::timeout(Duration::from_secs(limit), work).await.ok(),
@@ -330,7 +244,7 @@ impl Engine {
                 );
                 execution.status = Status::TimedOut;
                 execution.failure = Some(f);
-                execution.resume = run.live.at.lock().unwrap().clone();
+                execution.resume = run.live.progress.lock().unwrap().resume();
             }
             Some(Err(halt)) => {
                 let f = &halt.failure;
@@ -390,7 +304,7 @@ fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn runtime(e: DataError) -> Failure {
+pub(super) fn runtime(e: DataError) -> Failure {
     Failure { error: e.error_name().to_string(), cause: e.to_string() }
 }
 
@@ -401,34 +315,36 @@ fn random() -> f64 {
 }
 
 /// One execution in progress.
-struct Run {
+pub(super) struct Run {
     engine: Arc<Engine>,
     context: Value,
     live: Arc<Live>,
 }
 
 /// What the engine knows of a running execution from outside its run: the history as it grows,
-/// and the top-level state it is in with that state's input, where a redrive starts when the
-/// run is cut short (timed out or stopped).
+/// and where every branch of it is, from where a redrive starts when the run is cut short
+/// (timed out or stopped) and a restart resumes it; both journaled when executions are kept.
 struct Live {
     history: Mutex<History>,
-    at: Mutex<Option<Resume>>,
+    progress: Mutex<Progress>,
+    journal: Option<Journal>,
 }
 
-/// Whether [`Run::states`] runs the state machine itself or a branch or item inside it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Level {
-    Top,
-    Inner,
+/// What a redrive or a resumption knows of the state it starts at: for a Parallel or Map, what
+/// became of its branches or items; for a waiting Task, its token.
+#[derive(Default)]
+struct Carried {
+    fan_out: Option<Vec<Branch>>,
+    token: Option<String>,
 }
 
 /// What a state hands on: its output, and the next state (`None` at an end).
 type Step = Result<(Value, Option<String>), Stop>;
 
 /// A state that failed, and for a Parallel or Map what became of its branches or items.
-struct Stop {
-    failure: Failure,
-    fan_out: Option<Vec<Branch>>,
+pub(super) struct Stop {
+    pub(super) failure: Failure,
+    pub(super) fan_out: Option<Vec<Branch>>,
 }
 
 impl From<Failure> for Stop {
@@ -438,14 +354,27 @@ impl From<Failure> for Stop {
 }
 
 /// A state machine or branch that failed, and where a redrive would start it again.
-struct Halt {
-    failure: Failure,
-    resume: Resume,
+pub(super) struct Halt {
+    pub(super) failure: Failure,
+    pub(super) resume: Resume,
 }
 
 impl Run {
-    fn record(&self, kind: &str, field: &str, details: Value) {
-        self.live.history.lock().unwrap().record(self.engine.now(), kind, field, details);
+    pub(super) fn record(&self, kind: &str, field: &str, details: Value) {
+        let mut history = self.live.history.lock().unwrap();
+        history.record(self.engine.now(), kind, field, details);
+        if let Some(journal) = &self.live.journal {
+            journal.event(history.events.last().expect("just recorded"));
+        }
+    }
+
+    /// Moves the execution's progress on, and journals where it now is.
+    pub(super) fn progress(&self, change: impl FnOnce(&mut Progress)) {
+        let mut progress = self.live.progress.lock().unwrap();
+        change(&mut progress);
+        if let Some(journal) = &self.live.journal {
+            journal.at(progress.snapshot());
+        }
     }
 
     /// The context object for a state, `$$`.
@@ -456,32 +385,31 @@ impl Run {
     }
 
     /// Runs a state machine or a branch from `StartAt`, or from where `resume` says, to an end.
-    fn states<'a>(
+    pub(super) fn states<'a>(
         &'a self,
         machine: &'a Value,
         input: Value,
         resume: Option<Resume>,
-        level: Level,
+        path: Path,
     ) -> BoxFuture<'a, Result<Value, Halt>> {
         Box::pin(async move {
-            let (mut current, mut input, mut fan_out) = match resume {
-                Some(r) => (r.state, r.input, r.fan_out),
-                None => (machine["StartAt"].as_str().unwrap_or_default().to_string(), input, None),
+            // A run that goes on from a resume point starts there as it was (branches and
+            // token); every later state starts afresh.
+            let (mut current, mut input, mut carried) = match resume {
+                Some(r) => (r.state, r.input, Carried { fan_out: r.fan_out, token: r.token }),
+                None => (machine["StartAt"].as_str().unwrap_or_default().to_string(), input, Carried::default()),
             };
             loop {
                 let state = &machine["States"][&current];
-                if level == Level::Top {
-                    let at = Resume { state: current.clone(), input: input.clone(), fan_out: fan_out.clone() };
-                    *self.live.at.lock().unwrap() = Some(at);
-                }
-                match self.state(&current, state, input.clone(), fan_out.take()).await {
+                self.progress(|p| p.enter(&path, &current, &input));
+                match self.state(&current, &path, state, input.clone(), std::mem::take(&mut carried)).await {
                     Ok((output, Some(next))) => {
                         current = next;
                         input = output;
                     }
                     Ok((output, None)) => return Ok(output),
                     Err(stop) => {
-                        let resume = Resume { state: current, input, fan_out: stop.fan_out };
+                        let resume = Resume { state: current, input, fan_out: stop.fan_out, token: None };
                         return Err(Halt { failure: stop.failure, resume });
                     }
                 }
@@ -489,8 +417,8 @@ impl Run {
         })
     }
 
-    /// Runs one state; `fan_out` is what a redrive knows of a Parallel's or Map's branches.
-    async fn state(&self, name: &str, state: &Value, input: Value, fan_out: Option<Vec<Branch>>) -> Step {
+    /// Runs one state, at `path`; `carried` is what a redrive or resumption knows of it.
+    async fn state(&self, name: &str, path: &[usize], state: &Value, input: Value, carried: Carried) -> Step {
         let kind = state["Type"].as_str().unwrap_or_default();
         let entered = self.engine.now();
         self.record(
@@ -526,7 +454,7 @@ impl Run {
                 (output_path(state, effective, &context).map_err(runtime)?, next)
             }
             "Fail" => return Err(self.fail(name, state, &input, entered).into()),
-            _ => self.with_retries(name, kind, state, input, entered, fan_out).await?,
+            _ => self.with_retries(name, path, state, input, entered, carried).await?,
         };
         self.record(
             &format!("{kind}StateExited"),
@@ -598,21 +526,23 @@ impl Run {
     async fn with_retries(
         &self,
         name: &str,
-        kind: &str,
+        path: &[usize],
         state: &Value,
         input: Value,
         entered: DateTime<Utc>,
-        mut fan_out: Option<Vec<Branch>>,
+        carried: Carried,
     ) -> Step {
+        let kind = state["Type"].as_str().unwrap_or_default();
+        let Carried { mut fan_out, mut token } = carried;
         let retriers = state["Retry"].as_array().map_or(0, Vec::len);
         let mut retries = vec![0u32; retriers];
         loop {
             let count: u32 = retries.iter().sum();
             let context = self.state_context(name, entered, count);
             let attempt = match kind {
-                "Task" => self.task(name, state, &input, context).await.map_err(Stop::from),
-                "Parallel" => self.parallel(state, &input, context, fan_out.take()).await,
-                "Map" => self.map(state, &input, context, fan_out.take()).await,
+                "Task" => self.task(name, path, state, &input, context, token.take()).await.map_err(Stop::from),
+                "Parallel" => self.parallel(path, state, &input, context, fan_out.take()).await,
+                "Map" => self.map(path, state, &input, context, fan_out.take()).await,
                 other => {
                     Err(Failure { error: "States.Runtime".into(), cause: format!("unknown state type {other}") }.into())
                 }
@@ -637,7 +567,13 @@ impl Run {
     }
 
     /// After the work of a Task, Parallel or Map: ResultSelector, ResultPath, OutputPath.
-    fn shape_result(&self, state: &Value, input: &Value, result: Value, context: &Value) -> Result<Value, Failure> {
+    pub(super) fn shape_result(
+        &self,
+        state: &Value,
+        input: &Value,
+        result: Value,
+        context: &Value,
+    ) -> Result<Value, Failure> {
         let selected = match state.get("ResultSelector") {
             Some(selector) => apply_template(selector, &result, context).map_err(runtime)?,
             None => result,
@@ -646,11 +582,23 @@ impl Run {
         output_path(state, output, context).map_err(runtime)
     }
 
-    async fn task(&self, name: &str, state: &Value, input: &Value, mut context: Value) -> Result<Value, Failure> {
+    /// One attempt of a Task at `path`; a waiting Task resumed after a restart keeps the token
+    /// it had (`resumed`), and any other attempt gets a new one, journaled before it is used.
+    async fn task(
+        &self,
+        name: &str,
+        path: &[usize],
+        state: &Value,
+        input: &Value,
+        mut context: Value,
+        resumed: Option<String>,
+    ) -> Result<Value, Failure> {
         let resource = state["Resource"].as_str().unwrap_or_default();
         let effective = input_path(state, input, &context).map_err(runtime)?;
-        let token = (resource == LAMBDA_INVOKE_WAIT).then(|| uuid::Uuid::new_v4().to_string());
+        let token =
+            (resource == LAMBDA_INVOKE_WAIT).then(|| resumed.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()));
         if let Some(token) = &token {
+            self.progress(|p| p.token(path, token));
             context["Task"] = json!({"Token": token});
         }
         let parameters = match state.get("Parameters") {
@@ -778,199 +726,4 @@ impl Run {
             None => Ok(()),
         }
     }
-
-    async fn parallel(
-        &self,
-        state: &Value,
-        input: &Value,
-        context: Value,
-        plan: Option<Vec<Branch>>,
-    ) -> Result<Value, Stop> {
-        let effective = input_path(state, input, &context).map_err(runtime)?;
-        let branch_input = match state.get("Parameters") {
-            Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
-            None => effective,
-        };
-        let branches = state["Branches"].as_array().cloned().unwrap_or_default();
-        self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
-        let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); branches.len()]);
-        let runs = branches.iter().zip(plan.clone()).map(|(branch, then)| {
-            let input = branch_input.clone();
-            async move {
-                match then {
-                    Branch::Succeeded(output) => Ok(output),
-                    Branch::Unfinished(resume) => self.states(branch, input, resume, Level::Inner).await,
-                }
-            }
-        });
-        let outcome = self.fan_out(runs.collect(), plan, branches.len().max(1)).await;
-        self.finish_fan_out("Parallel", state, input, outcome, &context)
-    }
-
-    async fn map(
-        &self,
-        state: &Value,
-        input: &Value,
-        context: Value,
-        plan: Option<Vec<Branch>>,
-    ) -> Result<Value, Stop> {
-        let effective = input_path(state, input, &context).map_err(runtime)?;
-        let items = select(state["ItemsPath"].as_str().unwrap_or("$"), &effective, &context).map_err(runtime)?;
-        let Value::Array(items) = items else {
-            return Err(runtime(DataError::Runtime(format!("the Map's items are not an array: {items}"))).into());
-        };
-        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator")).cloned().unwrap_or_default();
-        let selector = state.get("ItemSelector").or_else(|| state.get("Parameters"));
-        let mut inputs = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            inputs.push(match selector {
-                Some(template) => {
-                    let mut item_context = context.clone();
-                    item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
-                    apply_template(template, &effective, &item_context).map_err(runtime)?
-                }
-                None => item,
-            });
-        }
-        self.record("MapStateStarted", "mapStateStartedEventDetails", json!({"length": inputs.len()}));
-        let limit = match state["MaxConcurrency"].as_u64().unwrap_or(0) {
-            0 => inputs.len().max(1),
-            n => n as usize,
-        };
-        let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); inputs.len()]);
-        let processor = &processor;
-        let runs = inputs.into_iter().zip(plan.clone()).enumerate().map(|(index, (item, then))| async move {
-            let resume = match then {
-                Branch::Succeeded(output) => return Ok(output),
-                Branch::Unfinished(resume) => resume,
-            };
-            self.record("MapIterationStarted", "mapIterationStartedEventDetails", json!({"index": index}));
-            let result = self.states(processor, item, resume, Level::Inner).await;
-            let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-            self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
-            result
-        });
-        let outcome = self.fan_out(runs.collect(), plan, limit).await;
-        self.finish_fan_out("Map", state, input, outcome, &context)
-    }
-
-    /// Runs branches or items, at most `limit` at once, until all succeed or one fails; the
-    /// others are then stopped. Outputs are in branch or item order, whatever order they end in.
-    /// On failure, the plan says for each what a redrive must do.
-    async fn fan_out<F>(
-        &self,
-        runs: Vec<F>,
-        mut plan: Vec<Branch>,
-        limit: usize,
-    ) -> Result<Vec<Value>, (Failure, Vec<Branch>)>
-    where
-        F: std::future::Future<Output = Result<Value, Halt>>,
-    {
-        let indexed = runs.into_iter().enumerate().map(|(i, run)| async move { (i, run.await) });
-        let mut running = futures::stream::iter(indexed).buffer_unordered(limit);
-        while let Some((i, result)) = running.next().await {
-            match result {
-                Ok(output) => plan[i] = Branch::Succeeded(output),
-                Err(halt) => {
-                    plan[i] = Branch::Unfinished(Some(halt.resume));
-                    return Err((halt.failure, plan));
-                }
-            }
-        }
-        Ok(plan
-            .into_iter()
-            .map(|b| match b {
-                Branch::Succeeded(output) => output,
-                Branch::Unfinished(_) => unreachable!("every branch ran to success"),
-            })
-            .collect())
-    }
-
-    /// The end of a Parallel or Map (`kind`): its Succeeded or Failed event, then the array of
-    /// outputs through ResultSelector, ResultPath and OutputPath.
-    fn finish_fan_out(
-        &self,
-        kind: &str,
-        state: &Value,
-        input: &Value,
-        outcome: Result<Vec<Value>, (Failure, Vec<Branch>)>,
-        context: &Value,
-    ) -> Result<Value, Stop> {
-        let field = lower_first(kind);
-        match outcome {
-            Ok(outputs) => {
-                self.record(&format!("{kind}StateSucceeded"), &format!("{field}StateSucceededEventDetails"), json!({}));
-                Ok(self.shape_result(state, input, Value::Array(outputs), context)?)
-            }
-            Err((failure, plan)) => {
-                let details = json!({"error": failure.error, "cause": failure.cause});
-                self.record(&format!("{kind}StateFailed"), &format!("{field}StateFailedEventDetails"), details);
-                Err(Stop { failure, fan_out: Some(plan) })
-            }
-        }
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
-}
-
-/// Waits for the answer to a task token; a heartbeat restarts the heartbeat time-out.
-async fn await_token(
-    mut receiver: mpsc::UnboundedReceiver<TokenMessage>,
-    heartbeat: Option<Duration>,
-) -> Result<Value, Failure> {
-    loop {
-        let message = match heartbeat {
-            Some(limit) => match tokio::time::timeout(limit, receiver.recv()).await {
-                Ok(m) => m,
-                Err(_) => {
-                    return Err(Failure {
-                        error: "States.HeartbeatTimeout".into(),
-                        cause: format!("no heartbeat for {}s", limit.as_secs()),
-                    });
-                }
-            },
-            None => receiver.recv().await,
-        };
-        match message {
-            Some(TokenMessage::Success(output)) => return Ok(output),
-            Some(TokenMessage::Failure(f)) => return Err(f),
-            Some(TokenMessage::Heartbeat) => continue,
-            None => return Err(Failure { error: "States.Runtime".into(), cause: "the task token was dropped".into() }),
-        }
-    }
-}
-
-fn input_path(state: &Value, input: &Value, context: &Value) -> Result<Value, DataError> {
-    match state.get("InputPath") {
-        None => Ok(input.clone()),
-        Some(Value::Null) => Ok(json!({})),
-        Some(Value::String(path)) => select(path, input, context),
-        Some(other) => Err(DataError::Runtime(format!("InputPath {other} is not a path"))),
-    }
-}
-
-fn output_path(state: &Value, output: Value, context: &Value) -> Result<Value, DataError> {
-    match state.get("OutputPath") {
-        None => Ok(output),
-        Some(Value::Null) => Ok(json!({})),
-        Some(Value::String(path)) => select(path, &output, context),
-        Some(other) => Err(DataError::Runtime(format!("OutputPath {other} is not a path"))),
-    }
-}
-
-/// `TimeoutSeconds`/`HeartbeatSeconds`, or their `…Path` forms read from the input.
-fn seconds_field(state: &Value, field: &str, input: &Value, context: &Value) -> Result<Option<Duration>, DataError> {
-    let value = match (state.get(field), state.get(format!("{field}Path"))) {
-        (Some(v), _) => v.clone(),
-        (None, Some(p)) => select(p.as_str().unwrap_or_default(), input, context)?,
-        (None, None) => return Ok(None),
-    };
-    value
-        .as_u64()
-        .filter(|s| *s > 0)
-        .map(|s| Some(Duration::from_secs(s)))
-        .ok_or_else(|| DataError::Runtime(format!("{field} {value} is not a positive integer")))
 }

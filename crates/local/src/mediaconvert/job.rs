@@ -12,8 +12,8 @@ use mediaflow_core::contract::{OutputDetail, OutputGroupDetail, VideoDetails};
 use mediaflow_core::keys::s3_location;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-use super::Service;
 use super::compile::{Output, compile};
+use super::{Job, Service};
 
 /// MediaConvert's codes for what went wrong: the input could not be read or decoded (1010),
 /// a setting the stand-in cannot honour (1030, MediaConvert's "unsupported" family), the
@@ -24,26 +24,63 @@ const OUTPUT_FAILED: i64 = 1999;
 
 type JobError = (i64, String);
 
+/// Runs job `id` once a slot of the queue is free.
 pub(super) async fn run(service: &Service, id: &str) {
-    let Some(job) = service.update(id, |j| j.status = "PROGRESSING") else { return };
+    let Ok(_slot) = service.slots.acquire().await else { return };
+    let Some(job) = service.update(id, |j| j.status = "PROGRESSING".into()) else { return };
+    keep(&service.settings, &job);
     service.announce(&job, "PROGRESSING");
     let work = service.settings.work_dir.join(id);
     let result = transcode(service, id, &job.request, &work).await;
     let _ = std::fs::remove_dir_all(&work);
     let ended = match result {
         Ok(groups) => service.update(id, |j| {
-            j.status = "COMPLETE";
+            j.status = "COMPLETE".into();
             j.percent = 100;
             j.output_groups = groups;
         }),
         Err(error) => service.update(id, |j| {
-            j.status = "ERROR";
+            j.status = "ERROR".into();
             j.error = Some(error);
         }),
     };
     if let Some(job) = ended {
-        service.announce(&job, job.status);
+        keep(&service.settings, &job);
+        service.announce(&job, &job.status);
     }
+}
+
+/// Keeps `job` as it is now, whole or not at all (a temporary file renamed into place).
+pub(super) fn keep(settings: &super::Settings, job: &Job) {
+    let Some(dir) = &settings.jobs_dir else { return };
+    let path = dir.join(format!("{}.json", job.id));
+    let partial = path.with_extension("json.partial");
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&partial, serde_json::to_vec(job).expect("jobs serialise")))
+        .and_then(|()| std::fs::rename(&partial, &path));
+    if let Err(e) = written {
+        eprintln!("mediaflow: could not keep MediaConvert job {}: {e}", job.id);
+    }
+}
+
+/// Every job kept in `dir`, by id.
+pub(super) fn load_all(dir: &Path) -> std::io::Result<std::collections::BTreeMap<String, Job>> {
+    let mut jobs = std::collections::BTreeMap::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(jobs),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let job: Job = serde_json::from_slice(&std::fs::read(&path)?).map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+            })?;
+            jobs.insert(job.id.clone(), job);
+        }
+    }
+    Ok(jobs)
 }
 
 async fn transcode(

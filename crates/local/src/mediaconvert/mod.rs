@@ -2,6 +2,11 @@
 //! `GetJob`, `ListJobs`), each job run as one ffmpeg process (see [`compile`]) whose outputs
 //! are written through the embedded S3, with `MediaConvert Job State Change` events shaped as
 //! MediaConvert's. Requests are not authenticated: the endpoint listens on 127.0.0.1 only.
+//!
+//! As in a MediaConvert queue, at most [`Settings::max_jobs`] jobs transcode at once and the
+//! rest wait as SUBMITTED. Jobs are kept under [`Settings::jobs_dir`] as their status changes,
+//! so a restarted platform knows them, and [`MediaConvertEndpoint::resume`] runs again from
+//! the start each job that was SUBMITTED or PROGRESSING when the last process ended.
 
 pub mod compile;
 mod job;
@@ -18,7 +23,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use mediaflow_core::contract::{JobStateChangeEvent, OutputGroupDetail};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::feed::Feed;
 use crate::{ACCOUNT, REGION};
@@ -37,8 +42,33 @@ pub struct Settings {
     pub s3: aws_sdk_s3::Client,
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
-    /// Scratch space for ffmpeg's output files until they are uploaded.
+    /// Scratch space for ffmpeg's output files until they are uploaded; emptied at start, as
+    /// nothing in it outlives the process that made it.
     pub work_dir: PathBuf,
+    /// Where jobs are kept (`<id>.json`); `None` keeps them in memory only.
+    pub jobs_dir: Option<PathBuf>,
+    /// How many jobs transcode at once.
+    pub max_jobs: usize,
+}
+
+impl Settings {
+    /// Jobs in memory, as many at once as the machine has cores.
+    pub fn new(s3: aws_sdk_s3::Client, work_dir: PathBuf) -> Settings {
+        Settings {
+            s3,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            work_dir,
+            jobs_dir: None,
+            max_jobs: default_jobs(),
+        }
+    }
+}
+
+/// One job at a time per core: each stand-in job is one ffmpeg that already uses every core
+/// for its encodes, so more at once only adds memory.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// A job as `GetJob` summarises it: its first input, status and `jobPercentComplete`.
@@ -50,10 +80,10 @@ pub struct JobProgress {
     pub percent: u32,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Job {
     id: String,
-    status: &'static str,
+    status: String,
     request: Value,
     created: DateTime<Utc>,
     percent: u32,
@@ -91,12 +121,22 @@ struct Service {
     settings: Settings,
     jobs: Mutex<BTreeMap<String, Job>>,
     events: Feed<JobStateChangeEvent>,
+    /// One permit per job that may transcode now.
+    slots: Semaphore,
 }
 
 impl MediaConvertEndpoint {
+    /// Serves on `addr` with the jobs kept in `settings.jobs_dir`; none runs until
+    /// [`MediaConvertEndpoint::resume`] (the platform first routes their events).
     pub async fn start(settings: Settings, addr: SocketAddr) -> std::io::Result<MediaConvertEndpoint> {
+        let _ = std::fs::remove_dir_all(&settings.work_dir);
         std::fs::create_dir_all(&settings.work_dir)?;
-        let service = Arc::new(Service { settings, jobs: Mutex::default(), events: Feed::default() });
+        let jobs = match &settings.jobs_dir {
+            Some(dir) => job::load_all(dir)?,
+            None => BTreeMap::new(),
+        };
+        let slots = Semaphore::new(settings.max_jobs.max(1));
+        let service = Arc::new(Service { settings, jobs: Mutex::new(jobs), events: Feed::default(), slots });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let serving = service.clone();
@@ -110,6 +150,26 @@ impl MediaConvertEndpoint {
     /// `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_MEDIACONVERT`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Runs again, from the start, every kept job that had not ended; returns their ids.
+    pub fn resume(&self) -> Vec<String> {
+        let unfinished: Vec<String> = {
+            let mut jobs = self.service.jobs.lock().unwrap();
+            jobs.values_mut()
+                .filter(|j| matches!(j.status.as_str(), "SUBMITTED" | "PROGRESSING"))
+                .map(|j| {
+                    (j.status, j.percent) = ("SUBMITTED".into(), 0);
+                    j.id.clone()
+                })
+                .collect()
+        };
+        for id in &unfinished {
+            let service = self.service.clone();
+            let id = id.clone();
+            tokio::spawn(async move { job::run(&service, &id).await });
+        }
+        unfinished
     }
 
     /// Every job state change from now on.
@@ -202,7 +262,7 @@ impl Service {
         let id = format!("{}-{}", created.timestamp_millis(), &uuid::Uuid::new_v4().simple().to_string()[..6]);
         let job = Job {
             id: id.clone(),
-            status: "SUBMITTED",
+            status: "SUBMITTED".into(),
             request,
             created,
             percent: 0,
@@ -210,6 +270,7 @@ impl Service {
             output_groups: Vec::new(),
         };
         let shown = job.to_json();
+        job::keep(&self.settings, &job);
         jobs.insert(id.clone(), job);
         drop(jobs);
         let service = self.clone();

@@ -1,0 +1,127 @@
+//! The execution model: a loaded state machine, an execution's record (what it was given, how it
+//! ended, its history) and where a redrive or a resumption starts it again.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::definition::Definition;
+use super::errors::Failure;
+use super::history::History;
+use crate::{ACCOUNT, REGION};
+
+/// A loaded state machine.
+#[derive(Clone, Debug)]
+pub struct StateMachine {
+    pub name: String,
+    pub arn: String,
+    pub definition: Definition,
+}
+
+impl StateMachine {
+    pub fn new(name: &str, definition: Definition) -> Self {
+        StateMachine {
+            name: name.into(),
+            arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"),
+            definition,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+/// An execution: what it was given, how it ended, where a redrive would start, its history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub input: Value,
+    pub status: Status,
+    pub start_date: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_date: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    pub redrive_count: u32,
+    /// Where it stopped, for a redrive (failed and timed-out executions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Resume>,
+    pub history: History,
+}
+
+impl Execution {
+    /// Whether RedriveExecution takes it: it failed, timed out or was stopped, at a known state.
+    pub fn redrivable(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::TimedOut | Status::Aborted) && self.resume.is_some()
+    }
+}
+
+/// Where a failed execution, branch or item stopped: the state that failed, the input it had,
+/// and for a Parallel or Map what became of each branch or item. A redrive starts here, so
+/// the states that succeeded do not run again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resume {
+    pub state: String,
+    pub input: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_out: Option<Vec<Branch>>,
+    /// The task token of a `waitForTaskToken` Task in flight, so that a run resumed after a
+    /// restart waits on the same token (a redrive gets a new one, as on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl Resume {
+    /// The state that failed: this one, or in a Parallel or Map, where its failed branch or
+    /// item stopped.
+    pub fn failed_state(&self) -> &str {
+        let failed_branch = self.fan_out.iter().flatten().find_map(|b| match b {
+            Branch::Unfinished(Some(r)) => Some(r.failed_state()),
+            _ => None,
+        });
+        failed_branch.unwrap_or(&self.state)
+    }
+
+    /// The same point with no task token in it: what a redrive starts from.
+    pub fn without_tokens(mut self) -> Resume {
+        self.token = None;
+        self.fan_out = self.fan_out.map(|branches| {
+            branches
+                .into_iter()
+                .map(|b| match b {
+                    Branch::Unfinished(Some(r)) => Branch::Unfinished(Some(r.without_tokens())),
+                    other => other,
+                })
+                .collect()
+        });
+        self
+    }
+}
+
+/// A branch of a Parallel or an item of a Map, as a failure left it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Branch {
+    Succeeded(Value),
+    /// Failed (redrive from where it stopped), or stopped or not started (run it from the start).
+    Unfinished(Option<Resume>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedriveError {
+    #[error("ExecutionNotRedrivable: {0} is {1:?}; only failed, timed-out and stopped executions are redriven")]
+    NotRedrivable(String, Status),
+}

@@ -1,0 +1,164 @@
+//! Parallel and Map: branches or items run, at most so many at once, outputs kept in order,
+//! and for a failure what a redrive must run again.
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use super::dataflow::{DataError, apply_template, input_path, select};
+use super::errors::Failure;
+use super::execution::Branch;
+use super::progress::Path;
+use super::run::{Halt, Run, Stop, runtime};
+
+impl Run {
+    pub(super) async fn parallel(
+        &self,
+        path: &[usize],
+        state: &Value,
+        input: &Value,
+        context: Value,
+        plan: Option<Vec<Branch>>,
+    ) -> Result<Value, Stop> {
+        let effective = input_path(state, input, &context).map_err(runtime)?;
+        let branch_input = match state.get("Parameters") {
+            Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
+            None => effective,
+        };
+        let branches = state["Branches"].as_array().cloned().unwrap_or_default();
+        self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
+        let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); branches.len()]);
+        self.progress(|p| p.fan_out(path, &plan));
+        let runs = branches.iter().zip(plan.clone()).enumerate().map(|(i, (branch, then))| {
+            let input = branch_input.clone();
+            async move {
+                match then {
+                    Branch::Succeeded(output) => Ok(output),
+                    Branch::Unfinished(resume) => self.states(branch, input, resume, within(path, i)).await,
+                }
+            }
+        });
+        let outcome = self.fan_out(path, runs.collect(), plan, branches.len().max(1)).await;
+        self.finish_fan_out("Parallel", state, input, outcome, &context)
+    }
+
+    pub(super) async fn map(
+        &self,
+        path: &[usize],
+        state: &Value,
+        input: &Value,
+        context: Value,
+        plan: Option<Vec<Branch>>,
+    ) -> Result<Value, Stop> {
+        let effective = input_path(state, input, &context).map_err(runtime)?;
+        let items = select(state["ItemsPath"].as_str().unwrap_or("$"), &effective, &context).map_err(runtime)?;
+        let Value::Array(items) = items else {
+            return Err(runtime(DataError::Runtime(format!("the Map's items are not an array: {items}"))).into());
+        };
+        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator")).cloned().unwrap_or_default();
+        let selector = state.get("ItemSelector").or_else(|| state.get("Parameters"));
+        let mut inputs = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            inputs.push(match selector {
+                Some(template) => {
+                    let mut item_context = context.clone();
+                    item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
+                    apply_template(template, &effective, &item_context).map_err(runtime)?
+                }
+                None => item,
+            });
+        }
+        self.record("MapStateStarted", "mapStateStartedEventDetails", json!({"length": inputs.len()}));
+        let limit = match state["MaxConcurrency"].as_u64().unwrap_or(0) {
+            0 => inputs.len().max(1),
+            n => n as usize,
+        };
+        let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); inputs.len()]);
+        self.progress(|p| p.fan_out(path, &plan));
+        let processor = &processor;
+        let runs = inputs.into_iter().zip(plan.clone()).enumerate().map(|(index, (item, then))| async move {
+            let resume = match then {
+                Branch::Succeeded(output) => return Ok(output),
+                Branch::Unfinished(resume) => resume,
+            };
+            self.record("MapIterationStarted", "mapIterationStartedEventDetails", json!({"index": index}));
+            let result = self.states(processor, item, resume, within(path, index)).await;
+            let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
+            self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
+            result
+        });
+        let outcome = self.fan_out(path, runs.collect(), plan, limit).await;
+        self.finish_fan_out("Map", state, input, outcome, &context)
+    }
+
+    /// Runs branches or items, at most `limit` at once, until all succeed or one fails; the
+    /// others are then stopped. Outputs are in branch or item order, whatever order they end in.
+    /// On failure, the plan says for each what a redrive must do.
+    async fn fan_out<F>(
+        &self,
+        path: &[usize],
+        runs: Vec<F>,
+        mut plan: Vec<Branch>,
+        limit: usize,
+    ) -> Result<Vec<Value>, (Failure, Vec<Branch>)>
+    where
+        F: std::future::Future<Output = Result<Value, Halt>>,
+    {
+        let indexed = runs.into_iter().enumerate().map(|(i, run)| async move { (i, run.await) });
+        let mut running = futures::stream::iter(indexed).buffer_unordered(limit);
+        while let Some((i, result)) = running.next().await {
+            match result {
+                Ok(output) => {
+                    self.progress(|p| p.succeeded(&within(path, i), &output));
+                    plan[i] = Branch::Succeeded(output);
+                }
+                Err(halt) => {
+                    plan[i] = Branch::Unfinished(Some(halt.resume));
+                    return Err((halt.failure, plan));
+                }
+            }
+        }
+        Ok(plan
+            .into_iter()
+            .map(|b| match b {
+                Branch::Succeeded(output) => output,
+                Branch::Unfinished(_) => unreachable!("every branch ran to success"),
+            })
+            .collect())
+    }
+
+    /// The end of a Parallel or Map (`kind`): its Succeeded or Failed event, then the array of
+    /// outputs through ResultSelector, ResultPath and OutputPath.
+    fn finish_fan_out(
+        &self,
+        kind: &str,
+        state: &Value,
+        input: &Value,
+        outcome: Result<Vec<Value>, (Failure, Vec<Branch>)>,
+        context: &Value,
+    ) -> Result<Value, Stop> {
+        let field = lower_first(kind);
+        match outcome {
+            Ok(outputs) => {
+                self.record(&format!("{kind}StateSucceeded"), &format!("{field}StateSucceededEventDetails"), json!({}));
+                Ok(self.shape_result(state, input, Value::Array(outputs), context)?)
+            }
+            Err((failure, plan)) => {
+                let details = json!({"error": failure.error, "cause": failure.cause});
+                self.record(&format!("{kind}StateFailed"), &format!("{field}StateFailedEventDetails"), details);
+                Err(Stop { failure, fan_out: Some(plan) })
+            }
+        }
+    }
+}
+
+/// The path of branch or item `i` of the Parallel or Map at `path`.
+fn within(path: &[usize], i: usize) -> Path {
+    let mut inner = path.to_vec();
+    inner.push(i);
+    inner
+}
+
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}

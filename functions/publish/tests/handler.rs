@@ -1,0 +1,156 @@
+//! Publish against the embedded S3 endpoint: the staged set made public whole, an earlier
+//! upload's leftovers removed, a superseded upload publishing nothing, a busy guard retried.
+
+use mediaflow_core::ErrorName;
+use mediaflow_core::classify::classify;
+use mediaflow_core::contract::{
+    ExecutionDocument, MetadataResult, OutputFile, PublishInput, PublishStatus, Renditions, Source,
+};
+use mediaflow_core::keys::SourceKey;
+use mediaflow_core::publish::{guard_key, staged_key};
+use mediaflow_local::EmbeddedS3;
+use publish::{Clients, handler};
+
+/// The document of an upload of `inputs/a/talk.mp4` (its `sequencer`) with renditions `labels`.
+fn input(sequencer: &str, labels: &[&str]) -> PublishInput {
+    let key = SourceKey::parse("inputs/a/talk.mp4").unwrap();
+    let mut source = Source::new("watch", key.key(), 10, "src");
+    source.sequencer = Some(sequencer.into());
+    let outputs = labels
+        .iter()
+        .map(|l| OutputFile {
+            key: key.rendition_key(l),
+            label: Some(l.to_string()),
+            width: None,
+            height: None,
+            duration_ms: None,
+        })
+        .collect();
+    PublishInput {
+        document: ExecutionDocument {
+            asset: classify(&key, b"\0\0\0\x20ftypisom"),
+            renditions: Some(Renditions { bucket: "public".into(), job_id: None, outputs }),
+            metadata: Some(MetadataResult {
+                bucket: "public".into(),
+                key: key.metadata_key(),
+                size: 2,
+                etag: "m".into(),
+            }),
+            source,
+            assembly: None,
+            original: None,
+            probe: None,
+            plan: None,
+            thumbnail: None,
+            caption: None,
+            publish: None,
+            lost_event: None,
+        },
+        execution_id: format!("arn:aws:states:us-east-1:123456789012:execution:mediaflow-pipeline:{sequencer}"),
+        uploaded_at: "2026-12-01T10:00:00Z".parse().unwrap(),
+    }
+}
+
+/// Stages every output `input` names, each holding `content`.
+async fn stage(s3: &EmbeddedS3, input: &PublishInput, content: &str) {
+    for key in mediaflow_core::publish::public_keys(&input.document) {
+        let staged = staged_key(&input.document.source, &key);
+        s3.client()
+            .put_object()
+            .bucket("watch")
+            .key(staged)
+            .body(content.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn public(s3: &EmbeddedS3) -> Vec<String> {
+    let listed = s3.client().list_objects_v2().bucket("public").send().await.unwrap();
+    listed.contents().iter().filter_map(|o| o.key().map(String::from)).collect()
+}
+
+async fn body(s3: &EmbeddedS3, key: &str) -> String {
+    let got = s3.client().get_object().bucket("public").key(key).send().await.unwrap();
+    String::from_utf8(got.body.collect().await.unwrap().into_bytes().to_vec()).unwrap()
+}
+
+fn clients(s3: &EmbeddedS3) -> Clients {
+    Clients {
+        s3: s3.client(),
+        destination_bucket: "public".into(),
+        single_copy_limit: copy::SINGLE_COPY_LIMIT,
+        part_bytes: copy::PART_BYTES,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_newest_set_is_published_whole_and_replaces_only_what_it_does_not_remake() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let clients = clients(&s3);
+    // Outputs from before any record: a 1080p of this stem, and another stem that starts the same.
+    for key in ["audiovideo/a/talk_1080p.mp4", "audiovideo/a/talk-2_1080p.mp4"] {
+        s3.client().put_object().bucket("public").key(key).body(b"old".to_vec().into()).send().await.unwrap();
+    }
+    let first = input("01", &["360p", "720p"]);
+    stage(&s3, &first, "first").await;
+    let result = handler(first.clone(), &clients).await.unwrap();
+    assert_eq!(result.status, PublishStatus::Published);
+    assert_eq!(result.removed, ["audiovideo/a/talk_1080p.mp4"]);
+    assert_eq!(
+        public(&s3).await,
+        [
+            "audiovideo/a/talk-2_1080p.mp4",
+            "audiovideo/a/talk_360p.mp4",
+            "audiovideo/a/talk_720p.mp4",
+            "json/a/talk.json"
+        ]
+    );
+    let staged = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
+    assert_eq!(staged.key_count(), Some(0), "the staging is emptied");
+    // Twice is the same.
+    assert_eq!(handler(first, &clients).await.unwrap().status, PublishStatus::Published);
+
+    // A newer upload with fewer rungs: its set, and no 720p of the first.
+    let second = input("02", &["360p"]);
+    stage(&s3, &second, "second").await;
+    let result = handler(second, &clients).await.unwrap();
+    assert_eq!(result.removed, ["audiovideo/a/talk_720p.mp4"]);
+    assert_eq!(public(&s3).await, ["audiovideo/a/talk-2_1080p.mp4", "audiovideo/a/talk_360p.mp4", "json/a/talk.json"]);
+    assert_eq!(body(&s3, "json/a/talk.json").await, "second");
+
+    // The first upload's execution, late: superseded, nothing published, its staging emptied.
+    let late = input("01", &["360p", "720p", "1080p"]);
+    let late = PublishInput { execution_id: "late".into(), ..late };
+    stage(&s3, &late, "late").await;
+    let result = handler(late, &clients).await.unwrap();
+    assert_eq!(result.status, PublishStatus::Superseded);
+    assert!(result.reason.unwrap().contains("mediaflow-pipeline:02"));
+    assert_eq!(body(&s3, "audiovideo/a/talk_360p.mp4").await, "second");
+    let staged = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
+    assert_eq!(staged.key_count(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guard_held_by_another_publish_is_transient() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let name = SourceKey::parse("inputs/a/talk.mp4").unwrap();
+    let guard = serde_json::json!({"guard": {"executionId": "other", "since": chrono::Utc::now()}});
+    let record = guard_key(&name, mediaflow_core::contract::AssetKind::Video);
+    s3.client()
+        .put_object()
+        .bucket("watch")
+        .key(record)
+        .body(guard.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let mine = input("05", &["360p"]);
+    stage(&s3, &mine, "mine").await;
+    let err = handler(mine, &clients(&s3)).await.unwrap_err();
+    assert_eq!(err.name(), ErrorName::Transient, "{err}");
+    assert!(public(&s3).await.is_empty());
+}
