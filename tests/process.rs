@@ -197,9 +197,12 @@ fn a_failed_execution_is_redriven_to_success_after_its_cause_is_fixed() {
     assert_eq!((&trace["status"], &trace["error"]), (&"FAILED".into(), &"MediaFlow.InvalidTemplate".into()), "{trace}");
     assert_eq!(failed_state(trace), "BuildJob");
     assert_eq!(trace["notifications"][0]["status"], "FAILED");
+    // Nothing of a failed upload is public; its archive waits in its staging folder.
     let public = d.join("data/s3/public");
-    assert!(public.join("original/talk.mp4").exists());
+    assert!(!public.join("original/talk.mp4").exists());
     assert!(!public.join("audiovideo/talk_360p.mp4").exists());
+    let staging = std::fs::read_dir(d.join("data/s3/watch/.mediaflow/staging")).unwrap().next().unwrap().unwrap();
+    assert!(staging.path().join("original/talk.mp4").exists());
 
     // The fix: the shipped template. Then a redrive, by name.
     std::fs::write(d.join("job.json"), mediaflow_core::templates::VIDEO_JSON).unwrap();

@@ -21,7 +21,8 @@ async fn upload(server: &Server, file: &Path) -> String {
     put.e_tag().unwrap().trim_matches('"').to_string()
 }
 
-/// Waits for `count` executions to end; returns each one's output document, oldest first.
+/// Waits for `count` executions to end; returns each one's output document, oldest first
+/// (by start time).
 async fn ended(server: &Server, count: usize) -> Vec<Value> {
     let (sfn, machine) = (server.sfn(), server.field("state machine:"));
     let start = Instant::now();
@@ -64,16 +65,18 @@ fn expected(renditions: &[&str]) -> Vec<String> {
 async fn a_slow_older_upload_never_overwrites_a_newer_one() {
     let dir = tempfile::tempdir().unwrap();
     let (slow, quick) = (dir.path().join("slow.mp4"), dir.path().join("quick.mp4"));
-    mediaflow_testkit::video(&slow, 1280, 720, 8.0, true);
-    mediaflow_testkit::video(&quick, 854, 480, 2.0, true);
+    mediaflow_testkit::video(&slow, 1280, 720, 6.0, true);
+    mediaflow_testkit::video(&quick, 854, 480, 3.0, true);
     let server = Server::start(&dir.path().join("data"));
-    upload(&server, &slow).await;
+    let older = upload(&server, &slow).await;
     let newer = upload(&server, &quick).await;
 
     let outputs = ended(&server, 2).await;
-    assert_eq!(outputs[0]["publish"]["status"], "superseded", "{:#}", outputs[0]["publish"]);
-    assert!(outputs[0]["publish"]["reason"].as_str().unwrap().starts_with("superseded by"));
-    assert_eq!(outputs[1]["publish"]["status"], "published");
+    let of = |etag: &str| outputs.iter().find(|o| o["source"]["etag"] == etag).unwrap().clone();
+    let (older, newer_output) = (of(&older), of(&newer));
+    assert_eq!(older["publish"]["status"], "superseded", "{:#}", older["publish"]);
+    assert!(older["publish"]["reason"].as_str().unwrap().starts_with("superseded by"));
+    assert_eq!(newer_output["publish"]["status"], "published");
     let (keys, doc) = published(&server).await;
     assert_eq!(keys, expected(&["360p", "480p"]), "no 720p of the older upload");
     assert_eq!(doc["source"]["etag"], newer.as_str(), "the document describes the newer upload");
@@ -88,7 +91,7 @@ async fn a_slow_older_upload_never_overwrites_a_newer_one() {
 async fn a_newer_upload_that_finishes_last_replaces_the_whole_set() {
     let dir = tempfile::tempdir().unwrap();
     let (quick, slow) = (dir.path().join("quick.mp4"), dir.path().join("slow.mp4"));
-    mediaflow_testkit::video(&quick, 854, 480, 2.0, true);
+    mediaflow_testkit::video(&quick, 854, 480, 3.0, true);
     mediaflow_testkit::video(&slow, 1280, 720, 4.0, true);
     let server = Server::start(&dir.path().join("data"));
     upload(&server, &quick).await;

@@ -111,12 +111,17 @@ fn it_is_the_flow_the_architecture_draws() {
     assert_eq!(route["mp3"], "CopyMp3");
     assert_eq!(states["Unsupported"]["Type"], "Succeed");
     assert_eq!(states["Duplicate"]["Type"], "Succeed");
-    assert_eq!(states["ConvertCaption"]["Next"], "NotifySuccess");
+    assert_eq!(states["ConvertCaption"]["Next"], "Publish");
     assert_eq!(states["CopyMp3"]["Next"], "Probe");
     assert_eq!(states["ArchiveOriginal"]["Next"], "Probe");
     assert_eq!(states["Media"]["Type"], "Parallel");
     assert_eq!(states["Media"]["Next"], "SaveMetadata");
-    assert_eq!(states["SaveMetadata"]["Next"], "NotifySuccess");
+    assert_eq!(states["SaveMetadata"]["Next"], "Publish");
+    // One step makes an upload's outputs public; a superseded upload succeeds untold.
+    assert_eq!(states["Publish"]["Next"], "RouteByPublish");
+    assert_eq!(states["RouteByPublish"]["Choices"][0]["Next"], "Superseded");
+    assert_eq!(states["RouteByPublish"]["Default"], "NotifySuccess");
+    assert_eq!(states["Superseded"]["Type"], "Succeed");
     assert_eq!(states["NotifySuccess"]["Resource"], "arn:aws:states:::sns:publish");
     assert_eq!(states["NotifySuccess"]["Parameters"]["TopicArn"], "${NotificationTopicArn}");
     assert_eq!(states["NotifySuccess"]["Next"], "Done");

@@ -54,7 +54,7 @@ impl Store {
             key_locks: Mutex::default(),
             events: Feed::default(),
             served: Mutex::default(),
-            sequencer: AtomicU64::new(1),
+            sequencer: AtomicU64::new(0),
         })
     }
 
@@ -73,9 +73,17 @@ impl Store {
         locks.entry((bucket.to_string(), key.to_string())).or_default().clone()
     }
 
+    /// S3's `sequencer` orders the writes of a key, across restarts too: nanoseconds of the
+    /// wall clock, one more than the last when the clock has not moved on.
+    fn next_sequence(&self) -> u64 {
+        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default().max(0) as u64;
+        let previous = self.sequencer.fetch_max(now, Ordering::SeqCst);
+        if previous < now { now } else { self.sequencer.fetch_add(1, Ordering::SeqCst) + 1 }
+    }
+
     fn emit(&self, bucket: &str, key: &str, etag: Option<&ETag>, reason: &str) {
         let size = std::fs::metadata(self.root.join(bucket).join(key)).map_or(0, |m| m.len());
-        let sequence = self.sequencer.fetch_add(1, Ordering::Relaxed);
+        let sequence = self.next_sequence();
         let mut event = ObjectCreatedEvent::default();
         event.version = Some("0".into());
         event.id = Some(format!("mediaflow-local-{sequence:016x}"));

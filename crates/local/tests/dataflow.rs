@@ -21,7 +21,8 @@ fn assert_valid(name: &str, value: &Value, what: &str) {
 fn context() -> Value {
     json!({
         "Execution": {"Id": "arn:aws:states:us-east-1:111122223333:execution:mediaflow:run-1", "Name": "run-1",
-                      "StartTime": "2026-11-25T10:00:00.000Z", "RedriveCount": 0, "Input": {}},
+                      "StartTime": "2026-11-25T10:00:00.000Z", "RedriveCount": 0,
+                      "Input": {"time": "2026-11-25T09:59:59Z"}},
         "State": {"Name": "x", "EnteredTime": "2026-11-25T10:00:01.000Z", "RetryCount": 0},
         "StateMachine": {"Id": "arn:aws:states:us-east-1:111122223333:stateMachine:mediaflow", "Name": "mediaflow"},
         "Task": {"Token": "token-1"}

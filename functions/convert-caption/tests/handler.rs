@@ -27,9 +27,21 @@ async fn upload(w: &World, key: &str, bytes: Vec<u8>) -> AssetInput {
 }
 
 async fn fetch(w: &World, key: &str) -> (Vec<u8>, Option<String>) {
-    let got = w.s3.client().get_object().bucket("public").key(key).send().await.unwrap();
+    let got = w.s3.client().get_object().bucket("watch").key(staged(&w.s3, key).await).send().await.unwrap();
     let content_type = got.content_type().map(str::to_string);
     (got.body.collect().await.unwrap().into_bytes().to_vec(), content_type)
+}
+
+/// The key an output public at `key` is staged under in the watch bucket, until Publish.
+async fn staged(s3: &EmbeddedS3, key: &str) -> String {
+    let listed = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        .find(|k| mediaflow_core::publish::unstaged(k) == Some(key))
+        .unwrap_or_else(|| panic!("nothing staged for {key}: {listed:?}"))
+        .to_string()
 }
 
 fn w3c_valid(path: &Path) {
@@ -50,8 +62,8 @@ async fn subrip_in_a_sub_folder_becomes_webvtt_with_its_language() {
     assert_eq!(result.size, vtt.len() as u64);
     let text = String::from_utf8(vtt).unwrap();
     assert!(text.starts_with("WEBVTT\n\n") && text.contains("Déjà vu, señor. Ça coûte 5 €."), "{text}");
-    w3c_valid(&w.s3.path_of("public", &result.key));
-    let head = w.s3.client().head_object().bucket("public").key(&result.key).send().await.unwrap();
+    w3c_valid(&w.s3.path_of("watch", &staged(&w.s3, &result.key).await));
+    let head = w.s3.client().head_object().bucket("watch").key(staged(&w.s3, &result.key).await).send().await.unwrap();
     assert_eq!(head.e_tag().unwrap().trim_matches('"'), result.etag);
 }
 
@@ -67,7 +79,7 @@ async fn every_format_converts_and_valid_webvtt_is_kept_byte_for_byte() {
     ] {
         let input = upload(&w, key, std::fs::read(format!("{CAPTIONS}/{file}")).unwrap()).await;
         let result = handler(input, &w.clients).await.unwrap_or_else(|e| panic!("{file}: {e}"));
-        w3c_valid(&w.s3.path_of("public", &result.key));
+        w3c_valid(&w.s3.path_of("watch", &staged(&w.s3, &result.key).await));
     }
     let valid = std::fs::read(format!("{CAPTIONS}/vtt/valid.vtt")).unwrap();
     let input = upload(&w, "inputs/valid.vtt", valid.clone()).await;

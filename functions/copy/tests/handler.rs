@@ -31,9 +31,21 @@ async fn upload(s3: &EmbeddedS3, key: &str, bytes: &[u8]) -> AssetInput {
 }
 
 async fn fetch(s3: &EmbeddedS3, key: &str) -> (Vec<u8>, Option<String>) {
-    let got = s3.client().get_object().bucket("public").key(key).send().await.unwrap();
+    let got = s3.client().get_object().bucket("watch").key(staged(s3, key).await).send().await.unwrap();
     let content_type = got.content_type().map(str::to_string);
     (got.body.collect().await.unwrap().into_bytes().to_vec(), content_type)
+}
+
+/// The key an output public at `key` is staged under in the watch bucket, until Publish.
+async fn staged(s3: &EmbeddedS3, key: &str) -> String {
+    let listed = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        .find(|k| mediaflow_core::publish::unstaged(k) == Some(key))
+        .unwrap_or_else(|| panic!("nothing staged for {key}: {listed:?}"))
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

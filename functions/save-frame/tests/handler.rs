@@ -33,10 +33,23 @@ async fn upload(s3: &EmbeddedS3, file: &Path, key: &str) -> MediaInput {
     MediaInput { source, asset, probe }
 }
 
+/// The key an output public at `key` is staged under in the watch bucket, until Publish.
+async fn staged(s3: &EmbeddedS3, key: &str) -> String {
+    let listed = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        .find(|k| mediaflow_core::publish::unstaged(k) == Some(key))
+        .unwrap_or_else(|| panic!("nothing staged for {key}: {listed:?}"))
+        .to_string()
+}
+
 /// The saved JPEG's width and height, as ffprobe reads them.
 async fn saved_size(s3: &EmbeddedS3, key: &str) -> (u64, u64) {
-    let path = s3.path_of("public", key);
-    let got = s3.client().get_object().bucket("public").key(key).send().await.unwrap();
+    let staged = staged(s3, key).await;
+    let path = s3.path_of("watch", &staged);
+    let got = s3.client().get_object().bucket("watch").key(&staged).send().await.unwrap();
     assert_eq!(got.content_type(), Some("image/jpeg"));
     let probe = ffprobe(&path);
     let stream = &probe["streams"][0];

@@ -122,6 +122,43 @@ pub fn apply_result_path(input: &Value, result: Value, result_path: Option<&Valu
     unreachable!("a path has at least one field")
 }
 
+pub fn input_path(state: &Value, input: &Value, context: &Value) -> Result<Value, DataError> {
+    match state.get("InputPath") {
+        None => Ok(input.clone()),
+        Some(Value::Null) => Ok(json!({})),
+        Some(Value::String(path)) => select(path, input, context),
+        Some(other) => Err(DataError::Runtime(format!("InputPath {other} is not a path"))),
+    }
+}
+
+pub fn output_path(state: &Value, output: Value, context: &Value) -> Result<Value, DataError> {
+    match state.get("OutputPath") {
+        None => Ok(output),
+        Some(Value::Null) => Ok(json!({})),
+        Some(Value::String(path)) => select(path, &output, context),
+        Some(other) => Err(DataError::Runtime(format!("OutputPath {other} is not a path"))),
+    }
+}
+
+/// `TimeoutSeconds`/`HeartbeatSeconds`, or their `…Path` forms read from the input.
+pub fn seconds_field(
+    state: &Value,
+    field: &str,
+    input: &Value,
+    context: &Value,
+) -> Result<Option<Duration>, DataError> {
+    let value = match (state.get(field), state.get(format!("{field}Path"))) {
+        (Some(v), _) => v.clone(),
+        (None, Some(p)) => select(p.as_str().unwrap_or_default(), input, context)?,
+        (None, None) => return Ok(None),
+    };
+    value
+        .as_u64()
+        .filter(|s| *s > 0)
+        .map(|s| Some(Duration::from_secs(s)))
+        .ok_or_else(|| DataError::Runtime(format!("{field} {value} is not a positive integer")))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -186,41 +223,4 @@ mod tests {
         assert_eq!(apply_result_path(&json!({}), json!(1), Some(&json!("$.a.b"))).unwrap(), json!({"a": {"b": 1}}));
         assert!(apply_result_path(&json!({"a": 5}), json!(1), Some(&json!("$.a.b"))).is_err());
     }
-}
-
-pub fn input_path(state: &Value, input: &Value, context: &Value) -> Result<Value, DataError> {
-    match state.get("InputPath") {
-        None => Ok(input.clone()),
-        Some(Value::Null) => Ok(json!({})),
-        Some(Value::String(path)) => select(path, input, context),
-        Some(other) => Err(DataError::Runtime(format!("InputPath {other} is not a path"))),
-    }
-}
-
-pub fn output_path(state: &Value, output: Value, context: &Value) -> Result<Value, DataError> {
-    match state.get("OutputPath") {
-        None => Ok(output),
-        Some(Value::Null) => Ok(json!({})),
-        Some(Value::String(path)) => select(path, &output, context),
-        Some(other) => Err(DataError::Runtime(format!("OutputPath {other} is not a path"))),
-    }
-}
-
-/// `TimeoutSeconds`/`HeartbeatSeconds`, or their `…Path` forms read from the input.
-pub fn seconds_field(
-    state: &Value,
-    field: &str,
-    input: &Value,
-    context: &Value,
-) -> Result<Option<Duration>, DataError> {
-    let value = match (state.get(field), state.get(format!("{field}Path"))) {
-        (Some(v), _) => v.clone(),
-        (None, Some(p)) => select(p.as_str().unwrap_or_default(), input, context)?,
-        (None, None) => return Ok(None),
-    };
-    value
-        .as_u64()
-        .filter(|s| *s > 0)
-        .map(|s| Some(Duration::from_secs(s)))
-        .ok_or_else(|| DataError::Runtime(format!("{field} {value} is not a positive integer")))
 }
