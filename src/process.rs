@@ -166,7 +166,8 @@ fn states(execution: &Execution) -> Vec<Visit> {
     let mut run = 0;
     for event in &execution.history.events {
         match event.kind.as_str() {
-            "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted" => {
+            // A resumption follows a crash: what was in flight then ran again.
+            "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted" | "ExecutionResumed" => {
                 unfinished(&mut entered, &mut out, run, event.timestamp)
             }
             "ExecutionRedriven" => run += 1,

@@ -16,6 +16,7 @@ mod progress;
 pub mod registry;
 pub mod run;
 pub mod store;
+mod task;
 mod tokens;
 
 pub use definition::{Definition, LoadError};

@@ -1,6 +1,7 @@
 //! Running an execution: each state's data flow, Task invocations (Lambda by ARN,
 //! `lambda:invoke`, `lambda:invoke.waitForTaskToken`, `sns:publish`), Retry and Catch,
-//! time-outs and heartbeats, and the history of it all. Parallel and Map are in `fanout.rs`.
+//! time-outs and heartbeats, and the history of it all. Tasks are in `task.rs`, Parallel and
+//! Map in `fanout.rs`.
 //!
 //! Time is tokio's: waits, backoffs and time-outs sleep on tokio's clock and timestamps are
 //! read from it, so a test on a paused runtime runs a day-long wait at once and sees the
@@ -16,15 +17,14 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::choice::{self, ChoiceError};
-use super::dataflow::{DataError, apply_result_path, apply_template, input_path, output_path, seconds_field, select};
-use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
+use super::dataflow::{DataError, apply_result_path, apply_template, input_path, output_path, select};
 use super::errors::{Decision, Failure, decide};
 use super::execution::{Branch, Execution, RedriveError, Resume, StateMachine, Status};
 use super::history::History;
 use super::progress::{Path, Progress};
 use super::registry::Registry;
 use super::store::{ExecutionStore, Journal};
-use super::tokens::{TokenError, TokenMessage, await_token};
+use super::tokens::{TokenError, TokenMessage};
 
 /// Where executions run: the account and region ARNs are made in.
 use crate::{ACCOUNT, REGION};
@@ -43,14 +43,14 @@ impl Clock {
 }
 
 pub struct Engine {
-    registry: Registry,
+    pub(super) registry: Registry,
     clock: Clock,
-    tokens: Mutex<HashMap<String, mpsc::UnboundedSender<TokenMessage>>>,
+    pub(super) tokens: Mutex<HashMap<String, mpsc::UnboundedSender<TokenMessage>>>,
     /// The running executions, by ARN.
     live: Mutex<HashMap<String, Arc<Live>>>,
     /// Tokens whose task timed out, so that a late answer hears so.
-    timed_out: Mutex<std::collections::HashSet<String>>,
-    check: Option<TaskCheck>,
+    pub(super) timed_out: Mutex<std::collections::HashSet<String>>,
+    pub(super) check: Option<TaskCheck>,
     /// Where each run's journal goes, when executions are kept.
     store: Option<ExecutionStore>,
 }
@@ -316,7 +316,7 @@ fn random() -> f64 {
 
 /// One execution in progress.
 pub(super) struct Run {
-    engine: Arc<Engine>,
+    pub(super) engine: Arc<Engine>,
     context: Value,
     live: Arc<Live>,
 }
@@ -580,150 +580,5 @@ impl Run {
         };
         let output = apply_result_path(input, selected, state.get("ResultPath")).map_err(runtime)?;
         output_path(state, output, context).map_err(runtime)
-    }
-
-    /// One attempt of a Task at `path`; a waiting Task resumed after a restart keeps the token
-    /// it had (`resumed`), and any other attempt gets a new one, journaled before it is used.
-    async fn task(
-        &self,
-        name: &str,
-        path: &[usize],
-        state: &Value,
-        input: &Value,
-        mut context: Value,
-        resumed: Option<String>,
-    ) -> Result<Value, Failure> {
-        let resource = state["Resource"].as_str().unwrap_or_default();
-        let effective = input_path(state, input, &context).map_err(runtime)?;
-        let token =
-            (resource == LAMBDA_INVOKE_WAIT).then(|| resumed.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()));
-        if let Some(token) = &token {
-            self.progress(|p| p.token(path, token));
-            context["Task"] = json!({"Token": token});
-        }
-        let parameters = match state.get("Parameters") {
-            Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
-            None => effective,
-        };
-        let timeout = seconds_field(state, "TimeoutSeconds", input, &context).map_err(runtime)?;
-        let heartbeat = seconds_field(state, "HeartbeatSeconds", input, &context).map_err(runtime)?;
-
-        // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
-        // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
-        let integration = resource.strip_prefix("arn:aws:states:::").and_then(|r| r.split_once(':'));
-        let (prefix, field, mut scheduled) = match integration {
-            Some((service, action)) => {
-                ("Task", "task", json!({"resourceType": service, "resource": action, "region": REGION}))
-            }
-            None => ("LambdaFunction", "lambdaFunction", json!({"resource": resource})),
-        };
-        scheduled[if integration.is_some() { "parameters" } else { "input" }] = json!(parameters.to_string());
-        if let Some(t) = timeout {
-            scheduled["timeoutInSeconds"] = json!(t.as_secs());
-        }
-        if let Some(h) = heartbeat {
-            scheduled["heartbeatInSeconds"] = json!(h.as_secs());
-        }
-        self.record(&format!("{prefix}Scheduled"), &format!("{field}ScheduledEventDetails"), scheduled);
-        self.record(&format!("{prefix}Started"), &format!("{field}StartedEventDetails"), json!({}));
-
-        let work = self.invoke(name, resource, parameters, token.as_deref(), heartbeat);
-        let result = match timeout {
-            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-                Err(Failure {
-                    error: "States.Timeout".into(),
-                    cause: format!("{name} ran longer than {}s", limit.as_secs()),
-                })
-            }),
-            None => work.await,
-        };
-        if let Some(token) = &token {
-            self.engine.tokens.lock().unwrap().remove(token);
-            if result.as_ref().is_err_and(|f| f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout") {
-                self.engine.timed_out.lock().unwrap().insert(token.clone());
-            }
-        }
-        let ids = |f: &Failure| json!({"error": f.error, "cause": f.cause});
-        match result {
-            Ok(output) => {
-                self.record(
-                    &format!("{prefix}Succeeded"),
-                    &format!("{field}SucceededEventDetails"),
-                    json!({"output": output.to_string()}),
-                );
-                self.shape_result(state, input, output, &context)
-            }
-            Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
-                self.record(&format!("{prefix}TimedOut"), &format!("{field}TimedOutEventDetails"), ids(&f));
-                Err(f)
-            }
-            Err(f) => {
-                self.record(&format!("{prefix}Failed"), &format!("{field}FailedEventDetails"), ids(&f));
-                Err(f)
-            }
-        }
-    }
-
-    async fn invoke(
-        &self,
-        state: &str,
-        resource: &str,
-        parameters: Value,
-        token: Option<&str>,
-        heartbeat: Option<Duration>,
-    ) -> Result<Value, Failure> {
-        let missing = |what: &str| Failure {
-            error: "Lambda.ResourceNotFoundException".into(),
-            cause: format!("Function not found: {what}"),
-        };
-        match resource {
-            SNS_PUBLISH => {
-                let publish = self.engine.registry.find_service(SNS_PUBLISH).ok_or_else(|| Failure {
-                    error: "States.Runtime".into(),
-                    cause: "no SNS sink is registered".into(),
-                })?;
-                publish(parameters).await
-            }
-            LAMBDA_INVOKE | LAMBDA_INVOKE_WAIT => {
-                let name = parameters["FunctionName"].as_str().unwrap_or_default().to_string();
-                let function = self.engine.registry.find_function(&name).ok_or_else(|| missing(&name))?.clone();
-                let payload = parameters.get("Payload").cloned().unwrap_or_else(|| json!({}));
-                self.check(state, Side::Input, &payload)?;
-                let Some(token) = token else {
-                    let result = function(payload).await?;
-                    self.check(state, Side::Output, &result)?;
-                    return Ok(json!({
-                        "ExecutedVersion": "$LATEST",
-                        "Payload": result,
-                        "SdkHttpMetadata": {"HttpStatusCode": 200},
-                        "SdkResponseMetadata": {"RequestId": uuid::Uuid::new_v4().to_string()},
-                        "StatusCode": 200
-                    }));
-                };
-                let (sender, receiver) = mpsc::unbounded_channel();
-                self.engine.tokens.lock().unwrap().insert(token.to_string(), sender);
-                function(payload).await?;
-                let result = await_token(receiver, heartbeat).await?;
-                self.check(state, Side::Output, &result)?;
-                Ok(result)
-            }
-            arn => {
-                let function = self.engine.registry.find_function(arn).ok_or_else(|| missing(arn))?.clone();
-                self.check(state, Side::Input, &parameters)?;
-                let result = function(parameters).await?;
-                self.check(state, Side::Output, &result)?;
-                Ok(result)
-            }
-        }
-    }
-
-    /// The engine's contract check of what a function is given or returns, if it has one. A
-    /// breach is a defect of the definition or the code, so it is `States.Runtime`, which no
-    /// `States.ALL` catches: the execution fails where the breach is.
-    fn check(&self, state: &str, side: Side, value: &Value) -> Result<(), Failure> {
-        match &self.engine.check {
-            Some(check) => check(state, side, value).map_err(|cause| Failure { error: "States.Runtime".into(), cause }),
-            None => Ok(()),
-        }
     }
 }

@@ -1,0 +1,162 @@
+//! A Task state's attempt: its parameters and time-outs, the call (Lambda by ARN,
+//! `lambda:invoke`, `lambda:invoke.waitForTaskToken`, `sns:publish`) and its history events,
+//! and the contract check of what the function is given and returns.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::dataflow::{apply_template, input_path, seconds_field};
+use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
+use super::errors::Failure;
+use super::run::{Run, Side, runtime};
+use super::tokens::await_token;
+use crate::REGION;
+
+impl Run {
+    /// One attempt of a Task at `path`; a waiting Task resumed after a restart keeps the token
+    /// it had (`resumed`), and any other attempt gets a new one, journaled before it is used.
+    pub(super) async fn task(
+        &self,
+        name: &str,
+        path: &[usize],
+        state: &Value,
+        input: &Value,
+        mut context: Value,
+        resumed: Option<String>,
+    ) -> Result<Value, Failure> {
+        let resource = state["Resource"].as_str().unwrap_or_default();
+        let effective = input_path(state, input, &context).map_err(runtime)?;
+        let token =
+            (resource == LAMBDA_INVOKE_WAIT).then(|| resumed.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()));
+        if let Some(token) = &token {
+            self.progress(|p| p.token(path, token));
+            context["Task"] = json!({"Token": token});
+        }
+        let parameters = match state.get("Parameters") {
+            Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
+            None => effective,
+        };
+        let timeout = seconds_field(state, "TimeoutSeconds", input, &context).map_err(runtime)?;
+        let heartbeat = seconds_field(state, "HeartbeatSeconds", input, &context).map_err(runtime)?;
+
+        // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
+        // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
+        let integration = resource.strip_prefix("arn:aws:states:::").and_then(|r| r.split_once(':'));
+        let (prefix, field, mut scheduled) = match integration {
+            Some((service, action)) => {
+                ("Task", "task", json!({"resourceType": service, "resource": action, "region": REGION}))
+            }
+            None => ("LambdaFunction", "lambdaFunction", json!({"resource": resource})),
+        };
+        scheduled[if integration.is_some() { "parameters" } else { "input" }] = json!(parameters.to_string());
+        if let Some(t) = timeout {
+            scheduled["timeoutInSeconds"] = json!(t.as_secs());
+        }
+        if let Some(h) = heartbeat {
+            scheduled["heartbeatInSeconds"] = json!(h.as_secs());
+        }
+        self.record(&format!("{prefix}Scheduled"), &format!("{field}ScheduledEventDetails"), scheduled);
+        self.record(&format!("{prefix}Started"), &format!("{field}StartedEventDetails"), json!({}));
+
+        let work = self.invoke(name, resource, parameters, token.as_deref(), heartbeat);
+        let result = match timeout {
+            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                Err(Failure {
+                    error: "States.Timeout".into(),
+                    cause: format!("{name} ran longer than {}s", limit.as_secs()),
+                })
+            }),
+            None => work.await,
+        };
+        if let Some(token) = &token {
+            self.engine.tokens.lock().unwrap().remove(token);
+            if result.as_ref().is_err_and(|f| f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout") {
+                self.engine.timed_out.lock().unwrap().insert(token.clone());
+            }
+        }
+        let ids = |f: &Failure| json!({"error": f.error, "cause": f.cause});
+        match result {
+            Ok(output) => {
+                self.record(
+                    &format!("{prefix}Succeeded"),
+                    &format!("{field}SucceededEventDetails"),
+                    json!({"output": output.to_string()}),
+                );
+                self.shape_result(state, input, output, &context)
+            }
+            Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
+                self.record(&format!("{prefix}TimedOut"), &format!("{field}TimedOutEventDetails"), ids(&f));
+                Err(f)
+            }
+            Err(f) => {
+                self.record(&format!("{prefix}Failed"), &format!("{field}FailedEventDetails"), ids(&f));
+                Err(f)
+            }
+        }
+    }
+
+    async fn invoke(
+        &self,
+        state: &str,
+        resource: &str,
+        parameters: Value,
+        token: Option<&str>,
+        heartbeat: Option<Duration>,
+    ) -> Result<Value, Failure> {
+        let missing = |what: &str| Failure {
+            error: "Lambda.ResourceNotFoundException".into(),
+            cause: format!("Function not found: {what}"),
+        };
+        match resource {
+            SNS_PUBLISH => {
+                let publish = self.engine.registry.find_service(SNS_PUBLISH).ok_or_else(|| Failure {
+                    error: "States.Runtime".into(),
+                    cause: "no SNS sink is registered".into(),
+                })?;
+                publish(parameters).await
+            }
+            LAMBDA_INVOKE | LAMBDA_INVOKE_WAIT => {
+                let name = parameters["FunctionName"].as_str().unwrap_or_default().to_string();
+                let function = self.engine.registry.find_function(&name).ok_or_else(|| missing(&name))?.clone();
+                let payload = parameters.get("Payload").cloned().unwrap_or_else(|| json!({}));
+                self.check(state, Side::Input, &payload)?;
+                let Some(token) = token else {
+                    let result = function(payload).await?;
+                    self.check(state, Side::Output, &result)?;
+                    return Ok(json!({
+                        "ExecutedVersion": "$LATEST",
+                        "Payload": result,
+                        "SdkHttpMetadata": {"HttpStatusCode": 200},
+                        "SdkResponseMetadata": {"RequestId": uuid::Uuid::new_v4().to_string()},
+                        "StatusCode": 200
+                    }));
+                };
+                let (sender, receiver) = mpsc::unbounded_channel();
+                self.engine.tokens.lock().unwrap().insert(token.to_string(), sender);
+                function(payload).await?;
+                let result = await_token(receiver, heartbeat).await?;
+                self.check(state, Side::Output, &result)?;
+                Ok(result)
+            }
+            arn => {
+                let function = self.engine.registry.find_function(arn).ok_or_else(|| missing(arn))?.clone();
+                self.check(state, Side::Input, &parameters)?;
+                let result = function(parameters).await?;
+                self.check(state, Side::Output, &result)?;
+                Ok(result)
+            }
+        }
+    }
+
+    /// The engine's contract check of what a function is given or returns, if it has one. A
+    /// breach is a defect of the definition or the code, so it is `States.Runtime`, which no
+    /// `States.ALL` catches: the execution fails where the breach is.
+    fn check(&self, state: &str, side: Side, value: &Value) -> Result<(), Failure> {
+        match &self.engine.check {
+            Some(check) => check(state, side, value).map_err(|cause| Failure { error: "States.Runtime".into(), cause }),
+            None => Ok(()),
+        }
+    }
+}
