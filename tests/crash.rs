@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use common::server::Server;
+use common::tools_in;
 use serde_json::Value;
 
 const KEY: &str = "inputs/crash/talk.mp4";
@@ -51,15 +52,6 @@ fn jobs(data: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// ffmpeg or ffprobe processes working in `work` (the stand-in runs each job there).
-fn tools_in(work: &Path) -> usize {
-    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
-    procs
-        .filter_map(Result::ok)
-        .filter(|p| std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(work)))
-        .count()
-}
-
 /// A folder with an `ffprobe` that waits `seconds` before it runs the real one: a slow probe
 /// to crash in the middle of.
 fn slow_ffprobe(dir: &Path, seconds: u32) -> PathBuf {
@@ -70,6 +62,15 @@ fn slow_ffprobe(dir: &Path, seconds: u32) -> PathBuf {
     std::fs::write(&script, format!("#!/bin/sh\nsleep {seconds}\nexec {} \"$@\"\n", real.trim())).unwrap();
     std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
     tools
+}
+
+/// A folder for the test, the data folder in it, and a clip of `width`×`height` with sound,
+/// `seconds` long, to upload.
+fn scene(width: u32, height: u32, seconds: f32) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, clip) = (dir.path().join("data"), dir.path().join("talk.mp4"));
+    mediaflow_testkit::video(&clip, width, height, seconds, true);
+    (dir, data, clip)
 }
 
 /// Uploads `file` as [`KEY`].
@@ -121,10 +122,7 @@ async fn succeeds_after_restart(server: &Server, renditions: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_mid_probe_resumes_at_probe() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let clip = dir.path().join("talk.mp4");
-    mediaflow_testkit::video(&clip, 640, 360, 2.0, true);
+    let (dir, data, clip) = scene(640, 360, 2.0);
     let server = Server::start_with(&data, &[], Some(&slow_ffprobe(dir.path(), 30)));
     upload(&server, &clip).await;
     wait_until("Probe entered", || entered(&journals(&data), "Probe"));
@@ -137,10 +135,7 @@ async fn a_kill_mid_probe_resumes_at_probe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_mid_transcode_resumes_the_job_and_its_wait() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let clip = dir.path().join("talk.mp4");
-    mediaflow_testkit::video(&clip, 1280, 720, 8.0, true);
+    let (_dir, data, clip) = scene(1280, 720, 8.0);
     let server = Server::start_with(&data, &["--transcode-jobs", "1"], None);
     upload(&server, &clip).await;
     wait_until("the job PROGRESSING", || jobs(&data).iter().any(|j| j["status"] == "PROGRESSING"));
@@ -156,10 +151,7 @@ async fn a_kill_mid_transcode_resumes_the_job_and_its_wait() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_in_save_metadata_resumes_there() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let clip = dir.path().join("talk.mp4");
-    mediaflow_testkit::video(&clip, 640, 360, 2.0, true);
+    let (_dir, data, clip) = scene(640, 360, 2.0);
     let server = Server::start(&data);
     upload(&server, &clip).await;
     wait_until("SaveMetadata entered", || entered(&journals(&data), "SaveMetadata"));
@@ -178,10 +170,7 @@ async fn a_kill_in_save_metadata_resumes_there() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_mid_transcode_stops_cleanly_and_the_next_start_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let clip = dir.path().join("talk.mp4");
-    mediaflow_testkit::video(&clip, 1280, 720, 8.0, true);
+    let (_dir, data, clip) = scene(1280, 720, 8.0);
     let server = Server::start_with(&data, &["--transcode-jobs", "1"], None);
     upload(&server, &clip).await;
     let work = data.canonicalize().unwrap().join("work");

@@ -1,7 +1,8 @@
 //! The newest upload wins, whatever order executions finish in: two uploads of one key, a
 //! slow one and then a quick one (the older finishes last) and the other way round; the public
-//! folders hold exactly the newer upload's set, and the other execution succeeds superseded.
-//! And an event delivered twice still ends as a duplicate.
+//! folders hold exactly the newer upload's set. And an event delivered twice still ends as a
+//! duplicate. (A key overwritten before its first execution's Classify looks is superseded
+//! there: `functions/classify/tests`.)
 
 mod common;
 
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use common::server::Server;
+use common::tools_in;
 use serde_json::Value;
 
 const KEY: &str = "inputs/race/r.mp4";
@@ -67,8 +69,17 @@ async fn a_slow_older_upload_never_overwrites_a_newer_one() {
     let (slow, quick) = (dir.path().join("slow.mp4"), dir.path().join("quick.mp4"));
     mediaflow_testkit::video(&slow, 1280, 720, 6.0, true);
     mediaflow_testkit::video(&quick, 854, 480, 3.0, true);
-    let server = Server::start(&dir.path().join("data"));
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
     let older = upload(&server, &slow).await;
+    // Once its transcode reads it, the older upload is the older one's own (S3 replaces an
+    // object whole; a reader keeps what it opened): now the newer one overtakes it.
+    let work = data.canonicalize().unwrap().join("work");
+    let start = Instant::now();
+    while tools_in(&work) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(120), "the older upload's transcode never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let newer = upload(&server, &quick).await;
 
     let outputs = ended(&server, 2).await;
@@ -95,6 +106,8 @@ async fn a_newer_upload_that_finishes_last_replaces_the_whole_set() {
     mediaflow_testkit::video(&slow, 1280, 720, 4.0, true);
     let server = Server::start(&dir.path().join("data"));
     upload(&server, &quick).await;
+    // The older one is published before the newer one is even uploaded.
+    assert_eq!(ended(&server, 1).await[0]["publish"]["status"], "published");
     let newer = upload(&server, &slow).await;
 
     let outputs = ended(&server, 2).await;

@@ -107,6 +107,7 @@ fn it_is_the_flow_the_architecture_draws() {
     assert_eq!(route["chunk"], "AssembleCheck");
     assert_eq!(route["unsupported"], "Unsupported");
     assert_eq!(route["duplicate"], "Duplicate");
+    assert_eq!(route["superseded"], "Superseded");
     assert_eq!(route["caption"], "ConvertCaption");
     assert_eq!(route["mp3"], "CopyMp3");
     assert_eq!(states["Unsupported"]["Type"], "Succeed");

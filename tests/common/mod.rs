@@ -39,3 +39,12 @@ pub fn assert_valid(name: &str, instance: &Value) {
     let errors: Vec<String> = v.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "not a valid {name}: {errors:#?}\n{instance:#}");
 }
+
+/// ffmpeg or ffprobe processes working in `work` (the stand-in runs each job there).
+pub fn tools_in(work: &Path) -> usize {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    procs
+        .filter_map(Result::ok)
+        .filter(|p| std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(work)))
+        .count()
+}

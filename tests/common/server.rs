@@ -49,10 +49,6 @@ impl Server {
         server
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Kills it as a crash would: SIGKILL, nothing cleaned up.
     pub fn crash(mut self) {
         self.child.kill().unwrap();

@@ -182,12 +182,21 @@ impl std::fmt::Display for AwsFailure {
 
 impl std::error::Error for AwsFailure {}
 
+impl AwsFailure {
+    /// Whether a conditional write (`If-None-Match: *`, `If-Match`) lost: the object was there,
+    /// or had changed (412). Another conditional write under way (409) is transient instead.
+    pub fn lost_condition(&self) -> bool {
+        self.code.as_deref() == Some("PreconditionFailed")
+    }
+}
+
 pub fn aws_failure<E: ProvideErrorMetadata>(operation: &'static str, e: SdkError<E>) -> AwsFailure {
     let status = e.raw_response().map(|r| r.status().as_u16());
     let transient = match &e {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         _ => {
-            status.is_some_and(|s| s >= 500 || s == 429) || matches!(e.code(), Some("SlowDown" | "ThrottlingException"))
+            status.is_some_and(|s| s >= 500 || s == 429)
+                || matches!(e.code(), Some("SlowDown" | "ThrottlingException" | "ConditionalRequestConflict"))
         }
     };
     let code = e.code().map(str::to_string);

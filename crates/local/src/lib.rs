@@ -4,6 +4,7 @@
 
 pub mod engine;
 mod feed;
+mod files;
 mod http;
 pub mod mediaconvert;
 mod s3;

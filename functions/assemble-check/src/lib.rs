@@ -161,7 +161,7 @@ async fn assemble(clients: &Clients, bucket: &str, target: &str, parts: &[Part])
         Err(e) => {
             let failure = aws_failure("CompleteMultipartUpload", e);
             let _ = s3.abort_multipart_upload().bucket(bucket).key(target).upload_id(&id).send().await;
-            if failure.code.as_deref() == Some("PreconditionFailed") { Ok(false) } else { Err(failure.into()) }
+            if failure.lost_condition() { Ok(false) } else { Err(failure.into()) }
         }
     }
 }

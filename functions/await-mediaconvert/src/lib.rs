@@ -150,23 +150,9 @@ pub async fn submit(input: TranscodeSubmit, clients: &Clients) -> Result<Value, 
     // ended already, its event gone to no one: answer the token now.
     if let Some(job) = created.job() {
         match ended(job, &record, clients) {
-            Ok(Some(renditions)) => {
-                let output = serde_json::to_string(&renditions).expect("serialises");
-                let sent = clients.sfn.send_task_success().task_token(&record.task_token).output(output).send().await;
-                answered(sent.map(|_| ()).map_err(|e| aws_failure("SendTaskSuccess", e)))?;
-            }
+            Ok(Some(renditions)) => answer(clients, &record.task_token, Answer::Done(renditions)).await?,
             Ok(None) => {}
-            Err(failed) => {
-                let sent = clients
-                    .sfn
-                    .send_task_failure()
-                    .task_token(&record.task_token)
-                    .error(ErrorName::TranscodeFailed.as_str())
-                    .cause(failed.to_string())
-                    .send()
-                    .await;
-                answered(sent.map(|_| ()).map_err(|e| aws_failure("SendTaskFailure", e)))?;
-            }
+            Err(failed) => answer(clients, &record.task_token, Answer::Failed(failed)).await?,
         }
     }
     Ok(json!({"jobId": job_id, "ref": reference}))
@@ -181,48 +167,45 @@ pub async fn complete(event: JobStateChangeEvent, clients: &Clients) -> Result<(
     let Some(record) = load_task(clients, reference).await? else {
         return Ok(());
     };
-    let token = record.task_token.as_str();
-    let sent = match detail.status {
-        JobStatus::Complete => {
-            let output = serde_json::to_string(&renditions(&detail, &clients.destination_bucket)).expect("serialises");
-            clients
-                .sfn
-                .send_task_success()
-                .task_token(token)
-                .output(output)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_failure("SendTaskSuccess", e))
-        }
+    let said = match detail.status {
+        JobStatus::Complete => Answer::Done(renditions(&detail, &clients.destination_bucket)),
         JobStatus::Error | JobStatus::Canceled => {
-            let failed = Error::TranscodeFailed { job: detail.job_id.clone(), reason: failure_reason(&detail) };
-            clients
-                .sfn
-                .send_task_failure()
-                .task_token(token)
-                .error(ErrorName::TranscodeFailed.as_str())
-                .cause(failed.to_string())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_failure("SendTaskFailure", e))
+            Answer::Failed(Error::TranscodeFailed { job: detail.job_id.clone(), reason: failure_reason(&detail) })
         }
-        JobStatus::Progressing | JobStatus::StatusUpdate => clients
-            .sfn
-            .send_task_heartbeat()
-            .task_token(token)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_failure("SendTaskHeartbeat", e)),
+        JobStatus::Progressing | JobStatus::StatusUpdate => Answer::Alive,
     };
-    answered(sent)
+    answer(clients, &record.task_token, said).await
 }
 
-/// An answer to a token that no one waits on any more is no error: the wait timed out
-/// (CheckTranscode took over), was redriven, or was answered already.
-fn answered(sent: Result<(), AwsFailure>) -> Result<(), Error> {
+/// What a waiting Transcode task is told.
+enum Answer {
+    Done(Renditions),
+    /// `TranscodeFailed`, with MediaConvert's reason.
+    Failed(Error),
+    /// A heartbeat: the job is still going.
+    Alive,
+}
+
+/// Tells the task of `token`. An answer to a token that no one waits on any more is no error:
+/// the wait timed out (CheckTranscode took over), was redriven, or was answered already.
+async fn answer(clients: &Clients, token: &str, said: Answer) -> Result<(), Error> {
+    let sfn = &clients.sfn;
+    let sent = match said {
+        Answer::Done(renditions) => {
+            let output = serde_json::to_string(&renditions).expect("serialises");
+            let sent = sfn.send_task_success().task_token(token).output(output).send().await;
+            sent.map(|_| ()).map_err(|e| aws_failure("SendTaskSuccess", e))
+        }
+        Answer::Failed(failed) => {
+            let failure = sfn.send_task_failure().task_token(token).error(failed.name().as_str());
+            let sent = failure.cause(failed.to_string()).send().await;
+            sent.map(|_| ()).map_err(|e| aws_failure("SendTaskFailure", e))
+        }
+        Answer::Alive => {
+            let sent = sfn.send_task_heartbeat().task_token(token).send().await;
+            sent.map(|_| ()).map_err(|e| aws_failure("SendTaskHeartbeat", e))
+        }
+    };
     match sent {
         Ok(()) => Ok(()),
         Err(f) if matches!(f.code.as_deref(), Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken")) => Ok(()),

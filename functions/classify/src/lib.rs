@@ -55,6 +55,23 @@ pub async fn handler(input: ClassifyInput, clients: &Clients) -> Result<Classify
         return Ok(ClassifyOutput { asset: folder_marker(&source.key), source });
     }
     let (key, head) = find(clients, &bucket, &detail.object.key).await?;
+    let (found, named) = (head.e_tag().unwrap_or_default().trim_matches('"'), detail.object.etag.trim_matches('"'));
+    if !named.is_empty() && found != named {
+        // Read now, the key would give the newer upload's bytes under this upload's name.
+        let source = Source {
+            bucket,
+            key: key.clone(),
+            size: detail.object.size,
+            etag: named.to_string(),
+            sequencer: detail.object.sequencer.clone(),
+            version_id: detail.object.version_id.clone(),
+        };
+        let mut asset = classify(&SourceKey::parse(&key)?, &[]);
+        asset.kind = AssetKind::Superseded;
+        asset.reason =
+            Some(format!("superseded: {key} holds a newer upload (ETag {found}) than this event's ({named})"));
+        return Ok(ClassifyOutput { source, asset });
+    }
     let source = Source {
         bucket: bucket.clone(),
         key: key.clone(),
@@ -135,7 +152,7 @@ async fn claim(clients: &Clients, source: &Source, execution: &str) -> Result<St
         Ok(_) => Ok(execution.to_string()),
         Err(e) => {
             let failure = aws_failure("PutObject", e);
-            if failure.code.as_deref() != Some("PreconditionFailed") {
+            if !failure.lost_condition() {
                 return Err(failure.into());
             }
             let existing = clients

@@ -144,3 +144,18 @@ async fn bad_keys_gone_uploads_and_folders() {
     assert_eq!(folder.asset.kind, AssetKind::Unsupported);
     assert_eq!(folder.asset.reason.as_deref(), Some("a folder, not a file"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_whose_key_holds_a_newer_upload_is_superseded_and_claims_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(dir.path()).await;
+    let older = upload(&mut w, "inputs/r.mp4", mp4_bytes(5000)).await;
+    let newer = upload(&mut w, "inputs/r.mp4", mp4_bytes(6000)).await;
+    let out = run(&w, &older, "exec-old").await.unwrap();
+    assert_eq!(out.asset.kind, AssetKind::Superseded);
+    assert_eq!(out.source.etag, older.detail.object.etag.trim_matches('"'), "the source is the event's upload");
+    assert!(out.asset.reason.unwrap().contains(newer.detail.object.etag.trim_matches('"')));
+    let claims = w.s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/claims/").send().await.unwrap();
+    assert_eq!(claims.key_count(), Some(0));
+    assert_eq!(run(&w, &newer, "exec-new").await.unwrap().asset.kind, AssetKind::Video);
+}

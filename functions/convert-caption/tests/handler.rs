@@ -5,6 +5,7 @@ use std::path::Path;
 use convert_caption::{Clients, handler};
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, CaptionFormat, Source};
+use mediaflow_core::publish::staged_key;
 use mediaflow_local::EmbeddedS3;
 
 const CAPTIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crates/captions/testdata");
@@ -26,22 +27,11 @@ async fn upload(w: &World, key: &str, bytes: Vec<u8>) -> AssetInput {
     AssetInput::classified(Source::new("watch", key, bytes.len() as u64, put.e_tag().unwrap()), &bytes).unwrap()
 }
 
-async fn fetch(w: &World, key: &str) -> (Vec<u8>, Option<String>) {
-    let got = w.s3.client().get_object().bucket("watch").key(staged(&w.s3, key).await).send().await.unwrap();
+/// The output public at `key` as staged for the upload `source`, with its Content-Type.
+async fn fetch(w: &World, source: &Source, key: &str) -> (Vec<u8>, Option<String>) {
+    let got = w.s3.client().get_object().bucket("watch").key(staged_key(source, key)).send().await.unwrap();
     let content_type = got.content_type().map(str::to_string);
     (got.body.collect().await.unwrap().into_bytes().to_vec(), content_type)
-}
-
-/// The key an output public at `key` is staged under in the watch bucket, until Publish.
-async fn staged(s3: &EmbeddedS3, key: &str) -> String {
-    let listed = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
-    listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key())
-        .find(|k| mediaflow_core::publish::unstaged(k) == Some(key))
-        .unwrap_or_else(|| panic!("nothing staged for {key}: {listed:?}"))
-        .to_string()
 }
 
 fn w3c_valid(path: &Path) {
@@ -54,16 +44,17 @@ async fn subrip_in_a_sub_folder_becomes_webvtt_with_its_language() {
     let w = world(dir.path()).await;
     let srt = std::fs::read(format!("{CAPTIONS}/srt/windows-1252.srt")).unwrap();
     let input = upload(&w, "inputs/course 1/talk+intro.fr.srt", srt).await;
-    let result = handler(input, &w.clients).await.unwrap();
+    let staged = |key: &str| staged_key(&input.source, key);
+    let result = handler(input.clone(), &w.clients).await.unwrap();
     assert_eq!(result.key, "closed-caption/course 1/talk+intro.fr.vtt");
     assert_eq!((result.format, result.language.as_deref(), result.cues), (CaptionFormat::Srt, Some("fr"), 2));
-    let (vtt, content_type) = fetch(&w, &result.key).await;
+    let (vtt, content_type) = fetch(&w, &input.source, &result.key).await;
     assert_eq!(content_type.as_deref(), Some("text/vtt; charset=utf-8"));
     assert_eq!(result.size, vtt.len() as u64);
     let text = String::from_utf8(vtt).unwrap();
     assert!(text.starts_with("WEBVTT\n\n") && text.contains("Déjà vu, señor. Ça coûte 5 €."), "{text}");
-    w3c_valid(&w.s3.path_of("watch", &staged(&w.s3, &result.key).await));
-    let head = w.s3.client().head_object().bucket("watch").key(staged(&w.s3, &result.key).await).send().await.unwrap();
+    w3c_valid(&w.s3.path_of("watch", &staged(&result.key)));
+    let head = w.s3.client().head_object().bucket("watch").key(staged(&result.key)).send().await.unwrap();
     assert_eq!(head.e_tag().unwrap().trim_matches('"'), result.etag);
 }
 
@@ -78,13 +69,13 @@ async fn every_format_converts_and_valid_webvtt_is_kept_byte_for_byte() {
         ("vtt/broken.vtt", "inputs/broken.vtt"),
     ] {
         let input = upload(&w, key, std::fs::read(format!("{CAPTIONS}/{file}")).unwrap()).await;
-        let result = handler(input, &w.clients).await.unwrap_or_else(|e| panic!("{file}: {e}"));
-        w3c_valid(&w.s3.path_of("watch", &staged(&w.s3, &result.key).await));
+        let result = handler(input.clone(), &w.clients).await.unwrap_or_else(|e| panic!("{file}: {e}"));
+        w3c_valid(&w.s3.path_of("watch", &staged_key(&input.source, &result.key)));
     }
     let valid = std::fs::read(format!("{CAPTIONS}/vtt/valid.vtt")).unwrap();
     let input = upload(&w, "inputs/valid.vtt", valid.clone()).await;
-    let result = handler(input, &w.clients).await.unwrap();
-    assert_eq!(fetch(&w, &result.key).await.0, valid);
+    let result = handler(input.clone(), &w.clients).await.unwrap();
+    assert_eq!(fetch(&w, &input.source, &result.key).await.0, valid);
 }
 
 #[tokio::test(flavor = "multi_thread")]

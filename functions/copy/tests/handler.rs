@@ -3,6 +3,7 @@
 use copy::{Clients, archive_original, copy_mp3};
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, Source};
+use mediaflow_core::publish::staged_key;
 use mediaflow_local::EmbeddedS3;
 
 async fn start(dir: &std::path::Path) -> (EmbeddedS3, Clients) {
@@ -30,22 +31,11 @@ async fn upload(s3: &EmbeddedS3, key: &str, bytes: &[u8]) -> AssetInput {
     AssetInput::classified(Source::new("watch", key, bytes.len() as u64, put.e_tag().unwrap()), bytes).unwrap()
 }
 
-async fn fetch(s3: &EmbeddedS3, key: &str) -> (Vec<u8>, Option<String>) {
-    let got = s3.client().get_object().bucket("watch").key(staged(s3, key).await).send().await.unwrap();
+/// The output public at `key` as staged for the upload `source`, with its Content-Type.
+async fn fetch(s3: &EmbeddedS3, source: &Source, key: &str) -> (Vec<u8>, Option<String>) {
+    let got = s3.client().get_object().bucket("watch").key(staged_key(source, key)).send().await.unwrap();
     let content_type = got.content_type().map(str::to_string);
     (got.body.collect().await.unwrap().into_bytes().to_vec(), content_type)
-}
-
-/// The key an output public at `key` is staged under in the watch bucket, until Publish.
-async fn staged(s3: &EmbeddedS3, key: &str) -> String {
-    let listed = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
-    listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key())
-        .find(|k| mediaflow_core::publish::unstaged(k) == Some(key))
-        .unwrap_or_else(|| panic!("nothing staged for {key}: {listed:?}"))
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -56,10 +46,10 @@ async fn an_mp3_is_delivered_unchanged_as_audio_mpeg() {
     mediaflow_testkit::tone(&file, 2.0);
     let bytes = std::fs::read(&file).unwrap();
     let input = upload(&s3, "inputs/pod cast/ep+1 100%.mp3", &bytes).await;
-    let out = copy_mp3(input, &clients).await.unwrap();
+    let out = copy_mp3(input.clone(), &clients).await.unwrap();
     assert_eq!(out.outputs.len(), 1);
     assert_eq!(out.outputs[0].key, "audiovideo/pod cast/ep+1 100%.mp3");
-    let (copied, content_type) = fetch(&s3, &out.outputs[0].key).await;
+    let (copied, content_type) = fetch(&s3, &input.source, &out.outputs[0].key).await;
     assert_eq!(copied, bytes);
     assert_eq!(content_type.as_deref(), Some("audio/mpeg"));
 }
@@ -73,11 +63,11 @@ async fn the_original_is_archived_byte_for_byte_and_twice_is_harmless() {
     let bytes = std::fs::read(&file).unwrap();
     let input = upload(&s3, "inputs/équipe/clip final.mov", &bytes).await;
     let first = archive_original(input.clone(), &clients).await.unwrap();
-    let again = archive_original(input, &clients).await.unwrap();
+    let again = archive_original(input.clone(), &clients).await.unwrap();
     assert_eq!(first, again);
     assert_eq!(first.key, "original/équipe/clip final.mov");
     assert_eq!(first.size, bytes.len() as u64);
-    let (copied, content_type) = fetch(&s3, &first.key).await;
+    let (copied, content_type) = fetch(&s3, &input.source, &first.key).await;
     assert_eq!(copied, bytes);
     assert_eq!(content_type.as_deref(), Some("video/quicktime"));
 }
@@ -90,8 +80,8 @@ async fn large_uploads_are_copied_in_parts() {
     clients.part_bytes = 5 * 1024 * 1024;
     let bytes: Vec<u8> = (0..12 * 1024 * 1024 + 123).map(|i| (i % 251) as u8).collect();
     let input = upload(&s3, "inputs/big.mov", &bytes).await;
-    let out = archive_original(input, &clients).await.unwrap();
-    assert_eq!(fetch(&s3, &out.key).await.0, bytes);
+    let out = archive_original(input.clone(), &clients).await.unwrap();
+    assert_eq!(fetch(&s3, &input.source, &out.key).await.0, bytes);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -29,7 +29,7 @@ pub enum Error {
     Busy(String),
     #[error("another publish of this name changed its record at the same time; retrying")]
     Raced,
-    #[error("the publish record {0} is not one mediaflow wrote")]
+    #[error("the publish record {0} is not one mediaflow wrote: delete it, then redrive")]
     BadRecord(String),
     #[error("S3 {0}")]
     S3(#[from] AwsFailure),
@@ -66,6 +66,11 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
     let stale = match decide(&record, &me, &keys, chrono::Utc::now()) {
         Decision::Busy { holder } => return Err(Error::Busy(holder)),
         Decision::Superseded { by } => {
+            // A guard this execution took before a crash would hold others off until it lapsed.
+            if record.guard.as_ref().is_some_and(|g| g.execution_id == me.execution_id) {
+                let released = PublishRecord { guard: None, ..record.clone() };
+                store(clients, &source.bucket, &record_key, &released, etag.as_deref()).await?;
+            }
             clean_staging(clients, source, &keys).await?;
             let reason = format!("superseded by the upload of {} in execution {}", by.key, by.execution_id);
             return Ok(PublishResult {
@@ -161,10 +166,7 @@ async fn store(
         Ok(written) => Ok(written.e_tag().unwrap_or_default().to_string()),
         Err(e) => {
             let failure = aws_failure("PutObject", e);
-            match failure.code.as_deref() {
-                Some("PreconditionFailed" | "ConditionalRequestConflict") => Err(Error::Raced),
-                _ => Err(failure.into()),
-            }
+            if failure.lost_condition() { Err(Error::Raced) } else { Err(failure.into()) }
         }
     }
 }

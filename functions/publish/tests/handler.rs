@@ -154,3 +154,30 @@ async fn a_guard_held_by_another_publish_is_transient() {
     assert_eq!(err.name(), ErrorName::Transient, "{err}");
     assert!(public(&s3).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_superseded_publish_releases_a_guard_it_took_before_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let clients = clients(&s3);
+    let newer = input("02", &["360p"]);
+    stage(&s3, &newer, "newer").await;
+    handler(newer, &clients).await.unwrap();
+    // The older upload's publish had taken the guard, then its process died.
+    let older = input("01", &["360p"]);
+    let record_key =
+        guard_key(&SourceKey::parse("inputs/a/talk.mp4").unwrap(), mediaflow_core::contract::AssetKind::Video);
+    let got = s3.client().get_object().bucket("watch").key(&record_key).send().await.unwrap();
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&got.body.collect().await.unwrap().into_bytes()).unwrap();
+    record["guard"] = serde_json::json!({"executionId": older.execution_id, "since": chrono::Utc::now()});
+    let guarded = record.to_string().into_bytes();
+    s3.client().put_object().bucket("watch").key(&record_key).body(guarded.into()).send().await.unwrap();
+
+    stage(&s3, &older, "older").await;
+    assert_eq!(handler(older, &clients).await.unwrap().status, PublishStatus::Superseded);
+    let got = s3.client().get_object().bucket("watch").key(&record_key).send().await.unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&got.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert!(record.get("guard").is_none(), "the guard is released: {record:#}");
+    assert_eq!(body(&s3, "audiovideo/a/talk_360p.mp4").await, "newer");
+}

@@ -5,6 +5,7 @@ use std::path::Path;
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, MediaInput, Source};
 use mediaflow_core::probe::{FFPROBE_ARGS, parse_ffprobe};
+use mediaflow_core::publish::staged_key;
 use mediaflow_local::EmbeddedS3;
 use mediaflow_testkit::{ffmpeg, video};
 use save_frame::{Clients, handler};
@@ -33,21 +34,9 @@ async fn upload(s3: &EmbeddedS3, file: &Path, key: &str) -> MediaInput {
     MediaInput { source, asset, probe }
 }
 
-/// The key an output public at `key` is staged under in the watch bucket, until Publish.
-async fn staged(s3: &EmbeddedS3, key: &str) -> String {
-    let listed = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
-    listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key())
-        .find(|k| mediaflow_core::publish::unstaged(k) == Some(key))
-        .unwrap_or_else(|| panic!("nothing staged for {key}: {listed:?}"))
-        .to_string()
-}
-
 /// The saved JPEG's width and height, as ffprobe reads them.
-async fn saved_size(s3: &EmbeddedS3, key: &str) -> (u64, u64) {
-    let staged = staged(s3, key).await;
+async fn saved_size(s3: &EmbeddedS3, source: &Source, key: &str) -> (u64, u64) {
+    let staged = staged_key(source, key);
     let path = s3.path_of("watch", &staged);
     let got = s3.client().get_object().bucket("watch").key(&staged).send().await.unwrap();
     assert_eq!(got.content_type(), Some("image/jpeg"));
@@ -62,11 +51,11 @@ async fn seven_seconds_into_a_long_clip_at_its_size() {
     let dir = tempfile::tempdir().unwrap();
     let (s3, clients) = start(dir.path()).await;
     video(&dir.path().join("long.mp4"), 1920, 1080, 9.0, true);
-    let thumb =
-        handler(upload(&s3, &dir.path().join("long.mp4"), "inputs/a b/long+1.mp4").await, &clients).await.unwrap();
+    let input = upload(&s3, &dir.path().join("long.mp4"), "inputs/a b/long+1.mp4").await;
+    let thumb = handler(input.clone(), &clients).await.unwrap();
     assert_eq!(thumb.key, "thumbnail/a b/long+1.jpg");
     assert_eq!((thumb.at_seconds, thumb.width, thumb.height), (7.0, 1920, 1080));
-    assert_eq!(saved_size(&s3, &thumb.key).await, (1920, 1080));
+    assert_eq!(saved_size(&s3, &input.source, &thumb.key).await, (1920, 1080));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -84,10 +73,15 @@ async fn short_and_rotated_clips() {
         "rotate=90",
         phone.to_str().unwrap(),
     ]);
-    let thumb = handler(upload(&s3, &phone, "inputs/phone.mov").await, &clients).await.unwrap();
+    let input = upload(&s3, &phone, "inputs/phone.mov").await;
+    let thumb = handler(input.clone(), &clients).await.unwrap();
     assert_eq!(thumb.at_seconds, 1.5);
     assert_eq!((thumb.width, thumb.height), (720, 1280));
-    assert_eq!(saved_size(&s3, &thumb.key).await, (720, 1280), "the frame is turned as the player turns it");
+    assert_eq!(
+        saved_size(&s3, &input.source, &thumb.key).await,
+        (720, 1280),
+        "the frame is turned as the player turns it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

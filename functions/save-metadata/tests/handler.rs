@@ -13,7 +13,7 @@ async fn put(s3: &EmbeddedS3, bucket: &str, key: &str, bytes: &[u8]) -> String {
     out.e_tag().unwrap().trim_matches('"').to_string()
 }
 
-pub fn input(labels: &[&str]) -> SaveMetadataInput {
+fn input(labels: &[&str]) -> SaveMetadataInput {
     let key = SourceKey::parse("inputs/a/talk.mp4").unwrap();
     SaveMetadataInput {
         document: ExecutionDocument {

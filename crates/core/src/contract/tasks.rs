@@ -50,6 +50,9 @@ pub enum AssetKind {
     Unsupported,
     /// Another execution already owns this upload (a repeated delivery).
     Duplicate,
+    /// The key already holds a newer upload than the event's: the newer one's own execution
+    /// delivers it.
+    Superseded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

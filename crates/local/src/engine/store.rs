@@ -35,10 +35,7 @@ impl ExecutionStore {
     /// Writes the execution whole, or not at all (a temporary file renamed into place).
     pub fn save(&self, execution: &Execution) -> io::Result<()> {
         let path = self.path(machine_of(execution), &execution.name);
-        std::fs::create_dir_all(path.parent().expect("a file in a folder"))?;
-        let partial = path.with_extension("json.partial");
-        std::fs::write(&partial, serde_json::to_vec_pretty(execution)?)?;
-        std::fs::rename(partial, path)
+        crate::files::write_whole(&path, &serde_json::to_vec_pretty(execution)?)
     }
 
     pub fn load(&self, state_machine: &str, name: &str) -> io::Result<Execution> {

@@ -50,15 +50,11 @@ pub(super) async fn run(service: &Service, id: &str) {
     }
 }
 
-/// Keeps `job` as it is now, whole or not at all (a temporary file renamed into place).
+/// Keeps `job` as it is now, whole or not at all.
 pub(super) fn keep(settings: &super::Settings, job: &Job) {
     let Some(dir) = &settings.jobs_dir else { return };
     let path = dir.join(format!("{}.json", job.id));
-    let partial = path.with_extension("json.partial");
-    let written = std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(&partial, serde_json::to_vec(job).expect("jobs serialise")))
-        .and_then(|()| std::fs::rename(&partial, &path));
-    if let Err(e) = written {
+    if let Err(e) = crate::files::write_whole(&path, &serde_json::to_vec(job).expect("jobs serialise")) {
         eprintln!("mediaflow: could not keep MediaConvert job {}: {e}", job.id);
     }
 }
