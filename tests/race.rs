@@ -1,8 +1,9 @@
-//! The newest upload wins, whatever order executions finish in: two uploads of one key, a
+//! The newest upload wins, whatever order executions finish in: two uploads of one name, a
 //! slow one and then a quick one (the older finishes last) and the other way round; the public
 //! folders hold exactly the newer upload's set. And an event delivered twice still ends as a
 //! duplicate. (A key overwritten before its first execution's Classify looks is superseded
-//! there: `functions/classify/tests`.)
+//! there: `functions/classify/tests`; uploads of one key are ordered by their sequencers in
+//! `functions/publish/tests`.)
 
 mod common;
 
@@ -16,11 +17,16 @@ use serde_json::Value;
 
 const KEY: &str = "inputs/race/r.mp4";
 
+/// Uploads `file` as `key`; returns its ETag.
+async fn upload_as(server: &Server, file: &Path, key: &str) -> String {
+    let body = std::fs::read(file).unwrap();
+    let put = server.s3().put_object().bucket("watch").key(key).body(body.into()).send().await.unwrap();
+    put.e_tag().unwrap().trim_matches('"').to_string()
+}
+
 /// Uploads `file` as [`KEY`]; returns its ETag.
 async fn upload(server: &Server, file: &Path) -> String {
-    let body = std::fs::read(file).unwrap();
-    let put = server.s3().put_object().bucket("watch").key(KEY).body(body.into()).send().await.unwrap();
-    put.e_tag().unwrap().trim_matches('"').to_string()
+    upload_as(server, file, KEY).await
 }
 
 /// Waits for `count` executions to end; returns each one's output document, oldest first
@@ -71,9 +77,10 @@ async fn a_slow_older_upload_never_overwrites_a_newer_one() {
     mediaflow_testkit::video(&quick, 854, 480, 3.0, true);
     let data = dir.path().join("data");
     let server = Server::start(&data);
-    let older = upload(&server, &slow).await;
-    // Once its transcode reads it, the older upload is the older one's own (S3 replaces an
-    // object whole; a reader keeps what it opened): now the newer one overtakes it.
+    // `r.mov`, then `r.mp4`: one name, so the second replaces the first's outputs. (Two
+    // uploads of one key would also change the bytes the first one's transcode is reading.)
+    let older = upload_as(&server, &slow, "inputs/race/r.mov").await;
+    // Once the older one transcodes, the newer one overtakes it.
     let work = data.canonicalize().unwrap().join("work");
     let start = Instant::now();
     while tools_in(&work) == 0 {
