@@ -24,14 +24,16 @@ const OUTPUT_FAILED: i64 = 1999;
 
 type JobError = (i64, String);
 
-/// Runs job `id` once a slot of the queue is free.
+/// Runs job `id` once a slot of the queue is free. The slot is held while ffprobe and ffmpeg
+/// run, and freed before the outputs are uploaded, so the next job's encode overlaps this
+/// one's uploads and no more tools run than there are slots.
 pub(super) async fn run(service: &Service, id: &str) {
-    let Ok(_slot) = service.slots.acquire().await else { return };
+    let Ok(slot) = service.slots.acquire().await else { return };
     let Some(job) = service.update(id, |j| j.status = "PROGRESSING".into()) else { return };
     keep(&service.settings, &job);
     service.announce(&job, "PROGRESSING");
     let work = service.settings.work_dir.join(id);
-    let result = transcode(service, id, &job.request, &work).await;
+    let result = transcode(service, id, &job.request, &work, slot).await;
     let _ = std::fs::remove_dir_all(&work);
     let ended = match result {
         Ok(groups) => service.update(id, |j| {
@@ -84,6 +86,7 @@ async fn transcode(
     id: &str,
     request: &serde_json::Value,
     work: &Path,
+    slot: tokio::sync::SemaphorePermit<'_>,
 ) -> Result<Vec<OutputGroupDetail>, JobError> {
     let settings = &service.settings;
     let input = request.pointer("/settings/inputs/0/fileInput").and_then(|v| v.as_str()).unwrap_or_default();
@@ -146,9 +149,14 @@ async fn transcode(
         return Err((INPUT_FAILED, format!("the input could not be transcoded: {last}")));
     }
 
-    let mut groups: Vec<OutputGroupDetail> = Vec::new();
+    let mut durations = Vec::with_capacity(compiled.outputs.len());
     for output in &compiled.outputs {
-        let detail = upload(service, work, output).await?;
+        durations.push(seconds_of(&settings.ffprobe, &work.join(&output.file).to_string_lossy()).await);
+    }
+    drop(slot);
+    let mut groups: Vec<OutputGroupDetail> = Vec::new();
+    for (output, duration) in compiled.outputs.iter().zip(durations) {
+        let detail = upload(service, work, output, duration).await?;
         while groups.len() <= output.group {
             groups.push(OutputGroupDetail {
                 output_details: vec![],
@@ -161,12 +169,17 @@ async fn transcode(
     Ok(groups)
 }
 
-async fn upload(service: &Service, work: &Path, output: &Output) -> Result<OutputDetail, JobError> {
+/// Writes `output` (of `duration` seconds, as ffprobe read it) to its destination.
+async fn upload(
+    service: &Service,
+    work: &Path,
+    output: &Output,
+    duration: Option<f64>,
+) -> Result<OutputDetail, JobError> {
     let settings = &service.settings;
     let path = work.join(&output.file);
     let (bucket, key) = s3_location(&output.destination)
         .ok_or_else(|| (OUTPUT_FAILED, format!("destination {:?} is not s3://bucket/key", output.destination)))?;
-    let duration = seconds_of(&settings.ffprobe, &path.to_string_lossy()).await;
     let content_type = if output.file.ends_with(".mp3") { "audio/mpeg" } else { "video/mp4" };
     let body = ByteStream::from_path(&path).await.map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", path.display())))?;
     settings
