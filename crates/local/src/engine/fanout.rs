@@ -8,7 +8,7 @@ use super::dataflow::{DataError, apply_template, input_path, select};
 use super::errors::Failure;
 use super::execution::Branch;
 use super::progress::Path;
-use super::run::{Halt, Run, Stop, runtime};
+use super::run::{Halt, Run, Stop, in_branch, runtime};
 
 impl Run {
     pub(super) async fn parallel(
@@ -25,7 +25,7 @@ impl Run {
             None => effective,
         };
         let branches = state["Branches"].as_array().cloned().unwrap_or_default();
-        self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
+        let started = self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
         let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); branches.len()]);
         self.progress(|p| p.fan_out(path, &plan));
         let runs = branches.iter().zip(plan.clone()).enumerate().map(|(i, (branch, then))| {
@@ -33,7 +33,7 @@ impl Run {
             async move {
                 match then {
                     Branch::Succeeded(output) => Ok(output),
-                    Branch::Unfinished(resume) => self.states(branch, input, resume, within(path, i)).await,
+                    Branch::Unfinished(resume) => in_branch(started, self.states(branch, input, resume, within(path, i))).await,
                 }
             }
         });
@@ -67,7 +67,7 @@ impl Run {
                 None => item,
             });
         }
-        self.record("MapStateStarted", "mapStateStartedEventDetails", json!({"length": inputs.len()}));
+        let started = self.record("MapStateStarted", "mapStateStartedEventDetails", json!({"length": inputs.len()}));
         let limit = match state["MaxConcurrency"].as_u64().unwrap_or(0) {
             0 => inputs.len().max(1),
             n => n as usize,
@@ -75,16 +75,18 @@ impl Run {
         let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); inputs.len()]);
         self.progress(|p| p.fan_out(path, &plan));
         let processor = &processor;
-        let runs = inputs.into_iter().zip(plan.clone()).enumerate().map(|(index, (item, then))| async move {
-            let resume = match then {
-                Branch::Succeeded(output) => return Ok(output),
-                Branch::Unfinished(resume) => resume,
-            };
-            self.record("MapIterationStarted", "mapIterationStartedEventDetails", json!({"index": index}));
-            let result = self.states(processor, item, resume, within(path, index)).await;
-            let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-            self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
-            result
+        let runs = inputs.into_iter().zip(plan.clone()).enumerate().map(|(index, (item, then))| {
+            in_branch(started, async move {
+                let resume = match then {
+                    Branch::Succeeded(output) => return Ok(output),
+                    Branch::Unfinished(resume) => resume,
+                };
+                self.record("MapIterationStarted", "mapIterationStartedEventDetails", json!({"index": index}));
+                let result = self.states(processor, item, resume, within(path, index)).await;
+                let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
+                self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
+                result
+            })
         });
         let outcome = self.fan_out(path, runs.collect(), plan, limit).await;
         self.finish_fan_out("Map", state, input, outcome, &context)

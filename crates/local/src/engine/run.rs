@@ -7,7 +7,9 @@
 //! read from it, so a test on a paused runtime runs a day-long wait at once and sees the
 //! timestamps it would on AWS.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -141,7 +143,7 @@ impl Engine {
             execution.resume = live.progress.lock().unwrap().resume();
         }
         let details = json!({"error": failure.error, "cause": failure.cause});
-        execution.history.record(self.now(), "ExecutionAborted", "executionAbortedEventDetails", details);
+        execution.history.record(self.now(), "ExecutionAborted", "executionAbortedEventDetails", details, None);
         execution.status = Status::Aborted;
         execution.failure = Some(failure);
         execution.stop_date = Some(self.now());
@@ -188,7 +190,7 @@ impl Engine {
         self: &Arc<Self>,
         machine: &StateMachine,
         mut execution: Execution,
-        first: impl FnOnce(&Run),
+        first: impl FnOnce(&Run) -> u64,
     ) -> Execution {
         let context = json!({
             "Execution": {
@@ -214,9 +216,9 @@ impl Engine {
         });
         self.live.lock().unwrap().insert(execution.arn.clone(), live.clone());
         let run = Run { engine: self.clone(), context, live };
-        first(&run);
+        let opened = first(&run);
         let states = &machine.definition.json;
-        let work = run.states(states, execution.input.clone(), resume, Vec::new());
+        let work = in_branch(opened, run.states(states, execution.input.clone(), resume, Vec::new()));
         // `None`: the execution ran past its own TimeoutSeconds.
         let result = match states["TimeoutSeconds"].as_u64() {
             Some(limit) => tokio::time::timeout(Duration::from_secs(limit), work).await.ok(),
@@ -314,6 +316,18 @@ fn random() -> f64 {
     (uuid::Uuid::new_v4().as_u128() & ((1u128 << 53) - 1)) as f64 / (1u64 << 53) as f64
 }
 
+tokio::task_local! {
+    /// The last event of the branch being polled: branches of a Parallel or items of a Map run
+    /// as futures of one task, and each event's `previousEventId` names the event before it in
+    /// its own branch, as Step Functions' history does (what a console follows to the state).
+    static BRANCH_LAST_EVENT: Cell<u64>;
+}
+
+/// Runs `branch` as a branch of its own whose events follow event `from`.
+pub(super) fn in_branch<F: Future>(from: u64, branch: F) -> impl Future<Output = F::Output> {
+    BRANCH_LAST_EVENT.scope(Cell::new(from), branch)
+}
+
 /// One execution in progress.
 pub(super) struct Run {
     pub(super) engine: Arc<Engine>,
@@ -360,12 +374,16 @@ pub(super) struct Halt {
 }
 
 impl Run {
-    pub(super) fn record(&self, kind: &str, field: &str, details: Value) {
+    /// Records an event after the last one of its branch; returns its id.
+    pub(super) fn record(&self, kind: &str, field: &str, details: Value) -> u64 {
         let mut history = self.live.history.lock().unwrap();
-        history.record(self.engine.now(), kind, field, details);
+        let previous = BRANCH_LAST_EVENT.try_with(Cell::get).ok();
+        let id = history.record(self.engine.now(), kind, field, details, previous);
+        let _ = BRANCH_LAST_EVENT.try_with(|last| last.set(id));
         if let Some(journal) = &self.live.journal {
             journal.event(history.events.last().expect("just recorded"));
         }
+        id
     }
 
     /// Moves the execution's progress on, and journals where it now is.
