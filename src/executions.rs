@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 
 use crate::platform::{Layout, Options, PIPELINE, Platform};
-use crate::process::{print_notifications, trace_text, upload_key};
+use crate::process::print_notifications;
+use crate::trace::{trace_text, upload_key};
 use crate::topic::Topic;
 
 #[derive(clap::Args)]

@@ -10,6 +10,7 @@ mod progress;
 mod schemas;
 mod serve;
 mod topic;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

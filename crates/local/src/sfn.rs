@@ -59,9 +59,30 @@ struct Api {
 }
 
 /// An error as the protocol carries it: its `__type` is the SDK's error name.
-struct ApiError {
-    kind: &'static str,
-    message: String,
+#[derive(Debug)]
+pub struct ApiError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// The API's operations in-process, for a client in the same process (the console): the same
+/// calls, answers and errors an HTTP client gets.
+#[derive(Clone)]
+pub struct Operations(Arc<Api>);
+
+impl Operations {
+    /// Calls `operation` (`DescribeExecution`, `RedriveExecution`, …) with its JSON input.
+    pub async fn call(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
+        self.0.call(operation, input).await
+    }
+
+    /// Every execution of `machine_arn`, newest first, as last known (a running one's history
+    /// is as it started: `GetExecutionHistory` gives it as it grows).
+    pub fn executions(&self, machine_arn: &str) -> Vec<Execution> {
+        let mut all = self.0.all_executions();
+        all.retain(|e| e.state_machine_arn == machine_arn);
+        all
+    }
 }
 
 fn error(kind: &'static str, message: impl Into<String>) -> ApiError {
@@ -114,6 +135,11 @@ impl StepFunctionsEndpoint {
             ))
             .build();
         aws_sdk_sfn::Client::from_conf(config)
+    }
+
+    /// The operations, for a client in this process.
+    pub fn operations(&self) -> Operations {
+        Operations(self.api.clone())
     }
 
     /// Every execution status change from now on.
