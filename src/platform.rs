@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use lambda_runtime::Diagnostic;
+use mediaflow_core::cors;
 use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, matches, upload_pattern};
 use mediaflow_core::statemachine::{self, DEFINITION};
 use mediaflow_local::engine::{
@@ -107,6 +108,9 @@ impl Platform {
         let s3 = EmbeddedS3::start(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr.parse()?)
             .await
             .context("starting the S3 endpoint (is another mediaflow serve running? pick another --s3)")?;
+        // The template's CORS rules, for pages served on this machine (the console).
+        s3.set_cors(WATCH_BUCKET, cors::watch_rules(cors::local_origins()))?;
+        s3.set_cors(PUBLIC_BUCKET, cors::public_rules(cors::local_origins()))?;
         let settings = Settings {
             jobs_dir: Some(layout.jobs.clone()),
             max_jobs: options.transcode_jobs,

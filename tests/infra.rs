@@ -231,6 +231,26 @@ fn eventbridge_rules_are_the_patterns_the_local_platform_routes_with() {
     assert_eq!(pattern_for(json!({"Ref": "NotificationTopic"})), execution_failed_pattern("${Pipeline}"));
 }
 
+/// The buckets' CORS rules are the ones the local platform gives its embedded S3 endpoint,
+/// origins aside (a parameter on AWS; the console's loopback origins here).
+#[test]
+fn cors_rules_are_the_ones_the_local_platform_serves() {
+    use mediaflow_core::cors::{CorsRule, public_rules, watch_rules};
+    let written = &templates().written;
+    let rule_of = |bucket: &str| -> CorsRule {
+        let mut rule = written["Resources"][bucket]["Properties"]["CorsConfiguration"]["CorsRules"][0].clone();
+        assert_eq!(rule["AllowedOrigins"], json!({"Ref": "AllowedOrigins"}), "{bucket}");
+        rule["AllowedOrigins"] = json!(["${AllowedOrigins}"]);
+        // CloudFormation's names for S3's ExposeHeaders and MaxAgeSeconds.
+        rule["ExposeHeaders"] = rule.get("ExposedHeaders").cloned().unwrap_or(json!([]));
+        rule["MaxAgeSeconds"] = rule["MaxAge"].clone();
+        serde_json::from_value(rule).unwrap()
+    };
+    let origins = vec!["${AllowedOrigins}".to_string()];
+    assert_eq!(vec![rule_of("WatchBucket")], watch_rules(origins.clone()));
+    assert_eq!(vec![rule_of("PublicBucket")], public_rules(origins));
+}
+
 /// Allow statements whose action has a wildcard, or whose resource is `*` for an action with
 /// a resource to name. Deny statements may be broad: they only take away.
 fn wildcard_grants(template: &Value) -> Vec<String> {

@@ -8,6 +8,7 @@ pub mod job;
 pub mod keys;
 pub mod ladder;
 pub mod mediaconvert;
+pub mod cors;
 pub mod metadata;
 pub mod plan;
 pub mod probe;

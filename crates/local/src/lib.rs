@@ -3,6 +3,7 @@
 //! API over HTTP.
 
 pub mod engine;
+mod cors;
 mod feed;
 mod files;
 mod http;

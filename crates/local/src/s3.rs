@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::REGION;
+use crate::cors::WithCors;
 use crate::store::{Service, Store};
 
 /// The static test credentials the endpoint accepts.
@@ -50,7 +51,7 @@ impl EmbeddedS3 {
         let service = {
             let mut builder = S3ServiceBuilder::new(Service(store.clone()));
             builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-            builder.build()
+            WithCors { s3: builder.build(), cors: store.cors.clone() }
         };
         let listener = TcpListener::bind(addr).await.map_err(|source| Error::Listen { addr, source })?;
         let addr = listener.local_addr().map_err(|source| Error::Listen { addr, source })?;
@@ -74,6 +75,11 @@ impl EmbeddedS3 {
     /// Where the object `bucket`/`key` lies on disk.
     pub fn path_of(&self, bucket: &str, key: &str) -> PathBuf {
         self.data.join(bucket).join(key)
+    }
+
+    /// Sets `bucket`'s CORS rules, as `PutBucketCors` does.
+    pub fn set_cors(&self, bucket: &str, rules: Vec<mediaflow_core::cors::CorsRule>) -> std::io::Result<()> {
+        self.store.cors.put(bucket, rules)
     }
 
     /// Every `Object Created` event from now on.

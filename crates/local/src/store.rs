@@ -23,6 +23,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::Stream;
+use mediaflow_core::cors::CorsRule;
 use mediaflow_core::contract::{BucketName, CreatedObject, ObjectCreatedDetail, ObjectCreatedEvent};
 use s3s::dto::*;
 use s3s::stream::{ByteStream, RemainingLength};
@@ -30,6 +31,7 @@ use s3s::{S3, S3Request, S3Response, S3Result, StdError};
 use s3s_fs::FileSystem;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use crate::cors::BucketCors;
 use crate::feed::Feed;
 use crate::{ACCOUNT, REGION};
 
@@ -43,6 +45,7 @@ pub(crate) struct Store {
     events: Feed<ObjectCreatedEvent>,
     served: Mutex<HashMap<(String, String), Arc<AtomicU64>>>,
     sequencer: AtomicU64,
+    pub(crate) cors: Arc<BucketCors>,
 }
 
 impl Store {
@@ -50,11 +53,12 @@ impl Store {
         let fs = FileSystem::new(&root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
         Ok(Store {
             fs,
-            root,
             key_locks: Mutex::default(),
             events: Feed::default(),
             served: Mutex::default(),
             sequencer: AtomicU64::new(0),
+            cors: Arc::new(BucketCors::open(&root)?),
+            root,
         })
     }
 
@@ -197,6 +201,9 @@ operations! {
         copy_object: CopyObjectInput => CopyObjectOutput;
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput;
         complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput;
+        put_bucket_cors: PutBucketCorsInput => PutBucketCorsOutput;
+        get_bucket_cors: GetBucketCorsInput => GetBucketCorsOutput;
+        delete_bucket_cors: DeleteBucketCorsInput => DeleteBucketCorsOutput;
     }
 }
 
@@ -256,5 +263,48 @@ impl Store {
         }
         self.emit(&bucket, &key, response.output.e_tag.as_ref(), "CompleteMultipartUpload");
         Ok(response)
+    }
+
+    fn bucket_exists(&self, bucket: &str) -> S3Result<()> {
+        match self.root.join(bucket).is_dir() {
+            true => Ok(()),
+            false => Err(s3s::s3_error!(NoSuchBucket)),
+        }
+    }
+
+    async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        self.bucket_exists(&req.input.bucket)?;
+        let rules = req.input.cors_configuration.cors_rules.into_iter().map(|r| CorsRule {
+            allowed_origins: r.allowed_origins,
+            allowed_methods: r.allowed_methods,
+            allowed_headers: r.allowed_headers.unwrap_or_default(),
+            expose_headers: r.expose_headers.unwrap_or_default(),
+            max_age_seconds: r.max_age_seconds,
+        });
+        self.cors.put(&req.input.bucket, rules.collect()).map_err(|e| s3s::s3_error!(e, InternalError))?;
+        Ok(S3Response::new(PutBucketCorsOutput {}))
+    }
+
+    async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        self.bucket_exists(&req.input.bucket)?;
+        let rules = self.cors.get(&req.input.bucket).ok_or_else(|| s3s::s3_error!(NoSuchCORSConfiguration))?;
+        let rules = rules.into_iter().map(|r| CORSRule {
+            allowed_origins: r.allowed_origins,
+            allowed_methods: r.allowed_methods,
+            allowed_headers: Some(r.allowed_headers).filter(|h| !h.is_empty()),
+            expose_headers: Some(r.expose_headers).filter(|h| !h.is_empty()),
+            max_age_seconds: r.max_age_seconds,
+            id: None,
+        });
+        Ok(S3Response::new(GetBucketCorsOutput { cors_rules: Some(rules.collect()) }))
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        self.bucket_exists(&req.input.bucket)?;
+        self.cors.delete(&req.input.bucket).map_err(|e| s3s::s3_error!(e, InternalError))?;
+        Ok(S3Response::new(DeleteBucketCorsOutput {}))
     }
 }

@@ -210,3 +210,104 @@ async fn wrong_credentials_are_refused() {
     let err = sdk_client(&s3, "someone", "else").list_objects_v2().bucket("watch").send().await.unwrap_err();
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
 }
+
+/// One HTTP/1.1 exchange over a plain socket, as a browser sends it: the status line and the
+/// response's headers (lower-cased names).
+async fn exchange(endpoint: &str, request: &str, body: &[u8]) -> (u16, std::collections::HashMap<String, String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(endpoint.trim_start_matches("http://")).await.unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    socket.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    let head = text.split("\r\n\r\n").next().unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+/// A browser's preflight for a PUT from `origin` with the chunk count header.
+fn preflight(host: &str, path: &str, origin: &str) -> String {
+    format!(
+        "OPTIONS {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: PUT\r\n\
+         Access-Control-Request-Headers: x-amz-meta-chunks\r\nConnection: close\r\n\r\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cors_rules_answer_preflights_and_a_presigned_put_from_a_page_as_s3_does() {
+    use aws_sdk_s3::presigning::PresigningConfig;
+    use mediaflow_core::cors::{local_origins, watch_rules};
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let client = s3.client();
+    let host = s3.endpoint().trim_start_matches("http://").to_string();
+    let page = "http://127.0.0.1:8084";
+
+    // No rules yet: S3 refuses every preflight.
+    let (status, _) = exchange(&s3.endpoint(), &preflight(&host, "/watch/inputs/a.mp4", page), b"").await;
+    assert_eq!(status, 403);
+
+    let rule = &watch_rules(local_origins())[0];
+    let cors = aws_sdk_s3::types::CorsRule::builder()
+        .set_allowed_origins(Some(rule.allowed_origins.clone()))
+        .set_allowed_methods(Some(rule.allowed_methods.clone()))
+        .set_allowed_headers(Some(rule.allowed_headers.clone()))
+        .set_expose_headers(Some(rule.expose_headers.clone()))
+        .max_age_seconds(3000)
+        .build()
+        .unwrap();
+    let configuration = aws_sdk_s3::types::CorsConfiguration::builder().cors_rules(cors).build().unwrap();
+    client.put_bucket_cors().bucket("watch").cors_configuration(configuration).send().await.unwrap();
+    let kept = client.get_bucket_cors().bucket("watch").send().await.unwrap();
+    assert_eq!(kept.cors_rules()[0].allowed_origins(), rule.allowed_origins);
+    let none = client.get_bucket_cors().bucket("public").send().await.unwrap_err();
+    assert_eq!(none.into_service_error().meta().code(), Some("NoSuchCORSConfiguration"));
+
+    let (status, headers) = exchange(&s3.endpoint(), &preflight(&host, "/watch/inputs/a.mp4", page), b"").await;
+    assert_eq!(status, 200, "{headers:?}");
+    assert_eq!(headers["access-control-allow-origin"], page);
+    assert_eq!(headers["access-control-allow-methods"], "PUT");
+    assert_eq!(headers["access-control-allow-headers"], "x-amz-meta-chunks");
+    assert_eq!(headers["access-control-expose-headers"], "ETag");
+    let (status, _) =
+        exchange(&s3.endpoint(), &preflight(&host, "/watch/inputs/a.mp4", "https://evil.example"), b"").await;
+    assert_eq!(status, 403, "another origin is refused");
+
+    // The PUT the page then sends to a presigned URL, with the header the URL was signed for.
+    let presigned = client
+        .put_object()
+        .bucket("watch")
+        .key("inputs/a.mp4.CHUNK0")
+        .metadata("chunks", "2")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
+        .await
+        .unwrap();
+    let uri: hyper::Uri = presigned.uri().parse().unwrap();
+    let signed: String = presigned.headers().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+    let body = b"part zero";
+    let put = format!(
+        "PUT {} HTTP/1.1\r\nHost: {host}\r\nOrigin: {page}\r\n{signed}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        uri.path_and_query().unwrap(),
+        body.len()
+    );
+    let (status, headers) = exchange(&s3.endpoint(), &put, body).await;
+    assert_eq!(status, 200, "{headers:?}");
+    assert_eq!(headers["access-control-allow-origin"], page);
+    assert_eq!(headers["access-control-expose-headers"], "ETag");
+    assert!(headers.contains_key("etag"));
+    let head = client.head_object().bucket("watch").key("inputs/a.mp4.CHUNK0").send().await.unwrap();
+    assert_eq!(head.metadata().unwrap()["chunks"], "2");
+
+    // The rules outlive the endpoint.
+    drop(s3);
+    let s3 = start(dir.path()).await;
+    let host = s3.endpoint().trim_start_matches("http://").to_string();
+    let (status, _) = exchange(&s3.endpoint(), &preflight(&host, "/watch/x", page), b"").await;
+    assert_eq!(status, 200);
+}
