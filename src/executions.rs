@@ -7,8 +7,8 @@ use mediaflow_local::engine::{Execution, ExecutionStore, Status};
 
 use crate::platform::{Layout, Options, PIPELINE, Platform};
 use crate::process::print_notifications;
-use crate::trace::{trace_text, upload_key};
 use crate::topic::Topic;
+use crate::trace::{trace_text, upload_key};
 
 #[derive(clap::Args)]
 pub struct Args {

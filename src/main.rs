@@ -1,6 +1,7 @@
 //! The `mediaflow` command line.
 
 mod captions;
+mod console;
 mod demo;
 mod executions;
 mod plan;

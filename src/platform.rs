@@ -99,6 +99,18 @@ impl Default for Options {
 pub const JOB_TEMPLATE_KEY: &str = ".mediaflow/job.json";
 
 impl Platform {
+    /// What the console reads and drives: this platform's APIs.
+    pub fn console_backend(&self) -> crate::console::Backend {
+        crate::console::Backend {
+            sfn: self.sfn.operations(),
+            machine_arn: self.machine_arn.clone(),
+            s3: self.s3.client(),
+            s3_endpoint: self.s3.endpoint(),
+            watch_bucket: WATCH_BUCKET.into(),
+            public_bucket: PUBLIC_BUCKET.into(),
+        }
+    }
+
     /// Starts everything over `data`.
     pub async fn start(data: &Path, options: &Options) -> Result<Platform> {
         let (s3_addr, sfn_addr) = (options.s3_addr.as_str(), options.sfn_addr.as_str());

@@ -20,6 +20,9 @@ pub struct Args {
     /// Where the Step Functions endpoint listens.
     #[arg(long, default_value = "127.0.0.1:8083")]
     pub sfn: String,
+    /// Where the console (upload page, executions, outputs) listens: a loopback address.
+    #[arg(long, default_value = "127.0.0.1:8084")]
+    pub console: String,
     /// An edited MediaConvert job template (job.json) to use for video.
     #[arg(long)]
     pub job_template: Option<PathBuf>,
@@ -48,6 +51,8 @@ async fn serve(args: &Args) -> Result<bool> {
     };
     let platform = Platform::start(&args.data, &options).await?;
     let (s3, sfn) = (platform.s3.endpoint(), platform.sfn.endpoint());
+    let console = crate::console::start(&args.console, platform.console_backend()).await?;
+    println!("console:                 {} (open it in a browser: upload, watch, redrive, play)", console.url);
     println!("S3 endpoint:             {s3} (path-style; buckets {WATCH_BUCKET} and public)");
     println!("Step Functions endpoint: {sfn}");
     println!("state machine:           {}", platform.machine_arn);

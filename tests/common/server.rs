@@ -31,7 +31,10 @@ impl Server {
     /// a slowed ffmpeg or ffprobe).
     pub fn start_with(data: &Path, args: &[&str], tools: Option<&Path>) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mediaflow"));
-        command.args(["serve", "--s3", "127.0.0.1:0", "--sfn", "127.0.0.1:0", "--data"]).arg(data).args(args);
+        command
+            .args(["serve", "--s3", "127.0.0.1:0", "--sfn", "127.0.0.1:0", "--console", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(args);
         if let Some(tools) = tools {
             let path = std::env::var("PATH").unwrap_or_default();
             command.env("PATH", format!("{}:{path}", tools.display()));

@@ -3,12 +3,12 @@
 
 pub mod classify;
 pub mod contract;
+pub mod cors;
 pub mod error;
 pub mod job;
 pub mod keys;
 pub mod ladder;
 pub mod mediaconvert;
-pub mod cors;
 pub mod metadata;
 pub mod plan;
 pub mod probe;

@@ -2,8 +2,8 @@
 //! `Object Created` events as EventBridge delivers them, and the Step Functions engine with its
 //! API over HTTP.
 
-pub mod engine;
 mod cors;
+pub mod engine;
 mod feed;
 mod files;
 mod http;

@@ -23,8 +23,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::Stream;
-use mediaflow_core::cors::CorsRule;
 use mediaflow_core::contract::{BucketName, CreatedObject, ObjectCreatedDetail, ObjectCreatedEvent};
+use mediaflow_core::cors::CorsRule;
 use s3s::dto::*;
 use s3s::stream::{ByteStream, RemainingLength};
 use s3s::{S3, S3Request, S3Response, S3Result, StdError};

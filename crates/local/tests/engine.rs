@@ -316,7 +316,9 @@ async fn events_of_interleaved_branches_link_to_their_own_branch() {
     };
     let exits: Vec<(String, String)> = events
         .iter()
-        .filter_map(|e| e.details.get("stateExitedEventDetails").map(|d| (d["name"].as_str().unwrap().into(), owner(e.id))))
+        .filter_map(|e| {
+            e.details.get("stateExitedEventDetails").map(|d| (d["name"].as_str().unwrap().into(), owner(e.id)))
+        })
         .collect();
     let names: Vec<&str> = exits.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["AWait", "BWait", "BPass", "ALong", "APass", "Both", "After"], "interleaved");
@@ -324,7 +326,8 @@ async fn events_of_interleaved_branches_link_to_their_own_branch() {
         assert_eq!(name, owner, "the exit of {name} links back to its own entry");
     }
     let started = events.iter().find(|e| e.kind == "ParallelStateStarted").unwrap().id;
-    let firsts: Vec<u64> = events.iter().filter(|e| e.kind == "WaitStateEntered").map(|e| e.previous_event_id).collect();
+    let firsts: Vec<u64> =
+        events.iter().filter(|e| e.kind == "WaitStateEntered").map(|e| e.previous_event_id).collect();
     assert_eq!(firsts[..2], [started, started], "each branch starts from the ParallelStateStarted");
 }
 

@@ -106,3 +106,29 @@ pub fn assert_w3c_webvtt(files: &[PathBuf]) {
     assert!(out.status.success(), "the W3C WebVTT parser found errors:\n{report}");
     assert!(report.contains(&format!("{} valid, 0 invalid", files.len())), "{report}");
 }
+
+/// A 640×360 MP4 of noise with a tone, `seconds` long: about 7 MB a second (noise does not
+/// compress), so a test gets a large upload that transcodes in moments.
+pub fn noise_video(path: &Path, seconds: u32) {
+    let seconds = seconds.to_string();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "nullsrc=s=640x360:r=25,geq=lum='random(1)*255':cb=128:cr=128",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        &seconds,
+        "-c:v",
+        "mpeg4",
+        "-q:v",
+        "1",
+        "-c:a",
+        "aac",
+        "-shortest",
+        path.to_str().expect("UTF-8 path"),
+    ]);
+}

@@ -33,7 +33,9 @@ impl Run {
             async move {
                 match then {
                     Branch::Succeeded(output) => Ok(output),
-                    Branch::Unfinished(resume) => in_branch(started, self.states(branch, input, resume, within(path, i))).await,
+                    Branch::Unfinished(resume) => {
+                        in_branch(started, self.states(branch, input, resume, within(path, i))).await
+                    }
                 }
             }
         });

@@ -1,0 +1,50 @@
+// What an upload became: the thumbnail, a player per rendition (with the WebVTT captions of the
+// same stem as tracks), the MP3, the metadata document and a link to every public file.
+"use strict";
+
+const fileUrl = (key) => `/files/${key.split("/").map(encodeURIComponent).join("/")}`;
+
+MF.views.outputs = function (main, key) {
+  const body = MF.el("div", { id: "outputs" }, MF.el("p", { class: "muted" }, "Looking…"));
+  main.append(MF.el("div", { class: "bar" }, MF.el("h1", {}, key), MF.el("span", { class: "muted" }, "outputs")), body);
+  let shown = "";
+  const tick = async () => {
+    let answer;
+    try {
+      answer = await MF.get(`/api/outputs?key=${encodeURIComponent(key)}`);
+    } catch (e) {
+      body.replaceChildren(MF.el("p", { class: "error" }, e.message));
+      return;
+    }
+    // Draw once per published set: players keep playing while the page looks for changes.
+    const seen = JSON.stringify([answer.document && answer.document.executionId, answer.files.map((f) => f.key)]);
+    if (seen === shown) return;
+    shown = seen;
+    const { document: doc, files } = answer;
+    const of = (folder, ext) => files.filter((f) => f.key.startsWith(folder) && f.key.toLowerCase().endsWith(ext));
+    const captions = of("closed-caption/", ".vtt");
+    const track = (f) => {
+      const tag = f.key.replace(/\.vtt$/i, "").split(".").slice(1).pop();
+      const language = tag && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(tag) ? tag : undefined;
+      return MF.el("track", { kind: "captions", src: fileUrl(f.key), srclang: language || "und", label: language || "captions" });
+    };
+    const parts = [];
+    if (!doc) parts.push(MF.el("p", { class: "muted" }, "Nothing published yet: the execution may still run, or it failed."));
+    for (const f of of("thumbnail/", ".jpg")) parts.push(MF.el("figure", {}, MF.el("img", { class: "thumbnail", src: fileUrl(f.key), alt: "thumbnail" }), MF.el("figcaption", {}, f.key)));
+    for (const f of of("audiovideo/", ".mp4")) {
+      const rendition = ((doc && doc.outputs) || []).find((o) => o.key === f.key);
+      parts.push(MF.el("figure", {},
+        MF.el("video", { controls: true, preload: "metadata", src: fileUrl(f.key), dataset: { key: f.key } }, captions.map(track)),
+        MF.el("figcaption", {}, f.key, rendition && rendition.width ? ` · ${rendition.width}×${rendition.height}` : "")));
+    }
+    for (const f of of("audiovideo/", ".mp3")) parts.push(MF.el("figure", {}, MF.el("audio", { controls: true, preload: "metadata", src: fileUrl(f.key), dataset: { key: f.key } }), MF.el("figcaption", {}, f.key)));
+    parts.push(MF.el("h2", {}, "Files"), MF.el("ul", { class: "files" }, files.map((f) => MF.el("li", {}, MF.el("a", { href: fileUrl(f.key), target: "_blank" }, f.key), MF.el("span", { class: "muted" }, ` ${MF.bytes(f.size)}`)))));
+    if (doc) {
+      parts.push(MF.el("h2", {}, "Metadata document"),
+        MF.el("p", {}, MF.el("a", { href: `#/execution/${encodeURIComponent(doc.executionId)}` }, "the execution that made it")),
+        MF.el("pre", { id: "document" }, JSON.stringify(doc, null, 2)));
+    }
+    body.replaceChildren(...parts);
+  };
+  MF.every(2000, tick);
+};
