@@ -11,13 +11,15 @@ use std::process::Command;
 
 use common::server::Server;
 
-/// An ffprobe that fails on `redrive-me` uploads while `flag` exists: a fault a redrive mends.
+/// An ffprobe that fails on `redrive-me` uploads while `flag` exists (a fault a redrive mends)
+/// and takes a minute over `stop-me` uploads (an execution to stop).
 fn failing_ffprobe(dir: &Path, flag: &Path) -> std::path::PathBuf {
     let tools = dir.join("tools");
     std::fs::create_dir_all(&tools).unwrap();
     let real = String::from_utf8(Command::new("which").arg("ffprobe").output().unwrap().stdout).unwrap();
     let script = format!(
-        "#!/bin/sh\ncase \"$*\" in *redrive-me*) if [ -e '{}' ]; then echo 'made to fail' >&2; exit 1; fi;; esac\nexec {} \"$@\"\n",
+        "#!/bin/sh\ncase \"$*\" in\n  *redrive-me*) if [ -e '{}' ]; then echo 'made to fail' >&2; exit 1; fi;;\n  \
+         *stop-me*) sleep 60;;\nesac\nexec {} \"$@\"\n",
         flag.display(),
         real.trim()
     );
@@ -39,6 +41,9 @@ fn the_console_uploads_traces_redrives_and_plays_in_chromium() {
     mediaflow_testkit::noise_video(&big, 5);
     assert!(std::fs::metadata(&big).unwrap().len() > 25_000_000, "the big clip is big");
     mediaflow_testkit::video(&small, 320, 240, 1.0, true);
+    let (captions, slow) = (dir.path().join("big.en.srt"), dir.path().join("stop-me.mp4"));
+    std::fs::write(&captions, "1\n00:00:00,500 --> 00:00:04,000\nNoise, captioned\n").unwrap();
+    std::fs::copy(&small, &slow).unwrap();
     std::fs::write(&flag, "").unwrap();
     let tools = failing_ffprobe(dir.path(), &flag);
     let server = Server::start_with(&dir.path().join("data"), &[], Some(&tools));
@@ -51,6 +56,8 @@ fn the_console_uploads_traces_redrives_and_plays_in_chromium() {
         .env("OTHER", server.field("S3 endpoint:"))
         .env("BIG", &big)
         .env("SMALL", &small)
+        .env("CAPTIONS", &captions)
+        .env("SLOW", &slow)
         .env("FLAG", &flag)
         .env("SCREENSHOTS", &screenshots)
         .output()
@@ -59,4 +66,66 @@ fn the_console_uploads_traces_redrives_and_plays_in_chromium() {
     println!("{out}");
     assert!(run.status.success(), "the browser test failed (screenshots in {}):\n{out}\n{err}", screenshots.display());
     assert!(screenshots.join("graph.png").exists());
+}
+
+/// One request over a plain socket; the status and the body.
+fn exchange(url: &str, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut socket = std::net::TcpStream::connect(host).unwrap();
+    socket.write_all(request.replace("{host}", host).as_bytes()).unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
+}
+
+/// What no browser sends but an attacker's script or a rebound DNS name would.
+#[test]
+fn the_console_refuses_other_hosts_other_origins_and_paths_out_of_the_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let console = server.field("console:");
+    let post = |headers: &str| {
+        let body = r#"{"key":"inputs/a.mp4","parts":1}"#;
+        format!(
+            "POST /api/uploads/presign HTTP/1.1\r\nHost: {{host}}\r\n{headers}Content-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (status, body) = exchange(&console, &post("Origin: https://evil.example\r\n"));
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("another origin"), "{body}");
+    let (status, body) = exchange(&console, &post(""));
+    assert_eq!(status, 403, "no token: {body}");
+    let (status, _) =
+        exchange(&console, "GET /api/executions HTTP/1.1\r\nHost: rebound.example:80\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 403, "a DNS name rebound to 127.0.0.1 reads nothing");
+    let (status, body) = exchange(
+        &console,
+        "GET /files/audiovideo/%2E%2E/%2E%2E/executions HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 400, "{body}");
+
+    // With the page's token, a key outside inputs/ is still refused.
+    let (_, page) = exchange(&console, "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let token = page.split("name=\"console-token\" content=\"").nth(1).unwrap().split('"').next().unwrap();
+    let (status, body) =
+        exchange(&console, &post(&format!("X-Console-Token: {token}\r\n")).replace("inputs/a.mp4", "original/a.mp4"));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = exchange(&console, &post(&format!("X-Console-Token: {token}\r\n")));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("X-Amz-Expires=300"), "{body}");
+}
+
+/// The vendored graph layout is the release `package.json` pins, byte for byte: an update is
+/// a version bump and a copy, and nothing else slips in.
+#[test]
+fn the_vendored_graph_layout_is_the_pinned_npm_release() {
+    let repo = common::repo();
+    let vendored = std::fs::read(repo.join("src/console/assets/vendor/dagre.min.js")).unwrap();
+    let pinned = std::fs::read(repo.join("node_modules/@dagrejs/dagre/dist/dagre.min.js"))
+        .expect("run scripts/ensure-tools --test-tools (npm ci)");
+    assert!(vendored == pinned, "src/console/assets/vendor/dagre.min.js differs from the pinned @dagrejs/dagre");
 }

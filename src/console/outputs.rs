@@ -69,6 +69,10 @@ fn content_type(key: &str) -> &'static str {
 
 /// One public file, whole or the byte range asked for.
 pub async fn file(State(shared): AppState, Path(key): Path<String>, headers: HeaderMap) -> Answer {
+    // Only keys S3 would name a file by: no `.` or `..` segment can step out of the bucket.
+    if key.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+        return Err(Refused::new(StatusCode::BAD_REQUEST, "InvalidKey", format!("{key:?} is not a file's key")));
+    }
     let backend = &shared.backend;
     let mut get = backend.s3.get_object().bucket(&backend.public_bucket).key(&key);
     if let Some(range) = headers.get(header::RANGE).and_then(|r| r.to_str().ok()) {

@@ -2,13 +2,14 @@
 // tests/console.rs against a `mediaflow serve` it started; every step throws on failure, and the
 // screenshots go to SCREENSHOTS (target/console-screenshots/ in CI).
 //
-// Environment: CONSOLE (its URL), OTHER (a page of another origin), BIG (a ~30 MB clip), SMALL (a short clip), FLAG (while this
-// file exists, ffprobe fails on redrive-me uploads), SCREENSHOTS.
+// Environment: CONSOLE (its URL), OTHER (a page of another origin), BIG (a ~30 MB clip),
+// CAPTIONS (SubRip of BIG's stem), SMALL (a short clip named redrive-me: while the file FLAG
+// exists, ffprobe fails on it), SLOW (a clip ffprobe takes a minute over), SCREENSHOTS.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
 
-const { CONSOLE, OTHER, BIG, SMALL, FLAG, SCREENSHOTS } = process.env;
+const { CONSOLE, OTHER, BIG, CAPTIONS, SMALL, SLOW, FLAG, SCREENSHOTS } = process.env;
 const MIB = 1024 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -110,23 +111,32 @@ try {
   check((await page.$$("#events tbody tr")).length >= 30, "the history lists too few events");
   console.log("ok: the execution is green in the graph, its table and its history");
 
-  // 4. Its outputs play.
-  await page.click('a.button:text-is("Outputs")');
-  await page.waitForSelector("video");
+  // 4. Its outputs play, with the captions of its stem.
+  await page.goto(`${CONSOLE}#/upload`);
+  await page.setInputFiles("#file-input", CAPTIONS);
+  await page.goto(`${CONSOLE}#/`);
+  await page.waitForSelector(`#executions tr:has(a:text-is("inputs/${path.basename(CAPTIONS)}"))[data-status="SUCCEEDED"]`);
+  await page.goto(`${CONSOLE}#/outputs/${encodeURIComponent(bigKey)}`);
+  await page.waitForSelector('video track[srclang="en"]', { state: "attached" });
   const played = await page.evaluate(async () => {
     const video = document.querySelector("video");
     video.muted = true;
     await video.play();
     video.currentTime = 2;
     await new Promise((r) => video.addEventListener("seeked", r, { once: true }));
-    return { ready: video.readyState, time: video.currentTime, width: video.videoWidth };
+    const track = video.textTracks[0];
+    track.mode = "showing";
+    const element = video.querySelector("track");
+    if (element.readyState !== 2) await new Promise((r) => element.addEventListener("load", r, { once: true }));
+    return { ready: video.readyState, time: video.currentTime, width: video.videoWidth, cues: track.cues.length, text: track.cues[0].text };
   });
   check(played.ready >= 2 && played.width === 640, `the rendition does not play: ${JSON.stringify(played)}`);
+  check(played.cues === 1 && played.text === "Noise, captioned", `the captions did not load: ${JSON.stringify(played)}`);
   await page.waitForFunction(() => document.querySelector("img.thumbnail")?.naturalWidth > 0);
   const ranged = await page.request.get(new URL(`/files/audiovideo/${path.basename(BIG, ".mp4")}_360p.mp4`, CONSOLE).href, { headers: { Range: "bytes=0-99" } });
   check(ranged.status() === 206 && (await ranged.body()).length === 100, `a byte range came back ${ranged.status()}`);
   await shot("outputs");
-  console.log(`ok: the rendition plays and seeks (readyState ${played.ready}), the thumbnail shows`);
+  console.log(`ok: the rendition plays and seeks (readyState ${played.ready}) with its captions, the thumbnail shows`);
 
   // 5. A failed execution, redriven from its page once its cause is gone.
   await page.goto(`${CONSOLE}#/upload`);
@@ -137,8 +147,14 @@ try {
   const failedRow = `#executions tr:has(a:text-is("${smallKey}"))`;
   await page.waitForSelector(`${failedRow}[data-status="FAILED"]`, { timeout: 120000 });
   check((await page.textContent(failedRow)).includes("Probe"), "the list does not say where it failed");
+  await page.selectOption("#status-filter", "FAILED");
+  await page.waitForFunction(() => [...document.querySelectorAll("#executions tbody tr")].every((r) => r.dataset.status === "FAILED"));
+  check((await page.$$("#executions tbody tr")).length === 1, "the FAILED filter does not show the one failed execution");
   await page.click(`${failedRow} a`);
   await page.waitForSelector('svg.graph .node.st-failed[data-state="Probe"]');
+  await page.click('svg.graph .node[data-state="Probe"]');
+  await page.waitForSelector('#state-detail h3:text-is("Cause")');
+  check((await page.textContent("#state-detail")).includes("MediaFlow."), "the failed state's error is not shown");
   await shot("execution-failed");
   fs.unlinkSync(FLAG);
   await page.click("#redrive");
@@ -147,6 +163,21 @@ try {
   check((await page.textContent(".bar")).includes("redriven 1×"), "the page does not say it was redriven");
   await shot("execution-redriven");
   console.log("ok: the failed execution was redriven from its page and succeeded");
+
+  // 6. A running execution, stopped from its page.
+  await page.goto(`${CONSOLE}#/upload`);
+  await page.setInputFiles("#file-input", SLOW);
+  const slowKey = `inputs/${path.basename(SLOW)}`;
+  await page.goto(`${CONSOLE}#/`);
+  const slowRow = `#executions tr:has(a:text-is("${slowKey}"))`;
+  await page.waitForSelector(`${slowRow}[data-status="RUNNING"]`);
+  await page.click(`${slowRow} a`);
+  await page.waitForSelector('svg.graph .node.st-running[data-state="Probe"]');
+  await page.click("#stop");
+  await page.waitForSelector('#execution-status:has-text("ABORTED")');
+  await page.waitForSelector('svg.graph .node.st-stopped[data-state="Probe"]');
+  check(await page.isEnabled("#redrive"), "a stopped execution cannot be redriven");
+  console.log("ok: the running execution was stopped from its page");
 
   check(errors.length === 0, `the page logged errors:\n${errors.join("\n")}`);
 } catch (e) {
