@@ -7,6 +7,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use mediaflow_core::classify::{SNIFF_BYTES, classify};
 use mediaflow_core::contract::AssetKind;
+use mediaflow_core::cost::{CostEstimate, PriceTable};
 use mediaflow_core::keys::{INPUTS_PREFIX, SourceKey};
 use mediaflow_core::plan::{PlanConfig, UploadPlan, needs_probe, plan_upload};
 use mediaflow_core::probe::{FFPROBE_ARGS, Probe, parse_ffprobe};
@@ -23,6 +24,9 @@ pub struct Args {
     /// A MediaConvert job template to use instead of the shipped infra/job.json (or job-audio.json).
     #[arg(long)]
     template: Option<PathBuf>,
+    /// A price table to estimate the cost with instead of the shipped infra/mediaconvert-prices.json.
+    #[arg(long)]
+    prices: Option<PathBuf>,
     #[arg(long, env = "WATCH_BUCKET", default_value = "mediaflow-watch")]
     watch_bucket: String,
     #[arg(long, env = "DESTINATION_BUCKET", default_value = "mediaflow-public")]
@@ -44,11 +48,19 @@ pub fn run(args: &Args) -> Result<()> {
         Some(path) => Some(read_template(path)?),
         None => None,
     };
+    let prices = match &args.prices {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            PriceTable::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e} ({})", path.display(), e.name()))?
+        }
+        None => PriceTable::shipped(),
+    };
     let config = PlanConfig {
         watch_bucket: args.watch_bucket.clone(),
         public_bucket: args.public_bucket.clone(),
         frame_seconds: args.frame_seconds,
         staging: None,
+        prices,
     };
     let template_name = args.template.as_ref().map(|p| p.display().to_string());
     let template_ref = template.as_ref().zip(template_name.as_deref()).map(|(t, n)| (n, t));
@@ -165,6 +177,9 @@ fn describe(file: &Path, plan: &UploadPlan) -> String {
     if let Some(t) = &plan.thumbnail {
         let _ = writeln!(s, "thumbnail:  {}×{} at {} s", t.width, t.height, t.at_seconds);
     }
+    if let Some(cost) = plan.job.as_ref().and_then(|j| j.cost.as_ref()) {
+        s.push_str(&describe_cost(cost));
+    }
     if !plan.outputs.is_empty() {
         let _ = writeln!(s, "outputs:");
         for o in &plan.outputs {
@@ -174,6 +189,39 @@ fn describe(file: &Path, plan: &UploadPlan) -> String {
     if let Some(job) = &plan.job {
         let _ = writeln!(s, "MediaConvert job (from {}):", job.template);
         let _ = writeln!(s, "{}", serde_json::to_string_pretty(&job.job).unwrap_or_default());
+    }
+    s
+}
+
+/// The estimate, per output, with a warning when a setting makes the job Professional.
+fn describe_cost(cost: &CostEstimate) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let tier = serde_json::to_value(cost.tier).unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "cost:       about {:.4} {} on AWS, {} tier ({} prices of {}; an estimate, see README)",
+        cost.total,
+        cost.currency,
+        tier.as_str().unwrap_or("?"),
+        cost.region,
+        cost.prices_as_of
+    );
+    for o in &cost.outputs {
+        let class = serde_json::to_value(o.class).unwrap_or_default();
+        let fast = if o.high_frame_rate { ", above 30 fps" } else { "" };
+        let _ = writeln!(
+            s,
+            "  {:<24} {:<5} {} s × {}/min{fast} = {:.4}",
+            o.output,
+            class.as_str().unwrap_or("?"),
+            o.billed_seconds,
+            o.rate_per_minute,
+            o.cost
+        );
+    }
+    for feature in &cost.professional_features {
+        let _ = writeln!(s, "warning:    {feature} makes the whole job bill at the Professional tier");
     }
     s
 }

@@ -384,6 +384,7 @@ fn functions(
         destination_bucket: PUBLIC_BUCKET.into(),
         video_template_key,
         audio_template_key: None,
+        price_table_key: None,
     };
     function!("BuildJobFunctionArn", build_job, build_job::handler);
     function!("AwaitMediaConvertFunctionArn", await_clients(s3, sfn, mediaconvert), await_mediaconvert::handler);

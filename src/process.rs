@@ -85,6 +85,11 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
             print!("{}", trace_text(execution));
         }
         print_notifications(&notifications);
+        let costs: Vec<f64> = ended.iter().filter_map(crate::trace::cost_of).collect();
+        if !costs.is_empty() {
+            let total: f64 = costs.iter().sum();
+            println!("MediaConvert on AWS: about ${total:.4} for {} job(s) (an estimate; see README)", costs.len());
+        }
         println!("outputs: {}", platform.s3.data().join("public").display());
     }
     Ok(ended.iter().all(|e| e.status == Status::Succeeded))

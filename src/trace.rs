@@ -75,6 +75,11 @@ fn outputs(value: &Value, found: &mut BTreeSet<String>) {
     }
 }
 
+/// The estimated MediaConvert cost on AWS of a succeeded execution's job, when it made one.
+pub fn cost_of(execution: &Execution) -> Option<f64> {
+    execution.output.as_ref()?["plan"]["cost"]["total"].as_f64()
+}
+
 pub fn upload_key(execution: &Execution) -> String {
     execution.input["detail"]["object"]["key"].as_str().unwrap_or_default().to_string()
 }
@@ -103,6 +108,9 @@ pub fn trace_text(execution: &Execution) -> String {
     }
     for key in found {
         text.push_str(&format!("  → {key}\n"));
+    }
+    if let Some(cost) = cost_of(execution) {
+        text.push_str(&format!("  MediaConvert on AWS: about ${cost:.4} (estimate)\n"));
     }
     if let Some(f) = &execution.failure {
         let at = failed_state(execution).map(|s| format!(" at {s}")).unwrap_or_default();
@@ -137,6 +145,7 @@ pub fn trace_json(execution: &Execution) -> Value {
             .map(|v| json!({"run": v.run, "name": v.name, "type": v.kind, "seconds": v.seconds, "finished": v.finished}))
             .collect::<Vec<_>>(),
         "outputs": found,
+        "cost": cost_of(execution),
         "failedState": failed_state(execution),
         "error": execution.failure.as_ref().map(|f| &f.error),
         "cause": execution.failure.as_ref().map(|f| &f.cause),

@@ -72,6 +72,33 @@ fn a_full_hd_clip_gets_every_rung_a_frame_and_its_documents() {
         job["Settings"]["OutputGroups"][0]["OutputGroupSettings"]["FileGroupSettings"]["Destination"],
         "s3://mediaflow-public/audiovideo/course/talk"
     );
+    // 2 s is billed as the 10 s minimum per output: 10/60 × (2 × $0.0075 SD + 2 × $0.015 HD).
+    let cost = &p["job"]["cost"];
+    assert_eq!(cost["tier"], "basic");
+    assert!((cost["total"].as_f64().unwrap() - 10.0 / 60.0 * 0.045).abs() < 1e-6, "{cost}");
+}
+
+#[test]
+fn plan_names_what_makes_a_template_professional() {
+    let dir = tempfile::tempdir().unwrap();
+    video(&dir.path().join("talk.mp4"), 1280, 720, 1.0, true);
+    let mut template = mediaflow_core::templates::video();
+    for output in template["Settings"]["OutputGroups"][0]["Outputs"].as_array_mut().unwrap() {
+        output["VideoDescription"]["CodecSettings"]["H264Settings"]["QualityTuningLevel"] = "MULTI_PASS_HQ".into();
+    }
+    std::fs::write(dir.path().join("pro.json"), template.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mediaflow"))
+        .args(["plan", "--template", "pro.json", "talk.mp4"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("professional tier"), "{text}");
+    assert!(
+        text.contains("warning:    AVC multi-pass HQ (QualityTuningLevel MULTI_PASS_HQ) makes the whole job bill at the Professional tier"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -101,6 +101,18 @@ fn a_mixed_upload_set_becomes_the_output_tree() {
         let value: Value = serde_json::from_slice(&std::fs::read(public.join(doc)).unwrap()).unwrap();
         common::assert_valid("MetadataDocument", &value);
     }
+    // What the transcode costs on AWS: in the document, the success notification and the trace;
+    // nothing for the MP3, which is copied.
+    let talk: Value = serde_json::from_slice(&std::fs::read(public.join("json/course/talk.json")).unwrap()).unwrap();
+    let cost = talk["cost"]["total"].as_f64().expect("the document has the cost");
+    assert!(cost > 0.0 && talk["cost"]["tier"] == "basic", "{}", talk["cost"]);
+    let traced = &by_key["inputs/course/talk.mp4"];
+    assert_eq!(traced["cost"].as_f64(), Some(cost));
+    let message = &traced["notifications"][0]["message"];
+    let told: Value = message.as_str().map_or_else(|| message.clone(), |m| serde_json::from_str(m).unwrap());
+    assert_eq!(told["plan"]["cost"]["total"].as_f64(), Some(cost), "the notification carries it: {told}");
+    let intro: Value = serde_json::from_slice(&std::fs::read(public.join("json/intro.json")).unwrap()).unwrap();
+    assert!(intro.get("cost").is_none(), "a copied MP3 costs nothing");
     // Copies are byte for byte.
     assert_eq!(
         std::fs::read(public.join("audiovideo/intro.mp3")).unwrap(),

@@ -133,6 +133,7 @@ try {
   check(played.ready >= 2 && played.width === 640, `the rendition does not play: ${JSON.stringify(played)}`);
   check(played.cues === 1 && played.text === "Noise, captioned", `the captions did not load: ${JSON.stringify(played)}`);
   await page.waitForFunction(() => document.querySelector("img.thumbnail")?.naturalWidth > 0);
+  check(/about \$0\.\d{4} at the basic tier/.test(await page.textContent("#cost")), "the outputs do not show the cost");
   const ranged = await page.request.get(new URL(`/files/audiovideo/${path.basename(BIG, ".mp4")}_360p.mp4`, CONSOLE).href, { headers: { Range: "bytes=0-99" } });
   check(ranged.status() === 206 && (await ranged.body()).length === 100, `a byte range came back ${ranged.status()}`);
   await shot("outputs");

@@ -97,6 +97,8 @@ pub enum Error {
     InvalidInput(String),
     #[error("output {0} is not where the job said it would be")]
     MissingOutput(String),
+    #[error("price table: {0}")]
+    InvalidPrices(String),
 }
 
 impl Error {
@@ -108,6 +110,7 @@ impl Error {
             Error::UnsupportedMedia(_) => ErrorName::UnsupportedMedia,
             Error::InvalidInput(_) => ErrorName::InvalidInput,
             Error::MissingOutput(_) => ErrorName::OutputMismatch,
+            Error::InvalidPrices(_) => ErrorName::Configuration,
         }
     }
 }

@@ -119,7 +119,7 @@ pub fn build_job(
     if planned.is_empty() {
         return Err(bad("no output is left for this source".into()));
     }
-    Ok(JobPlan { template: template_name.to_string(), job, renditions, outputs: planned })
+    Ok(JobPlan { template: template_name.to_string(), job, renditions, outputs: planned, cost: None })
 }
 
 fn set_input(settings: &mut Map<String, Value>, input_url: &str) -> Result<(), String> {

@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod contract;
 pub mod cors;
+pub mod cost;
 pub mod error;
 pub mod job;
 pub mod keys;

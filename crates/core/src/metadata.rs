@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{AssetKind, SaveMetadataInput};
+use crate::cost::CostEstimate;
 use crate::error::Error;
 use crate::probe::Probe;
 
@@ -31,6 +32,9 @@ pub struct MetadataDocument {
     pub outputs: Vec<OutputRecord>,
     pub thumbnail: Option<OutputRecord>,
     pub timings: Timings,
+    /// What the MediaConvert job costs on AWS, estimated; none when no job ran (an MP3 copied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostEstimate>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -168,6 +172,7 @@ pub fn build(
             finished_at: finished_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_seconds: duration,
         },
+        cost: doc.plan.as_ref().and_then(|p| p.cost.clone()),
     })
 }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::contract::{Asset, AssetKind, JobPlan};
+use crate::cost::{self, Billable, PriceTable};
 use crate::error::Error;
 use crate::job::{self, JobTarget, SourceMedia};
 use crate::keys::SourceKey;
@@ -20,6 +21,8 @@ pub struct PlanConfig {
     /// The upload's staging folder in the watch bucket, where MediaConvert writes until the
     /// Publish step makes the set public; `None` shows the job writing to the public bucket.
     pub staging: Option<String>,
+    /// What MediaConvert charges, for the job's cost estimate.
+    pub prices: PriceTable,
 }
 
 /// The job template for a probed source: video, or audio only.
@@ -47,7 +50,14 @@ pub fn job_for(
     };
     let target = JobTarget { input_url: &input_url, bucket, staging, base_key: &base_key };
     let media = SourceMedia { display_size: probe.display_size(), has_audio: !probe.audio.is_empty() };
-    job::build_job(template, template_name, target, media)
+    let mut plan = job::build_job(template, template_name, target, media)?;
+    let billable = Billable {
+        seconds: probe.duration_seconds.unwrap_or_default(),
+        frame_rate: probe.video.as_ref().and_then(|v| v.frame_rate),
+        size: probe.display_size(),
+    };
+    plan.cost = Some(cost::estimate(&plan.job, billable, &config.prices));
+    Ok(plan)
 }
 
 #[derive(Clone, Debug, Serialize)]

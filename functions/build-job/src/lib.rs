@@ -1,9 +1,11 @@
-//! BuildJob: the MediaConvert job for one upload. The template is the compiled-in
-//! `infra/job.json` (`infra/job-audio.json` for sound only), or an object in the watch bucket
-//! that users edit (`JOB_TEMPLATE_KEY`, `AUDIO_JOB_TEMPLATE_KEY`).
+//! BuildJob: the MediaConvert job for one upload, with what it will cost. The template is the
+//! compiled-in `infra/job.json` (`infra/job-audio.json` for sound only), or an object in the
+//! watch bucket that users edit (`JOB_TEMPLATE_KEY`, `AUDIO_JOB_TEMPLATE_KEY`); the price table
+//! likewise `infra/mediaconvert-prices.json` or their own (`PRICE_TABLE_KEY`).
 
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetKind, JobPlan, MediaInput};
+use mediaflow_core::cost::PriceTable;
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::plan::{PlanConfig, job_for, template_for};
 use mediaflow_core::templates;
@@ -16,6 +18,8 @@ pub struct Clients {
     /// Keys in the watch bucket of templates that replace the compiled-in ones.
     pub video_template_key: Option<String>,
     pub audio_template_key: Option<String>,
+    /// Key in the watch bucket of a price table that replaces the shipped one.
+    pub price_table_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +31,9 @@ pub enum Error {
     #[error("the job template s3://{bucket}/{key} is not JSON: {message}")]
     TemplateNotJson { bucket: String, key: String, message: String },
     #[error(
-        "the configured job template s3://{bucket}/{key} does not exist: upload it there, or unset JOB_TEMPLATE_KEY / AUDIO_JOB_TEMPLATE_KEY to use the shipped one"
+        "the configured {what} s3://{bucket}/{key} does not exist: upload it there, or unset {setting} to use the shipped one"
     )]
-    TemplateMissing { bucket: String, key: String },
+    Missing { what: &'static str, setting: &'static str, bucket: String, key: String },
     #[error("S3 {0}")]
     S3(#[from] AwsFailure),
 }
@@ -40,7 +44,7 @@ impl Error {
             Error::Core(e) => e.name(),
             Error::NotMedia(_) => ErrorName::InvalidInput,
             Error::TemplateNotJson { .. } => ErrorName::InvalidTemplate,
-            Error::TemplateMissing { .. } => ErrorName::Configuration,
+            Error::Missing { .. } => ErrorName::Configuration,
             Error::S3(f) => f.name,
         }
     }
@@ -61,24 +65,43 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<JobPlan, Er
         Some(k) => (format!("s3://{}/{k}", source.bucket), load_template(clients, &source.bucket, k).await?),
         None => (name.to_string(), shipped),
     };
+    let prices = match &clients.price_table_key {
+        Some(k) => {
+            let bytes = load(clients, &source.bucket, k, "price table", "PRICE_TABLE_KEY").await?;
+            PriceTable::parse(&String::from_utf8_lossy(&bytes))?
+        }
+        None => PriceTable::shipped(),
+    };
     let config = PlanConfig {
         watch_bucket: source.bucket.clone(),
         public_bucket: clients.destination_bucket.clone(),
         frame_seconds: mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
         staging: Some(mediaflow_core::publish::staging_prefix(&source)),
+        prices,
     };
     Ok(job_for(&key, &probe, &name, &template, &config)?)
 }
 
-async fn load_template(clients: &Clients, bucket: &str, key: &str) -> Result<Value, Error> {
+/// A configured object's bytes (`what`, set by `setting`).
+async fn load(
+    clients: &Clients,
+    bucket: &str,
+    key: &str,
+    what: &'static str,
+    setting: &'static str,
+) -> Result<Vec<u8>, Error> {
     let got = clients.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
         if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-            Error::TemplateMissing { bucket: bucket.to_string(), key: key.to_string() }
+            Error::Missing { what, setting, bucket: bucket.to_string(), key: key.to_string() }
         } else {
             aws_failure("GetObject", e).into()
         }
     })?;
-    let bytes = collect("GetObject", got.body).await?;
+    Ok(collect("GetObject", got.body).await?.to_vec())
+}
+
+async fn load_template(clients: &Clients, bucket: &str, key: &str) -> Result<Value, Error> {
+    let bytes = load(clients, bucket, key, "job template", "JOB_TEMPLATE_KEY / AUDIO_JOB_TEMPLATE_KEY").await?;
     serde_json::from_slice(&bytes).map_err(|e| Error::TemplateNotJson {
         bucket: bucket.to_string(),
         key: key.to_string(),

@@ -10,6 +10,7 @@ async fn main() -> Result<(), Error> {
         destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
         video_template_key: std::env::var("JOB_TEMPLATE_KEY").ok().filter(|k| !k.is_empty()),
         audio_template_key: std::env::var("AUDIO_JOB_TEMPLATE_KEY").ok().filter(|k| !k.is_empty()),
+        price_table_key: std::env::var("PRICE_TABLE_KEY").ok().filter(|k| !k.is_empty()),
     };
     run(service_fn(|event: LambdaEvent<MediaInput>| handler(event.payload, &clients))).await
 }

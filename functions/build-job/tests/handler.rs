@@ -33,6 +33,7 @@ async fn start(dir: &std::path::Path) -> (EmbeddedS3, Clients) {
         destination_bucket: "public".into(),
         video_template_key: None,
         audio_template_key: None,
+        price_table_key: None,
     };
     (s3, clients)
 }

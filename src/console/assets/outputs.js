@@ -30,6 +30,10 @@ MF.views.outputs = function (main, key) {
     };
     const parts = [];
     if (!doc) parts.push(MF.el("p", { class: "muted" }, "Nothing published yet: the execution may still run, or it failed."));
+    if (doc && doc.cost) {
+      parts.push(MF.el("p", { id: "cost" }, `MediaConvert on AWS: about $${doc.cost.total.toFixed(4)} at the ${doc.cost.tier} tier `,
+        MF.el("span", { class: "muted" }, `(an estimate with ${doc.cost.region} prices of ${doc.cost.pricesAsOf})`)));
+    }
     for (const f of of("thumbnail/", ".jpg")) parts.push(MF.el("figure", {}, MF.el("img", { class: "thumbnail", src: fileUrl(f.key), alt: "thumbnail" }), MF.el("figcaption", {}, f.key)));
     for (const f of of("audiovideo/", ".mp4")) {
       const rendition = ((doc && doc.outputs) || []).find((o) => o.key === f.key);

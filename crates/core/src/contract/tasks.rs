@@ -275,6 +275,9 @@ pub struct JobPlan {
     pub job: Value,
     pub renditions: Vec<Rendition>,
     pub outputs: Vec<PlannedOutput>,
+    /// What the job costs on AWS, estimated (`crates/core/src/cost.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::CostEstimate>,
 }
 
 /// The Transcode state's payload: submit the job and hand MediaConvert's outcome to the token.
