@@ -6,6 +6,7 @@ pub mod contract;
 pub mod cors;
 pub mod cost;
 pub mod error;
+pub mod hls;
 pub mod job;
 pub mod keys;
 pub mod ladder;

@@ -65,11 +65,13 @@ pub fn task_key(task_ref: &str) -> String {
 }
 
 /// The files a finished job wrote, from its `outputGroupDetails`: keys in `bucket`, with the
-/// label of `_<n>p` renditions and the size and length MediaConvert reports.
+/// label of `_<n>p` renditions and the size and length MediaConvert reports. Groups with
+/// playlists (HLS) are streams, which the caller reads from their playlists.
 pub fn renditions(detail: &JobStateChangeDetail, bucket: &str) -> Renditions {
     let outputs = detail
         .output_group_details
         .iter()
+        .filter(|group| group.playlist_file_paths.as_ref().is_none_or(Vec::is_empty))
         .flat_map(|group| &group.output_details)
         .flat_map(|output| {
             output.output_file_paths.iter().filter_map(|path| public_key(path, bucket)).map(move |key| OutputFile {
@@ -81,18 +83,18 @@ pub fn renditions(detail: &JobStateChangeDetail, bucket: &str) -> Renditions {
             })
         })
         .collect();
-    Renditions { bucket: bucket.to_string(), job_id: Some(detail.job_id.clone()), outputs }
+    Renditions { bucket: bucket.to_string(), job_id: Some(detail.job_id.clone()), outputs, streams: Vec::new() }
 }
 
 /// The public key an output path of the job stands for: in `bucket` itself, or staged for it
 /// in the watch bucket (`s3://<watch>/.mediaflow/staging/<id>/<key>`).
-fn public_key<'a>(path: &'a str, bucket: &str) -> Option<&'a str> {
+pub fn public_key<'a>(path: &'a str, bucket: &str) -> Option<&'a str> {
     let (in_bucket, key) = crate::keys::s3_location(path)?;
     if in_bucket == bucket { Some(key) } else { crate::publish::unstaged(key) }
 }
 
 /// `…_720p.mp4` → `720p`.
-fn label_of(key: &str) -> Option<String> {
+pub fn label_of(key: &str) -> Option<String> {
     let name = key.rsplit('/').next()?;
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
     let label = stem.rsplit_once('_')?.1;

@@ -32,6 +32,9 @@ pub struct MetadataDocument {
     pub outputs: Vec<OutputRecord>,
     pub thumbnail: Option<OutputRecord>,
     pub timings: Timings,
+    /// HLS ladders: each master playlist with its variants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streaming: Vec<StreamRecord>,
     /// What the MediaConvert job costs on AWS, estimated; none when no job ran (an MP3 copied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostEstimate>,
@@ -84,6 +87,24 @@ pub struct Timings {
     pub duration_seconds: f64,
 }
 
+/// An HLS ladder: its master playlist, and each variant's playlist with its bandwidth and how
+/// many segments it has (the playlists name them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StreamRecord {
+    pub kind: String,
+    pub master: OutputRecord,
+    pub variants: Vec<VariantRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VariantRecord {
+    pub playlist: OutputRecord,
+    pub bandwidth: u64,
+    pub segments: u32,
+}
+
 /// Size and ETag of an output, as read back from S3.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectStat {
@@ -94,7 +115,12 @@ pub struct ObjectStat {
 /// The rendition keys whose size and ETag must be read back before [`build`].
 pub fn keys_to_read_back(input: &SaveMetadataInput) -> Vec<String> {
     let doc = &input.document;
-    doc.renditions.iter().flat_map(|r| &r.outputs).map(|o| o.key.clone()).collect()
+    let mut keys: Vec<String> = doc.renditions.iter().flat_map(|r| &r.outputs).map(|o| o.key.clone()).collect();
+    for stream in doc.renditions.iter().flat_map(|r| &r.streams) {
+        keys.push(stream.master.clone());
+        keys.extend(stream.variants.iter().map(|v| v.playlist.clone()));
+    }
+    keys
 }
 
 /// The document for one execution. `stats` holds what S3 says of each key of
@@ -127,6 +153,36 @@ pub fn build(
             })
             .collect::<Result<_, Error>>()?,
     };
+    let record = |bucket: &str, key: &str| -> Result<OutputRecord, Error> {
+        let stat = stats.get(key).ok_or_else(|| Error::MissingOutput(format!("s3://{bucket}/{key}")))?;
+        Ok(OutputRecord {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            size: stat.size,
+            etag: stat.etag.clone(),
+            label: None,
+            width: None,
+            height: None,
+            duration_ms: None,
+            at_seconds: None,
+        })
+    };
+    let mut streaming = Vec::new();
+    if let Some(r) = &doc.renditions {
+        for stream in &r.streams {
+            let mut variants = Vec::new();
+            for v in &stream.variants {
+                let playlist = OutputRecord {
+                    label: v.label.clone(),
+                    width: v.width,
+                    height: v.height,
+                    ..record(&r.bucket, &v.playlist)?
+                };
+                variants.push(VariantRecord { playlist, bandwidth: v.bandwidth, segments: v.segments.len() as u32 });
+            }
+            streaming.push(StreamRecord { kind: "HLS".into(), master: record(&r.bucket, &stream.master)?, variants });
+        }
+    }
     let started = DateTime::parse_from_rfc3339(&input.started_at)
         .map_err(|e| Error::InvalidInput(format!("startedAt {:?} is not an RFC 3339 time: {e}", input.started_at)))?;
     let duration = (finished_at - started.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0;
@@ -172,6 +228,7 @@ pub fn build(
             finished_at: finished_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_seconds: duration,
         },
+        streaming,
         cost: doc.plan.as_ref().and_then(|p| p.cost.clone()),
     })
 }

@@ -155,6 +155,12 @@ pub fn public_keys(document: &ExecutionDocument) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
     keys.extend(document.original.iter().map(|o| o.key.clone()));
     keys.extend(document.renditions.iter().flat_map(|r| r.outputs.iter().map(|o| o.key.clone())));
+    // A ladder's segments before its variant playlists, and those before the master.
+    for stream in document.renditions.iter().flat_map(|r| &r.streams) {
+        keys.extend(stream.variants.iter().flat_map(|v| v.segments.iter().cloned()));
+        keys.extend(stream.variants.iter().map(|v| v.playlist.clone()));
+        keys.push(stream.master.clone());
+    }
     keys.extend(document.thumbnail.iter().map(|t| t.key.clone()));
     keys.extend(document.caption.iter().map(|c| c.key.clone()));
     keys.extend(document.metadata.iter().map(|m| m.key.clone()));

@@ -25,6 +25,8 @@ use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+mod streams;
+
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub mediaconvert: aws_sdk_mediaconvert::Client,
@@ -78,6 +80,12 @@ pub struct TaskRecord {
     /// What the job will write: GetJob does not say where its outputs went.
     #[serde(default)]
     pub outputs: Vec<PlannedOutput>,
+    /// The job's file groups, by index: GetJob's output details of these are `outputs`.
+    #[serde(default)]
+    pub file_groups: Vec<usize>,
+    /// Where each HLS group's master playlist goes (`s3://…/<stem>.m3u8`).
+    #[serde(default)]
+    pub masters: Vec<String>,
 }
 
 /// Every entry point, told apart by its payload.
@@ -122,6 +130,8 @@ pub async fn submit(input: TranscodeSubmit, clients: &Clients) -> Result<Value, 
         redrive_count: input.redrive_count,
         job_id: None,
         outputs: input.plan.outputs.clone(),
+        file_groups: file_groups(&input.plan.job),
+        masters: mediaflow_core::hls::masters(&input.plan.job),
     };
     save_task(clients, &reference, &record).await?;
     let body =
@@ -149,10 +159,13 @@ pub async fn submit(input: TranscodeSubmit, clients: &Clients) -> Result<Value, 
     // A repeated submit (a Lambda retry, or a run resumed after a crash) can find its job
     // ended already, its event gone to no one: answer the token now.
     if let Some(job) = created.job() {
-        match ended(job, &record, clients) {
+        match delivered(ended(job, &record, clients), &record, clients).await {
             Ok(Some(renditions)) => answer(clients, &record.task_token, Answer::Done(renditions)).await?,
             Ok(None) => {}
-            Err(failed) => answer(clients, &record.task_token, Answer::Failed(failed)).await?,
+            Err(failed) if failed.name() == ErrorName::TranscodeFailed => {
+                answer(clients, &record.task_token, Answer::Failed(failed)).await?
+            }
+            Err(other) => return Err(other),
         }
     }
     Ok(json!({"jobId": job_id, "ref": reference}))
@@ -168,7 +181,14 @@ pub async fn complete(event: JobStateChangeEvent, clients: &Clients) -> Result<(
         return Ok(());
     };
     let said = match detail.status {
-        JobStatus::Complete => Answer::Done(renditions(&detail, &clients.destination_bucket)),
+        JobStatus::Complete => {
+            let files = Ok(Some(renditions(&detail, &clients.destination_bucket)));
+            match delivered(files, &record, clients).await {
+                Ok(done) => Answer::Done(done.expect("a complete job's files")),
+                Err(failed) if failed.name() == ErrorName::TranscodeFailed => Answer::Failed(failed),
+                Err(other) => return Err(other),
+            }
+        }
         JobStatus::Error | JobStatus::Canceled => {
             Answer::Failed(Error::TranscodeFailed { job: detail.job_id.clone(), reason: failure_reason(&detail) })
         }
@@ -232,10 +252,32 @@ pub async fn check(input: TranscodeCheck, clients: &Clients) -> Result<Rendition
         .ok_or_else(|| Error::Pending { job: "(not yet created)".into(), status: "SUBMITTING".into() })?;
     let got = clients.mediaconvert.get_job().id(&job_id).send().await.map_err(|e| aws_failure("GetJob", e))?;
     let job = got.job().ok_or_else(|| Error::Pending { job: job_id.clone(), status: "UNKNOWN".into() })?;
-    ended(job, &record, clients)?.ok_or_else(|| Error::Pending {
+    delivered(ended(job, &record, clients), &record, clients).await?.ok_or_else(|| Error::Pending {
         job: job_id,
         status: job.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
     })
+}
+
+/// The files of an ended job with its HLS ladders, read from their playlists.
+async fn delivered(
+    files: Result<Option<Renditions>, Error>,
+    record: &TaskRecord,
+    clients: &Clients,
+) -> Result<Option<Renditions>, Error> {
+    let Some(mut renditions) = files? else { return Ok(None) };
+    let job = renditions.job_id.clone().unwrap_or_default();
+    renditions.streams = streams::streams(clients, &job, &record.masters).await?;
+    Ok(Some(renditions))
+}
+
+/// The indexes of `job`'s file output groups.
+fn file_groups(job: &Value) -> Vec<usize> {
+    let groups = job.pointer("/Settings/OutputGroups").and_then(Value::as_array).into_iter().flatten();
+    groups
+        .enumerate()
+        .filter(|(_, g)| g.pointer("/OutputGroupSettings/Type").and_then(Value::as_str) == Some("FILE_GROUP_SETTINGS"))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// What a job as GetJob or CreateJob describes it delivered: `None` while it runs,
@@ -262,12 +304,15 @@ fn ended(
         return Err(Error::TranscodeFailed { job: job_id, reason: failure_reason(&detail) });
     }
     // GetJob reports each output's size and length in the order of the job's outputs, but not
-    // its path: the paths are the ones planned.
-    let details: Vec<_> = job.output_group_details().iter().flat_map(|g| g.output_details()).collect();
-    let matched = details.len() == record.outputs.len();
-    let outputs = record
-        .outputs
-        .iter()
+    // its path: the paths are the ones planned, of the file groups (an HLS group's planned
+    // master playlist is read as a stream).
+    let groups = job.output_group_details().iter().enumerate();
+    let in_files = groups.filter(|(i, _)| record.file_groups.is_empty() || record.file_groups.contains(i));
+    let details: Vec<_> = in_files.flat_map(|(_, g)| g.output_details()).collect();
+    let planned: Vec<&PlannedOutput> = record.outputs.iter().filter(|o| !o.key.ends_with(".m3u8")).collect();
+    let matched = details.len() == planned.len();
+    let outputs = planned
+        .into_iter()
         .enumerate()
         .map(|(i, planned)| {
             let d = details.get(i).filter(|_| matched);
@@ -281,7 +326,12 @@ fn ended(
             }
         })
         .collect();
-    Ok(Some(Renditions { bucket: clients.destination_bucket.clone(), job_id: Some(job_id), outputs }))
+    Ok(Some(Renditions {
+        bucket: clients.destination_bucket.clone(),
+        job_id: Some(job_id),
+        outputs,
+        streams: Vec::new(),
+    }))
 }
 
 async fn save_task(clients: &Clients, reference: &str, record: &TaskRecord) -> Result<(), Error> {

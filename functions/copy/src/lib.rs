@@ -61,6 +61,7 @@ pub async fn copy_mp3(input: AssetInput, clients: &Clients) -> Result<Renditions
         bucket: copied.bucket,
         job_id: None,
         outputs: vec![OutputFile { key: copied.key, label: None, width: None, height: None, duration_ms: None }],
+        streams: Vec::new(),
     })
 }
 

@@ -29,7 +29,7 @@ fn input(sequencer: &str, labels: &[&str]) -> PublishInput {
     PublishInput {
         document: ExecutionDocument {
             asset: classify(&key, b"\0\0\0\x20ftypisom"),
-            renditions: Some(Renditions { bucket: "public".into(), job_id: None, outputs }),
+            renditions: Some(Renditions { bucket: "public".into(), job_id: None, outputs, streams: Vec::new() }),
             metadata: Some(MetadataResult {
                 bucket: "public".into(),
                 key: key.metadata_key(),

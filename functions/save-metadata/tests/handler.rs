@@ -41,6 +41,7 @@ fn input(labels: &[&str]) -> SaveMetadataInput {
                         duration_ms: Some(2000),
                     })
                     .collect(),
+                streams: Vec::new(),
             }),
             thumbnail: None,
             caption: None,

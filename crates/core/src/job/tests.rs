@@ -237,3 +237,29 @@ fn bad_templates_are_named_errors() {
         .unwrap_err();
     assert!(err.to_string().contains("no picture"), "{err}");
 }
+
+/// The HLS template: the ladder applies to both groups alike, no rung above the source in
+/// either, and the HLS group's master playlist is planned beside the MP4s.
+#[test]
+fn the_hls_template_keeps_the_same_rungs_in_every_group() {
+    let plan = build_job(&templates::hls(), "job-hls.json", target(), video(1280, 720)).unwrap();
+    let groups = plan.job["Settings"]["OutputGroups"].as_array().unwrap();
+    let modifiers = |g: &Value| -> Vec<String> {
+        g["Outputs"].as_array().unwrap().iter().map(|o| o["NameModifier"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(modifiers(&groups[0]), ["_360p", "_480p", "_720p"]);
+    assert_eq!(modifiers(&groups[1]), modifiers(&groups[0]), "the HLS group drops the same rung");
+    assert_eq!(groups[1]["OutputGroupSettings"]["HlsGroupSettings"]["Destination"], "s3://public/audiovideo/team/talk");
+    assert_eq!(groups[1]["OutputGroupSettings"]["HlsGroupSettings"]["SegmentLength"], 6);
+    let keys: Vec<&str> = plan.outputs.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "audiovideo/team/talk_360p.mp4",
+            "audiovideo/team/talk_480p.mp4",
+            "audiovideo/team/talk_720p.mp4",
+            "audiovideo/team/talk.m3u8"
+        ]
+    );
+    assert_eq!(crate::hls::masters(&plan.job), ["s3://public/audiovideo/team/talk.m3u8"]);
+}

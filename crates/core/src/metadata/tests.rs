@@ -37,6 +37,7 @@ fn input() -> SaveMetadataInput {
                     height: Some(720),
                     duration_ms: Some(3000),
                 }],
+                streams: Vec::new(),
             }),
             thumbnail: Some(Thumbnail {
                 bucket: "public".into(),

@@ -13,6 +13,15 @@ pub struct Compiled {
     /// ffmpeg's arguments after the input (`-i <input>` comes first, from the caller).
     pub args: Vec<String>,
     pub outputs: Vec<Output>,
+    pub groups: Vec<Group>,
+}
+
+/// An output group: its type as MediaConvert's events name it, and for HLS where its master
+/// playlist goes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub kind: &'static str,
+    pub master: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +34,8 @@ pub struct Output {
     pub destination: String,
     /// Width and height, for outputs with video.
     pub video: Option<(u64, u64)>,
+    /// An HLS variant: `file` is its playlist, beside its segments in their own folder.
+    pub hls: bool,
 }
 
 /// A setting the stand-in cannot honour, by its path in the request.
@@ -101,6 +112,18 @@ impl<'a> Request<'a> {
             Some(Value::String(s)) => {
                 self.honoured.insert(pointer.to_string());
                 Ok(Some(s.as_str()))
+            }
+            Some(_) => Err(self.unsupported(pointer)),
+        }
+    }
+
+    /// An object that, if present, must be empty: settings with nothing set.
+    fn empty(&mut self, pointer: &str) -> Result<(), Unsupported> {
+        match self.at(pointer) {
+            None => Ok(()),
+            Some(Value::Object(m)) if m.is_empty() => {
+                self.honoured.insert(pointer.to_string());
+                Ok(())
             }
             Some(_) => Err(self.unsupported(pointer)),
         }
@@ -201,23 +224,43 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
 
     let mut args: Vec<String> = Vec::new();
     let mut outputs = Vec::new();
+    let mut groups = Vec::new();
     let mut scales = Vec::new();
     for g in 0..r.len("/settings/outputGroups") {
         let group = format!("/settings/outputGroups/{g}");
         r.accept_any(&format!("{group}/name"));
-        r.choice(&format!("{group}/outputGroupSettings/type"), &["FILE_GROUP_SETTINGS"])?
+        let kind = r
+            .choice(&format!("{group}/outputGroupSettings/type"), &["FILE_GROUP_SETTINGS", "HLS_GROUP_SETTINGS"])?
             .ok_or_else(|| r.unsupported(&format!("{group}/outputGroupSettings/type")))?;
-        let destination_at = format!("{group}/outputGroupSettings/fileGroupSettings/destination");
+        let (settings, hls) = match kind {
+            "HLS_GROUP_SETTINGS" => {
+                let at = format!("{group}/outputGroupSettings/hlsGroupSettings");
+                let segments = hls_group(&mut r, &at)?;
+                (at, Some(segments))
+            }
+            _ => (format!("{group}/outputGroupSettings/fileGroupSettings"), None),
+        };
+        let destination_at = format!("{settings}/destination");
         let destination = r.text(&destination_at)?.ok_or_else(|| r.unsupported(&destination_at))?;
         let base =
             if destination.ends_with('/') { format!("{destination}{input_name}") } else { destination.to_string() };
+        groups.push(Group {
+            kind: if hls.is_some() { "HLS_GROUP" } else { "FILE_GROUP" },
+            master: hls.as_ref().map(|_| format!("{base}.m3u8")),
+        });
         for o in 0..r.len(&format!("{group}/outputs")) {
             let out = format!("{group}/outputs/{o}");
             let modifier = r.text(&format!("{out}/nameModifier"))?.unwrap_or_default();
-            let container = r.choice(&format!("{out}/containerSettings/container"), &["MP4", "RAW"])?.unwrap_or("MP4");
+            let containers: &[&str] = if hls.is_some() { &["M3U8"] } else { &["MP4", "RAW"] };
+            let container =
+                r.choice(&format!("{out}/containerSettings/container"), containers)?.unwrap_or(containers[0]);
+            if hls.is_some() {
+                r.empty(&format!("{out}/containerSettings/m3u8Settings"))?;
+                r.empty(&format!("{out}/outputSettings/hlsSettings"))?;
+            }
             let mut video = None;
             if r.at(&format!("{out}/videoDescription")).is_some() {
-                if container != "MP4" {
+                if container != "MP4" && container != "M3U8" {
                     return Err(r.unsupported(&format!("{out}/containerSettings/container")));
                 }
                 let (width, height, video_args) = compile_video(&mut r, &format!("{out}/videoDescription"))?;
@@ -226,6 +269,9 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
                 args.extend(["-map".into(), format!("[{label}]")]);
                 args.extend(video_args);
                 video = Some((width, height));
+            } else if hls.is_some() {
+                // An audio-only rendition of an HLS group is an EXT-X-MEDIA rendition group.
+                return Err(r.unsupported(&format!("{out}/containerSettings/container")));
             } else {
                 args.push("-vn".into());
             }
@@ -244,6 +290,25 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
                 codec = Some(audio_codec);
             } else {
                 args.push("-an".into());
+            }
+            if let Some(segment_seconds) = &hls {
+                // `<stem><NameModifier>.m3u8` and its `_00001.ts` segments, in a folder of its own.
+                let name = format!("{}{modifier}", base.rsplit('/').next().unwrap_or_default());
+                let folder = format!("hls-{}", outputs.len());
+                args.extend(["-f", "hls", "-hls_playlist_type", "vod", "-start_number", "1"].map(String::from));
+                args.extend(["-hls_time".into(), segment_seconds.seconds.to_string()]);
+                args.extend(["-hls_flags".into(), segment_seconds.flags.clone()]);
+                args.extend(["-hls_segment_filename".into(), format!("{folder}/{name}_%05d.ts")]);
+                let file = format!("{folder}/{name}.m3u8");
+                args.push(file.clone());
+                outputs.push(Output {
+                    group: g,
+                    file,
+                    destination: format!("{base}{modifier}.m3u8"),
+                    video,
+                    hls: true,
+                });
+                continue;
             }
             let ext = match container {
                 "MP4" => {
@@ -270,7 +335,7 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
             };
             let file = format!("output-{}.{ext}", outputs.len());
             args.push(file.clone());
-            outputs.push(Output { group: g, file, destination: format!("{base}{modifier}.{ext}"), video });
+            outputs.push(Output { group: g, file, destination: format!("{base}{modifier}.{ext}"), video, hls: false });
         }
     }
     if outputs.is_empty() {
@@ -293,7 +358,39 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
     if let Some(left) = leaves.iter().find(|l| !r.honoured.contains(*l)) {
         return Err(r.unsupported(left));
     }
-    Ok(Compiled { args, outputs })
+    Ok(Compiled { args, outputs, groups })
+}
+
+/// What an HLS group's settings make of its segments.
+struct Segmenting {
+    seconds: u64,
+    /// ffmpeg's `-hls_flags`.
+    flags: String,
+}
+
+/// An HLS group's settings: segments of `segmentLength` seconds (MediaConvert's default 10),
+/// cut at the first keyframe at or after it, as MediaConvert's `GOP_MULTIPLE` does; the rest
+/// only where its one honoured value is what ffmpeg writes anyway.
+fn hls_group(r: &mut Request, at: &str) -> Result<Segmenting, Unsupported> {
+    let seconds = r.number(&format!("{at}/segmentLength"))?.unwrap_or(10);
+    if seconds == 0 {
+        return Err(r.unsupported(&format!("{at}/segmentLength")));
+    }
+    r.fixed(&format!("{at}/minSegmentLength"), 0)?;
+    r.choice(&format!("{at}/segmentLengthControl"), &["GOP_MULTIPLE"])?;
+    r.choice(&format!("{at}/segmentControl"), &["SEGMENTED_FILES"])?;
+    r.choice(&format!("{at}/directoryStructure"), &["SINGLE_DIRECTORY"])?;
+    r.choice(&format!("{at}/outputSelection"), &["MANIFESTS_AND_SEGMENTS"])?;
+    r.choice(&format!("{at}/programDateTime"), &["EXCLUDE"])?;
+    r.choice(&format!("{at}/codecSpecification"), &["RFC_4281"])?;
+    r.choice(&format!("{at}/streamInfResolution"), &["INCLUDE"])?;
+    r.choice(&format!("{at}/clientCache"), &["ENABLED"])?;
+    r.choice(&format!("{at}/manifestCompression"), &["NONE"])?;
+    let mut flags = "independent_segments".to_string();
+    if r.choice(&format!("{at}/manifestDurationFormat"), &["FLOATING_POINT", "INTEGER"])? == Some("INTEGER") {
+        flags.push_str("+round_durations");
+    }
+    Ok(Segmenting { seconds, flags })
 }
 
 fn compile_video(r: &mut Request, at: &str) -> Result<(u64, u64, Vec<String>), Unsupported> {
@@ -397,92 +494,4 @@ fn compile_audio(r: &mut Request, at: &str, selectors: &[String]) -> Result<(&'s
 }
 
 #[cfg(test)]
-mod tests {
-    use mediaflow_core::mediaconvert::to_wire;
-    use serde_json::json;
-
-    use super::*;
-
-    fn request(template: Value) -> Value {
-        let mut job = template;
-        job["Settings"]["Inputs"][0]["FileInput"] = json!("s3://watch/inputs/talk.mp4");
-        job["Settings"]["OutputGroups"][0]["OutputGroupSettings"]["FileGroupSettings"]["Destination"] =
-            json!("s3://public/audiovideo/talk");
-        job["Role"] = json!("arn:aws:iam::123456789012:role/mc");
-        job["UserMetadata"] = json!({"application": "mediaflow", "ref": "r1"});
-        to_wire(&job)
-    }
-
-    #[test]
-    fn the_shipped_video_template_is_one_run_with_four_renditions() {
-        let compiled = compile(&request(mediaflow_core::templates::video()), "talk.mp4").unwrap();
-        let names: Vec<&str> = compiled.outputs.iter().map(|o| o.destination.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "s3://public/audiovideo/talk_360p.mp4",
-                "s3://public/audiovideo/talk_480p.mp4",
-                "s3://public/audiovideo/talk_720p.mp4",
-                "s3://public/audiovideo/talk_1080p.mp4"
-            ]
-        );
-        assert_eq!(compiled.outputs[3].video, Some((1920, 1080)));
-        let args = compiled.args.join(" ");
-        assert!(args.starts_with("-filter_complex [0:v:0]split=4[s0][s1][s2][s3];[s0]scale=640:360"), "{args}");
-        assert!(args.contains("-crf 23 -maxrate 1000000 -bufsize 2000000"), "{args}");
-        assert!(args.contains("-c:a aac -b:a 96000 -ar 48000 -ac 2"), "{args}");
-        assert_eq!(args.matches("-f mp4").count(), 4);
-    }
-
-    #[test]
-    fn the_shipped_audio_template_makes_one_mp3() {
-        let compiled = compile(&request(mediaflow_core::templates::audio()), "talk.wav").unwrap();
-        assert_eq!(compiled.outputs.len(), 1);
-        assert_eq!(compiled.outputs[0].destination, "s3://public/audiovideo/talk.mp3");
-        let args = compiled.args.join(" ");
-        assert!(args.contains("-vn") && args.contains("-c:a libmp3lame -b:a 192000 -ar 48000 -ac 2 -f mp3"), "{args}");
-    }
-
-    #[test]
-    fn a_setting_it_cannot_honour_is_refused_by_its_path() {
-        let refused = |edit: &dyn Fn(&mut Value), setting: &str| {
-            let mut job = mediaflow_core::templates::video();
-            edit(&mut job);
-            let err = compile(&request(job), "talk.mp4").unwrap_err();
-            assert_eq!(err.setting, setting, "{err}");
-        };
-        fn first(job: &mut Value) -> &mut Value {
-            &mut job["Settings"]["OutputGroups"][0]["Outputs"][0]
-        }
-        refused(
-            &|j| first(j)["VideoDescription"]["CodecSettings"]["Codec"] = json!("H_265"),
-            "settings.outputGroups[0].outputs[0].videoDescription.codecSettings.codec",
-        );
-        refused(
-            &|j| first(j)["VideoDescription"]["Sharpness"] = json!(100),
-            "settings.outputGroups[0].outputs[0].videoDescription.sharpness",
-        );
-        refused(
-            &|j| first(j)["VideoDescription"]["VideoPreprocessors"] = json!({"Deinterlacer": {"Mode": "DEINTERLACE"}}),
-            "settings.outputGroups[0].outputs[0].videoDescription.videoPreprocessors.deinterlacer.mode",
-        );
-        refused(
-            &|j| j["Settings"]["OutputGroups"][0]["OutputGroupSettings"]["Type"] = json!("HLS_GROUP_SETTINGS"),
-            "settings.outputGroups[0].outputGroupSettings.type",
-        );
-        refused(&|j| j["AccelerationSettings"]["Mode"] = json!("ENABLED"), "accelerationSettings.mode");
-    }
-
-    #[test]
-    fn destinations_ending_in_a_slash_are_named_after_the_input() {
-        let mut wire = request(mediaflow_core::templates::audio());
-        wire["settings"]["outputGroups"][0]["outputGroupSettings"]["fileGroupSettings"]["destination"] =
-            json!("s3://public/audiovideo/");
-        let compiled = compile(&wire, "talk").unwrap();
-        assert_eq!(compiled.outputs[0].destination, "s3://public/audiovideo/talk.mp3");
-        assert_eq!(
-            dotted("/settings/inputs/0/audioSelectors/Audio Selector 1/x"),
-            "settings.inputs[0].audioSelectors.Audio Selector 1.x"
-        );
-    }
-}
+mod tests;

@@ -13,6 +13,7 @@ use mediaflow_core::keys::s3_location;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::compile::{Output, compile};
+use super::hls;
 use super::{Job, Service};
 
 /// MediaConvert's codes for what went wrong: the input could not be read or decoded (1010),
@@ -108,6 +109,11 @@ async fn transcode(
         .uri()
         .to_string();
     std::fs::create_dir_all(work).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", work.display())))?;
+    for output in &compiled.outputs {
+        if let Some(folder) = work.join(&output.file).parent() {
+            std::fs::create_dir_all(folder).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", folder.display())))?;
+        }
+    }
     let duration = seconds_of(&settings.ffprobe, &url).await;
 
     let mut child = tokio::process::Command::new(&settings.ffmpeg)
@@ -149,49 +155,118 @@ async fn transcode(
         return Err((INPUT_FAILED, format!("the input could not be transcoded: {last}")));
     }
 
-    let mut durations = Vec::with_capacity(compiled.outputs.len());
+    // What each output holds: its duration, and for an HLS variant what its master says of it.
+    let mut facts = Vec::with_capacity(compiled.outputs.len());
     for output in &compiled.outputs {
-        durations.push(seconds_of(&settings.ffprobe, &work.join(&output.file).to_string_lossy()).await);
+        let duration = seconds_of(&settings.ffprobe, &work.join(&output.file).to_string_lossy()).await;
+        let variant = match output.hls {
+            true => Some(variant_of(&settings.ffprobe, work, output).await?),
+            false => None,
+        };
+        facts.push((duration, variant));
     }
     drop(slot);
-    let mut groups: Vec<OutputGroupDetail> = Vec::new();
-    for (output, duration) in compiled.outputs.iter().zip(durations) {
+    let mut groups: Vec<OutputGroupDetail> = compiled
+        .groups
+        .iter()
+        .map(|g| OutputGroupDetail {
+            output_details: vec![],
+            group_type: g.kind.into(),
+            playlist_file_paths: g.master.clone().map(|m| vec![m]),
+        })
+        .collect();
+    let mut variants: Vec<Vec<(hls::Variant, (u64, u64))>> = vec![Vec::new(); groups.len()];
+    for (output, (duration, variant)) in compiled.outputs.iter().zip(facts) {
         let detail = upload(service, work, output, duration).await?;
-        while groups.len() <= output.group {
-            groups.push(OutputGroupDetail {
-                output_details: vec![],
-                group_type: "FILE_GROUP".into(),
-                playlist_file_paths: None,
-            });
-        }
         groups[output.group].output_details.push(detail);
+        variants[output.group].extend(variant);
+    }
+    // A group's master playlist last, once every variant it names is in place.
+    for (group, variants) in compiled.groups.iter().zip(&variants) {
+        if let Some(master) = &group.master {
+            put(service, ByteStream::from(hls::master(variants)), master, "application/vnd.apple.mpegurl").await?;
+        }
     }
     Ok(groups)
 }
 
-/// Writes `output` (of `duration` seconds, as ffprobe read it) to its destination.
+/// An HLS variant as the master playlist names it: bandwidth measured over its segments,
+/// codecs, size and frame rate as ffprobe reads its first segment.
+async fn variant_of(ffprobe: &Path, work: &Path, output: &Output) -> Result<(hls::Variant, (u64, u64)), JobError> {
+    let playlist = work.join(&output.file);
+    let folder = playlist.parent().unwrap_or(work);
+    let text = std::fs::read(&playlist).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", playlist.display())))?;
+    let segments = hls::segments(&text).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", output.file)))?;
+    let bandwidth = hls::bandwidth(folder, &segments).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", output.file)))?;
+    let first = segments.first().map(|(uri, _)| folder.join(uri));
+    let streams = match &first {
+        Some(path) => streams_of(ffprobe, path).await,
+        None => Vec::new(),
+    };
+    let video = streams.iter().find(|s| s["codec_type"] == "video");
+    let audio = streams.iter().any(|s| s["codec_type"] == "audio");
+    let codecs = video.and_then(|v| {
+        let level = u32::try_from(v["level"].as_i64()?).ok()?;
+        hls::codecs(v["profile"].as_str()?, level, audio)
+    });
+    let frame_rate = video.and_then(|v| {
+        let (n, d) = v["avg_frame_rate"].as_str()?.split_once('/')?;
+        let (n, d): (f64, f64) = (n.parse().ok()?, d.parse().ok()?);
+        (d > 0.0).then(|| (n / d * 1000.0).round() / 1000.0)
+    });
+    let (width, height) = output.video.unwrap_or_default();
+    let uri = output.file.rsplit('/').next().unwrap_or_default().to_string();
+    Ok((hls::Variant { uri, width, height, frame_rate, codecs }, bandwidth))
+}
+
+/// The streams of a media file as ffprobe lists them.
+async fn streams_of(ffprobe: &Path, path: &Path) -> Vec<serde_json::Value> {
+    let entries = "stream=codec_type,profile,level,avg_frame_rate";
+    let out = tokio::process::Command::new(ffprobe)
+        .args(["-v", "error", "-show_entries", entries, "-of", "json"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .await;
+    let parsed: Option<serde_json::Value> = out.ok().and_then(|o| serde_json::from_slice(&o.stdout).ok());
+    parsed.and_then(|p| p["streams"].as_array().cloned()).unwrap_or_default()
+}
+
+/// Writes `body` at `destination` (`s3://bucket/key`).
+async fn put(service: &Service, body: ByteStream, destination: &str, content_type: &str) -> Result<(), JobError> {
+    let (bucket, key) = s3_location(destination)
+        .ok_or_else(|| (OUTPUT_FAILED, format!("destination {destination:?} is not s3://bucket/key")))?;
+    let put = service.settings.s3.put_object().bucket(bucket).key(key).content_type(content_type).body(body);
+    put.send().await.map_err(|e| (OUTPUT_FAILED, format!("writing {destination}: {e}")))?;
+    Ok(())
+}
+
+async fn put_file(service: &Service, path: &Path, destination: &str, content_type: &str) -> Result<(), JobError> {
+    let body = ByteStream::from_path(path).await.map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", path.display())))?;
+    put(service, body, destination, content_type).await
+}
+
+/// Writes `output` (of `duration` seconds, as ffprobe read it) to its destination: an HLS
+/// variant's segments first, then its playlist.
 async fn upload(
     service: &Service,
     work: &Path,
     output: &Output,
     duration: Option<f64>,
 ) -> Result<OutputDetail, JobError> {
-    let settings = &service.settings;
     let path = work.join(&output.file);
-    let (bucket, key) = s3_location(&output.destination)
-        .ok_or_else(|| (OUTPUT_FAILED, format!("destination {:?} is not s3://bucket/key", output.destination)))?;
-    let content_type = if output.file.ends_with(".mp3") { "audio/mpeg" } else { "video/mp4" };
-    let body = ByteStream::from_path(&path).await.map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", path.display())))?;
-    settings
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type(content_type)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| (OUTPUT_FAILED, format!("writing {}: {e}", output.destination)))?;
+    if output.hls {
+        let text = std::fs::read(&path).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", path.display())))?;
+        let segments = hls::segments(&text).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", output.file)))?;
+        let folder = output.destination.rsplit_once('/').map_or("", |(folder, _)| folder);
+        for (uri, _) in segments {
+            put_file(service, &path.with_file_name(&uri), &format!("{folder}/{uri}"), "video/mp2t").await?;
+        }
+        put_file(service, &path, &output.destination, "application/vnd.apple.mpegurl").await?;
+    } else {
+        let content_type = if output.file.ends_with(".mp3") { "audio/mpeg" } else { "video/mp4" };
+        put_file(service, &path, &output.destination, content_type).await?;
+    }
     Ok(OutputDetail {
         output_file_paths: vec![output.destination.clone()],
         duration_in_ms: duration.map(|s| (s * 1000.0).round() as u64),

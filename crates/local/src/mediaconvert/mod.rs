@@ -9,6 +9,7 @@
 //! the start each job that was SUBMITTED or PROGRESSING when the last process ended.
 
 pub mod compile;
+mod hls;
 mod job;
 
 use std::collections::BTreeMap;
