@@ -2,7 +2,8 @@
 //! Debian's Chromium through playwright-core (installed by `scripts/ensure-tools --test-tools`)
 //! to upload a 30 MB file in parts, reload mid-upload and resume, watch the execution go green
 //! in the graph, play a rendition, redrive a failed execution, and be refused from another
-//! origin. Its screenshots are kept in `target/console-screenshots/`.
+//! origin; the uploads use `infra/job-hls.json`, so the outputs page plays an HLS ladder too.
+//! Its screenshots are kept in `target/console-screenshots/`.
 
 mod common;
 
@@ -46,7 +47,8 @@ fn the_console_uploads_traces_redrives_and_plays_in_chromium() {
     std::fs::copy(&small, &slow).unwrap();
     std::fs::write(&flag, "").unwrap();
     let tools = failing_ffprobe(dir.path(), &flag);
-    let server = Server::start_with(&dir.path().join("data"), &[], Some(&tools));
+    let hls = repo.join("infra/job-hls.json");
+    let server = Server::start_with(&dir.path().join("data"), &["--job-template", hls.to_str().unwrap()], Some(&tools));
     let screenshots = repo.join("target/console-screenshots");
 
     let run = Command::new("node")
@@ -119,13 +121,17 @@ fn the_console_refuses_other_hosts_other_origins_and_paths_out_of_the_buckets() 
     assert!(body.contains("X-Amz-Expires=300"), "{body}");
 }
 
-/// The vendored graph layout is the release `package.json` pins, byte for byte: an update is
-/// a version bump and a copy, and nothing else slips in.
+/// The vendored graph layout and HLS player are the releases `package.json` pins, byte for
+/// byte: an update is a version bump and a copy, and nothing else slips in.
 #[test]
-fn the_vendored_graph_layout_is_the_pinned_npm_release() {
+fn the_vendored_scripts_are_the_pinned_npm_releases() {
     let repo = common::repo();
-    let vendored = std::fs::read(repo.join("src/console/assets/vendor/dagre.min.js")).unwrap();
-    let pinned = std::fs::read(repo.join("node_modules/@dagrejs/dagre/dist/dagre.min.js"))
-        .expect("run scripts/ensure-tools --test-tools (npm ci)");
-    assert!(vendored == pinned, "src/console/assets/vendor/dagre.min.js differs from the pinned @dagrejs/dagre");
+    for (vendored, pinned) in [
+        ("dagre.min.js", "node_modules/@dagrejs/dagre/dist/dagre.min.js"),
+        ("hls.min.js", "node_modules/hls.js/dist/hls.min.js"),
+    ] {
+        let ours = std::fs::read(repo.join("src/console/assets/vendor").join(vendored)).unwrap();
+        let theirs = std::fs::read(repo.join(pinned)).expect("run scripts/ensure-tools --test-tools (npm ci)");
+        assert!(ours == theirs, "src/console/assets/vendor/{vendored} differs from {pinned}");
+    }
 }

@@ -115,14 +115,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("upload.js", "text/javascript", include_str!("assets/upload.js")),
     ("outputs.js", "text/javascript", include_str!("assets/outputs.js")),
     ("vendor/dagre.min.js", "text/javascript", include_str!("assets/vendor/dagre.min.js")),
+    ("vendor/hls.min.js", "text/javascript", include_str!("assets/vendor/hls.min.js")),
 ];
 
 /// The page, with this start's session token in it. Its scripts and styles come only from the
-/// console; its parts go only to the S3 endpoint.
+/// console; its parts go only to the S3 endpoint; its HLS player feeds the video element
+/// through a `blob:` URL (Media Source Extensions).
 async fn page(State(shared): AppState) -> Response {
     let html = include_str!("assets/index.html").replace("{{TOKEN}}", &shared.guard.token);
     let policy = format!(
-        "default-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self' {}; frame-ancestors 'none'",
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self' {}; frame-ancestors 'none'",
         shared.backend.s3_endpoint
     );
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();

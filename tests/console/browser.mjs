@@ -132,12 +132,20 @@ try {
   });
   check(played.ready >= 2 && played.width === 640, `the rendition does not play: ${JSON.stringify(played)}`);
   check(played.cues === 1 && played.text === "Noise, captioned", `the captions did not load: ${JSON.stringify(played)}`);
+  const streamed = await page.evaluate(async () => {
+    const video = document.querySelector("video.hls");
+    video.muted = true;
+    await video.play();
+    await new Promise((r) => (video.readyState >= 2 ? r() : video.addEventListener("canplay", r, { once: true })));
+    return { ready: video.readyState, levels: video.hlsPlayer ? video.hlsPlayer.levels.length : -1, width: video.videoWidth };
+  });
+  check(streamed.ready >= 2 && streamed.levels === 1 && streamed.width === 640, `the HLS ladder does not play: ${JSON.stringify(streamed)}`);
   await page.waitForFunction(() => document.querySelector("img.thumbnail")?.naturalWidth > 0);
   check(/about \$0\.\d{4} at the basic tier/.test(await page.textContent("#cost")), "the outputs do not show the cost");
   const ranged = await page.request.get(new URL(`/files/audiovideo/${path.basename(BIG, ".mp4")}_360p.mp4`, CONSOLE).href, { headers: { Range: "bytes=0-99" } });
   check(ranged.status() === 206 && (await ranged.body()).length === 100, `a byte range came back ${ranged.status()}`);
   await shot("outputs");
-  console.log(`ok: the rendition plays and seeks (readyState ${played.ready}) with its captions, the thumbnail shows`);
+  console.log(`ok: the rendition plays and seeks (readyState ${played.ready}) with its captions, the HLS ladder plays, the thumbnail shows`);
 
   // 5. A failed execution, redriven from its page once its cause is gone.
   await page.goto(`${CONSOLE}#/upload`);

@@ -1,5 +1,6 @@
-// What an upload became: the thumbnail, a player per rendition (with the WebVTT captions of the
-// same stem as tracks), the MP3, the metadata document and a link to every public file.
+// What an upload became: the thumbnail, a player per rendition and one per HLS ladder (hls.js,
+// vendor/hls.min.js, where the browser has no HLS of its own), with the WebVTT captions of the
+// same stem as tracks, the MP3, the metadata document and a link to every public file.
 "use strict";
 
 const fileUrl = (key) => `/files/${key.split("/").map(encodeURIComponent).join("/")}`;
@@ -35,11 +36,27 @@ MF.views.outputs = function (main, key) {
         MF.el("span", { class: "muted" }, `(an estimate with ${doc.cost.region} prices of ${doc.cost.pricesAsOf})`)));
     }
     for (const f of of("thumbnail/", ".jpg")) parts.push(MF.el("figure", {}, MF.el("img", { class: "thumbnail", src: fileUrl(f.key), alt: "thumbnail" }), MF.el("figcaption", {}, f.key)));
+    for (const old of body.querySelectorAll("video.hls")) if (old.hlsPlayer) old.hlsPlayer.destroy();
     for (const f of of("audiovideo/", ".mp4")) {
       const rendition = ((doc && doc.outputs) || []).find((o) => o.key === f.key);
       parts.push(MF.el("figure", {},
         MF.el("video", { controls: true, preload: "metadata", src: fileUrl(f.key), dataset: { key: f.key } }, captions.map(track)),
         MF.el("figcaption", {}, f.key, rendition && rendition.width ? ` · ${rendition.width}×${rendition.height}` : "")));
+    }
+    for (const stream of (doc && doc.streaming) || []) {
+      const video = MF.el("video", { controls: true, class: "hls", dataset: { master: stream.master.key } }, captions.map(track));
+      const url = fileUrl(stream.master.key);
+      if (window.Hls && Hls.isSupported()) {
+        // No worker: the page's policy allows scripts from the console only, not blob: workers.
+        const player = new Hls({ enableWorker: false });
+        player.loadSource(url);
+        player.attachMedia(video);
+        video.hlsPlayer = player;
+      } else {
+        video.src = url;
+      }
+      const rungs = stream.variants.map((v) => v.playlist.label || `${v.playlist.width}×${v.playlist.height}`).join(", ");
+      parts.push(MF.el("figure", {}, video, MF.el("figcaption", {}, `${stream.master.key} · HLS ${rungs}`)));
     }
     for (const f of of("audiovideo/", ".mp3")) parts.push(MF.el("figure", {}, MF.el("audio", { controls: true, preload: "metadata", src: fileUrl(f.key), dataset: { key: f.key } }), MF.el("figcaption", {}, f.key)));
     parts.push(MF.el("h2", {}, "Files"), MF.el("ul", { class: "files" }, files.map((f) => MF.el("li", {}, MF.el("a", { href: fileUrl(f.key), target: "_blank" }, f.key), MF.el("span", { class: "muted" }, ` ${MF.bytes(f.size)}`)))));
