@@ -367,6 +367,18 @@ async fn a_fail_state_fails_the_execution_with_its_error_and_cause() {
     assert_eq!(outcome.history.kinds(), ["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]);
 }
 
+/// AWS's example: `CausePath` may be an intrinsic function.
+#[tokio::test(start_paused = true)]
+async fn a_fail_state_takes_its_cause_from_an_intrinsic_function() {
+    let definition = single(json!({"Type": "Fail", "ErrorPath": "$.Error",
+        "CausePath": "States.Format('this is the error: {}, and this is the cause: {}', $.Error, $.Cause)"}));
+    let outcome = run(definition, Registry::default(), json!({"Error": "Oops", "Cause": "a bad day"})).await;
+    assert_eq!(
+        outcome.failure.unwrap(),
+        Failure { error: "Oops".into(), cause: "this is the error: Oops, and this is the cause: a bad day".into() }
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_path_that_finds_nothing_is_states_runtime_which_states_all_does_not_catch() {
     let definition = json!({"StartAt": "T", "States": {

@@ -133,6 +133,20 @@ impl Parser<'_> {
     }
 }
 
+/// AWS's limits: States.ArrayRange makes at most 1,000 items; the Base64 functions take at
+/// most 10,000 characters.
+const ARRAY_RANGE_LIMIT: usize = 1000;
+const BASE64_LIMIT: usize = 10_000;
+
+/// A number from `seed`, the same for the same seed (SplitMix64): States.MathRandom with a
+/// seed repeats itself, as AWS's does.
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 fn count(name: &str, args: &[Arg], n: usize) -> Result<(), DataError> {
     if args.len() == n { Ok(()) } else { Err(fail(format!("{name} takes {n} argument(s), not {}", args.len()))) }
 }
@@ -230,17 +244,90 @@ fn apply(name: &str, args: Vec<Arg>) -> Result<Value, DataError> {
             count(name, &args, 0)?;
             Ok(Value::String(uuid::Uuid::new_v4().to_string()))
         }
+        "States.ArrayPartition" => {
+            count(name, &args, 2)?;
+            let array = args[0].value.as_array().ok_or_else(|| fail("States.ArrayPartition takes an array".into()))?;
+            let size = args[1].value.as_u64().filter(|&n| n > 0);
+            let size = size.ok_or_else(|| fail("States.ArrayPartition takes a positive chunk size".into()))?;
+            Ok(Value::Array(array.chunks(size as usize).map(|c| Value::Array(c.to_vec())).collect()))
+        }
+        "States.ArrayRange" => {
+            count(name, &args, 3)?;
+            let [start, end, step] = [0, 1, 2].map(|i| args[i].value.as_i64());
+            let (Some(start), Some(end), Some(step)) = (start, end, step) else {
+                return Err(fail("States.ArrayRange takes three integers".into()));
+            };
+            if step == 0 {
+                return Err(fail("States.ArrayRange's step may not be 0".into()));
+            }
+            let items: Vec<Value> = std::iter::successors(Some(start), |n| n.checked_add(step))
+                .take_while(|n| if step > 0 { *n <= end } else { *n >= end })
+                .take(ARRAY_RANGE_LIMIT + 1)
+                .map(Value::from)
+                .collect();
+            if items.len() > ARRAY_RANGE_LIMIT {
+                return Err(fail(format!("States.ArrayRange makes at most {ARRAY_RANGE_LIMIT} items")));
+            }
+            Ok(Value::Array(items))
+        }
+        "States.ArrayUnique" => {
+            count(name, &args, 1)?;
+            let array = args[0].value.as_array().ok_or_else(|| fail("States.ArrayUnique takes an array".into()))?;
+            let mut unique: Vec<Value> = Vec::new();
+            for item in array {
+                if !unique.contains(item) {
+                    unique.push(item.clone());
+                }
+            }
+            Ok(Value::Array(unique))
+        }
+        "States.Base64Encode" | "States.Base64Decode" => {
+            use base64::Engine;
+            count(name, &args, 1)?;
+            let text = args[0].value.as_str().ok_or_else(|| fail(format!("{name} takes a string")))?;
+            if text.chars().count() > BASE64_LIMIT {
+                return Err(fail(format!("{name} takes at most {BASE64_LIMIT} characters")));
+            }
+            let engine = base64::engine::general_purpose::STANDARD;
+            if name == "States.Base64Encode" {
+                return Ok(Value::String(engine.encode(text)));
+            }
+            let bytes = engine.decode(text).map_err(|e| fail(format!("{name}: {e}")))?;
+            String::from_utf8(bytes).map(Value::String).map_err(|_| fail(format!("{name}: the data is not UTF-8 text")))
+        }
+        "States.MathRandom" => {
+            if !(2..=3).contains(&args.len()) {
+                return Err(fail(format!("{name} takes a start, an end and an optional seed")));
+            }
+            let (Some(start), Some(end)) = (args[0].value.as_i64(), args[1].value.as_i64()) else {
+                return Err(fail("States.MathRandom takes integers".into()));
+            };
+            if end <= start {
+                return Err(fail("States.MathRandom's end must be above its start".into()));
+            }
+            let seed = match args.get(2) {
+                Some(arg) => {
+                    arg.value.as_i64().ok_or_else(|| fail("States.MathRandom's seed is an integer".into()))? as u64
+                }
+                None => uuid::Uuid::new_v4().as_u128() as u64,
+            };
+            // The start is included and the end is not, as AWS documents it.
+            let span = (end - start) as u64;
+            Ok(Value::from(start + (splitmix64(seed) % span) as i64))
+        }
         "States.Hash" => {
             count(name, &args, 2)?;
             let data = text_of(&args[0].value);
             let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
             let digest = match args[1].value.as_str() {
+                Some("MD5") => hex(&md5::Md5::digest(data.as_bytes())),
+                Some("SHA-1") => hex(&sha1::Sha1::digest(data.as_bytes())),
                 Some("SHA-256") => hex(&sha2::Sha256::digest(data.as_bytes())),
                 Some("SHA-384") => hex(&sha2::Sha384::digest(data.as_bytes())),
                 Some("SHA-512") => hex(&sha2::Sha512::digest(data.as_bytes())),
                 other => {
                     return Err(fail(format!(
-                        "States.Hash: the algorithm {other:?} is not supported here (SHA-256, SHA-384, SHA-512 are)"
+                        "States.Hash: the algorithm {other:?} is not one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"
                     )));
                 }
             };
@@ -311,7 +398,40 @@ mod tests {
             eval("States.Hash('input data', 'SHA-256')", input.clone()).unwrap(),
             "b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3"
         );
-        assert!(eval("States.Hash('x', 'MD5')", input.clone()).is_err());
+        assert!(eval("States.Hash('x', 'SHA-3')", input.clone()).is_err());
         assert_eq!(eval("States.Nope()", input).unwrap_err().error_name(), "States.IntrinsicFailure");
+    }
+
+    /// The examples of AWS's "Intrinsic functions in Amazon States Language" page.
+    #[test]
+    fn aws_documented_examples() {
+        let input = json!({"inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9], "dupes": [1, 2, 3, 3, 3, 3, 3, 3, 4],
+            "input": "Data to encode", "base64": "RGF0YSB0byBlbmNvZGU=", "start": 1, "end": 999, "seed": 7});
+        assert_eq!(
+            eval("States.ArrayPartition($.inputArray,4)", input.clone()).unwrap(),
+            json!([[1, 2, 3, 4], [5, 6, 7, 8], [9]])
+        );
+        assert_eq!(eval("States.ArrayRange(1, 9, 2)", input.clone()).unwrap(), json!([1, 3, 5, 7, 9]));
+        assert_eq!(eval("States.ArrayRange(5, 1, -2)", input.clone()).unwrap(), json!([5, 3, 1]));
+        assert!(eval("States.ArrayRange(1, 5000, 1)", input.clone()).is_err(), "at most 1,000 items");
+        assert_eq!(eval("States.ArrayUnique($.dupes)", input.clone()).unwrap(), json!([1, 2, 3, 4]));
+        assert_eq!(eval("States.Base64Encode($.input)", input.clone()).unwrap(), "RGF0YSB0byBlbmNvZGU=");
+        assert_eq!(eval("States.Base64Decode($.base64)", input.clone()).unwrap(), "Data to encode");
+        assert!(eval("States.Base64Decode('not base64!')", input.clone()).is_err());
+        for _ in 0..50 {
+            let n = eval("States.MathRandom($.start, $.end)", input.clone()).unwrap().as_i64().unwrap();
+            assert!((1..999).contains(&n), "{n}");
+        }
+        let seeded = eval("States.MathRandom($.start, $.end, $.seed)", input.clone()).unwrap();
+        assert_eq!(eval("States.MathRandom($.start, $.end, $.seed)", input.clone()).unwrap(), seeded, "a seed repeats");
+        assert_eq!(
+            eval("States.Hash('input data', 'MD5')", input.clone()).unwrap(),
+            "812f45842bc6d66ee14572ce20db8e86"
+        );
+        assert_eq!(
+            eval("States.Hash('input data', 'SHA-1')", input.clone()).unwrap(),
+            "aaff4a450a104cd177d28d18d74485e8cae074b7"
+        );
+        assert_eq!(eval("States.MathAdd(111, -1)", input).unwrap(), json!(110));
     }
 }

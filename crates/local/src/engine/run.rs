@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::choice::{self, ChoiceError};
-use super::dataflow::{DataError, apply_result_path, apply_template, input_path, output_path, select};
+use super::dataflow::{DataError, apply_result_path, apply_template, evaluate, input_path, output_path, select};
 use super::errors::{Decision, Failure, decide};
 use super::execution::{Branch, Execution, RedriveError, Resume, StateMachine, Status};
 use super::history::History;
@@ -499,8 +499,9 @@ impl Run {
         let field = |plain: &str, path: &str| -> Result<String, Failure> {
             match (state.get(plain), state.get(path)) {
                 (Some(v), _) => Ok(v.as_str().unwrap_or_default().to_string()),
+                // A reference path or an intrinsic function, as AWS allows for both.
                 (None, Some(p)) => {
-                    let v = select(p.as_str().unwrap_or_default(), input, &context).map_err(runtime)?;
+                    let v = evaluate(p.as_str().unwrap_or_default(), input, &context).map_err(runtime)?;
                     Ok(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
                 }
                 (None, None) => Ok(String::new()),
