@@ -3,6 +3,8 @@
 
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
+use mediaflow_core::text::{self, Layout};
+
 use crate::error::Error;
 
 /// A caption file as text.
@@ -30,17 +32,13 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Error> {
     Ok(Decoded { text, encoding: encoding.name() })
 }
 
-/// UTF-8 when the bytes are UTF-8; UTF-16 without a BOM when every other byte is NUL (as text
-/// mostly ASCII looks in UTF-16); otherwise what `chardetng` makes of them.
+/// UTF-16 without a BOM as Classify tells it (`mediaflow_core::text`, the rule both share);
+/// UTF-8 when the bytes are UTF-8; otherwise what `chardetng` makes of them.
 fn guess(bytes: &[u8]) -> &'static Encoding {
-    let sample = &bytes[..bytes.len().min(4096) & !1];
-    let nul_at = |parity: usize| sample.iter().skip(parity).step_by(2).filter(|&&b| b == 0).count();
-    let half = sample.len() / 2;
-    if half > 0 && nul_at(1) * 10 > half * 8 {
-        return UTF_16LE;
-    }
-    if half > 0 && nul_at(0) * 10 > half * 8 {
-        return UTF_16BE;
+    match text::layout(bytes) {
+        Some(Layout::Utf16Le { .. }) => return UTF_16LE,
+        Some(Layout::Utf16Be { .. }) => return UTF_16BE,
+        _ => {}
     }
     if std::str::from_utf8(bytes).is_ok() {
         return UTF_8;

@@ -46,7 +46,7 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     if !utf16 && is_adts_frame(head) {
         return Sniffed::Media(Container::Adts);
     }
-    match text_view(head) {
+    match crate::text::view(head) {
         Some(text) => sniff_caption(&text).map_or(Sniffed::Text, Sniffed::Caption),
         None => Sniffed::Unknown,
     }
@@ -119,29 +119,6 @@ fn is_mp3_frame(h: &[u8]) -> bool {
 
 fn is_adts_frame(h: &[u8]) -> bool {
     h.len() >= 7 && h[0] == 0xFF && h[1] & 0xF6 == 0xF0
-}
-
-/// The leading bytes as text, if they are text: UTF-16 with a BOM, or bytes without NUL and with
-/// few control characters (UTF-8 or a legacy single-byte encoding; only ASCII matters here).
-fn text_view(h: &[u8]) -> Option<String> {
-    let utf16 = |le: bool| -> String {
-        let units = h[2..]
-            .chunks_exact(2)
-            .map(|p| if le { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) });
-        char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect()
-    };
-    if h.starts_with(&[0xFF, 0xFE]) {
-        return Some(utf16(true));
-    }
-    if h.starts_with(&[0xFE, 0xFF]) {
-        return Some(utf16(false));
-    }
-    let body = h.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(h);
-    if body.contains(&0) {
-        return None;
-    }
-    let controls = body.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)).count();
-    (controls * 100 <= body.len()).then(|| String::from_utf8_lossy(body).into_owned())
 }
 
 fn sniff_caption(text: &str) -> Option<CaptionFormat> {
@@ -345,6 +322,12 @@ mod tests {
         let utf16be: Vec<u8> =
             [0xFE, 0xFF].into_iter().chain("WEBVTT\n".encode_utf16().flat_map(u16::to_be_bytes)).collect();
         assert_eq!(sniff(&utf16be), Sniffed::Caption(CaptionFormat::Vtt));
+        // Without a BOM too: the captions reader decodes these, so Classify takes them.
+        let bare: Vec<u8> =
+            "1\r\n00:00:01,000 --> 00:00:02,000\r\nhi\r\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(sniff(&bare), Sniffed::Caption(CaptionFormat::Srt));
+        let asset = classify_bytes("inputs/talk.en.srt", &bare);
+        assert_eq!((asset.kind, asset.caption_format), (AssetKind::Caption, Some(CaptionFormat::Srt)));
         // Windows-1252 "café" is not UTF-8 but is text.
         let latin = b"1\n00:00:01,000 --> 00:00:02,000\ncaf\xE9\n";
         assert_eq!(sniff(latin), Sniffed::Caption(CaptionFormat::Srt));

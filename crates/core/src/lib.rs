@@ -18,6 +18,7 @@ pub mod publish;
 pub mod routing;
 pub mod statemachine;
 pub mod templates;
+pub mod text;
 pub mod thumbnail;
 
 pub use error::{Error, ErrorName};
