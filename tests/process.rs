@@ -247,3 +247,41 @@ fn a_failed_execution_is_redriven_to_success_after_its_cause_is_fixed() {
     }
     assert_eq!(execution["redriveCount"], 1);
 }
+
+/// An ID3v2.4 tag of `padding` bytes (as taggers pad for album art), then `body`.
+fn tagged(body: &[u8], padding: usize) -> Vec<u8> {
+    let syncsafe = [(padding >> 21) & 0x7F, (padding >> 14) & 0x7F, (padding >> 7) & 0x7F, padding & 0x7F];
+    let mut out = b"ID3\x04\x00\x00".to_vec();
+    out.extend(syncsafe.map(|b| b as u8));
+    out.resize(10 + padding, 0);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A WAV behind an ID3 tag, named `.mp3`, is transcoded to MP3, not copied as one; a real MP3
+/// behind a tag longer than Classify's first read is still copied byte for byte.
+#[test]
+fn only_what_is_mp3_behind_its_tag_is_copied_as_mp3() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mediaflow_testkit::tone(&d.join("tone.wav"), 2.0);
+    mediaflow_testkit::tone(&d.join("tone.mp3"), 2.0);
+    std::fs::write(d.join("wave.mp3"), tagged(&std::fs::read(d.join("tone.wav")).unwrap(), 100)).unwrap();
+    std::fs::write(d.join("song.mp3"), tagged(&std::fs::read(d.join("tone.mp3")).unwrap(), 10_000)).unwrap();
+    let out = common::mediaflow(d, &["process", "--json", "--data", "data", "wave.mp3", "song.mp3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let traces: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let kind = |key: &str| traces.iter().find(|t| t["key"] == key).unwrap()["output"]["asset"]["kind"].clone();
+    assert_eq!(kind("inputs/wave.mp3"), "audio", "transcoded");
+    assert_eq!(kind("inputs/song.mp3"), "mp3", "copied");
+    let public = d.join("data/s3/public/audiovideo");
+    let wave = std::fs::read(public.join("wave.mp3")).unwrap();
+    assert_ne!(wave, std::fs::read(d.join("wave.mp3")).unwrap(), "not the WAV's bytes");
+    let codec = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0"])
+        .arg(public.join("wave.mp3"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&codec.stdout).trim(), "mp3");
+    assert_eq!(std::fs::read(public.join("song.mp3")).unwrap(), std::fs::read(d.join("song.mp3")).unwrap());
+}

@@ -36,7 +36,11 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         return Sniffed::Media(container);
     }
     if head.starts_with(b"ID3") {
-        return Sniffed::Id3;
+        // What follows the tag decides: MP3 frames, or another format tagged (a WAV).
+        return match id3_end(head).and_then(|end| head.get(end..)).filter(|after| after.len() >= 4).map(sniff) {
+            Some(found @ Sniffed::Media(_)) => found,
+            _ => Sniffed::Id3,
+        };
     }
     // A UTF-16 byte order mark looks like an MPEG audio frame header.
     let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
@@ -49,6 +53,29 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     match crate::text::view(head) {
         Some(text) => sniff_caption(&text).map_or(Sniffed::Text, Sniffed::Caption),
         None => Sniffed::Unknown,
+    }
+}
+
+/// Where a leading ID3v2 tag ends: its 10-byte header, the syncsafe size, a footer if flagged.
+pub fn id3_end(head: &[u8]) -> Option<usize> {
+    let header = head.get(..10).filter(|h| h.starts_with(b"ID3"))?;
+    let size = header[6..10].iter().try_fold(0usize, |n, &b| (b < 0x80).then_some((n << 7) | b as usize))?;
+    let footer = if header[5] & 0x10 != 0 { 10 } else { 0 };
+    Some(10 + size + footer)
+}
+
+/// Whether `head` starts with an ID3 tag it does not see past: the caller reads on from
+/// [`id3_end`] and asks [`classify_past_tag`].
+pub fn tag_hides_the_format(head: &[u8]) -> bool {
+    id3_end(head).is_some_and(|end| end + 4 > head.len())
+}
+
+/// [`classify`] for an upload whose leading ID3 tag is longer than its first bytes, with
+/// `after` the bytes that follow the tag: copied as MP3 only when MP3 frames follow.
+pub fn classify_past_tag(key: &SourceKey, head: &[u8], after: &[u8]) -> Asset {
+    match sniff(after) {
+        Sniffed::Media(_) => classify(key, after),
+        _ => classify(key, head),
     }
 }
 
@@ -347,6 +374,9 @@ mod tests {
             ("inputs/a.MP3", &[0xFF, 0xFB, 0x90, 0x64], AssetKind::Mp3),
             ("inputs/a.mp3", b"RIFF\x24\0\0\0WAVEfmt ", AssetKind::Audio),
             ("inputs/a.m4a", b"ID3\x04\0\0\0\0\x10\x00", AssetKind::Audio),
+            // A WAV behind an ID3 tag is no MP3, whatever its name: it is transcoded.
+            ("inputs/a.mp3", b"ID3\x04\0\0\0\0\x00\x02\0\0RIFF\x24\0\0\0WAVEfmt ", AssetKind::Audio),
+            ("inputs/a.mp3", b"ID3\x04\0\0\0\0\x00\x02\0\0\xFF\xFB\x90\x64", AssetKind::Mp3),
             ("inputs/noext", &mp4, AssetKind::Video),
             ("inputs/noext", b"ID3\x04\0\0\0\0", AssetKind::Mp3),
             ("inputs/talk.en.srt", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n", AssetKind::Caption),

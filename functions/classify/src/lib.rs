@@ -6,7 +6,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use mediaflow_core::ErrorName;
-use mediaflow_core::classify::{SNIFF_BYTES, classify};
+use mediaflow_core::classify::{SNIFF_BYTES, classify, classify_past_tag, id3_end, tag_hides_the_format};
 use mediaflow_core::contract::{Asset, AssetKind, AssetName, ClassifyInput, ClassifyOutput, Source};
 use mediaflow_core::keys::{SourceKey, claim_key, decode_event_key};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect};
@@ -81,8 +81,15 @@ pub async fn handler(input: ClassifyInput, clients: &Clients) -> Result<Classify
         version_id: head.version_id().map(str::to_string).or_else(|| detail.object.version_id.clone()),
     };
     let parsed = SourceKey::parse(&key)?;
-    let first_bytes = if source.size == 0 { Vec::new() } else { read_head(clients, &bucket, &key).await? };
+    let first_bytes = if source.size == 0 { Vec::new() } else { read_head(clients, &bucket, &key, 0).await? };
     let mut asset = classify(&parsed, &first_bytes);
+    // A tag (album art) longer than the first bytes hides what follows it: read on.
+    if let Some(end) = id3_end(&first_bytes).filter(|_| tag_hides_the_format(&first_bytes))
+        && (end as u64) < source.size
+    {
+        let after = read_head(clients, &bucket, &key, end as u64).await?;
+        asset = classify_past_tag(&parsed, &first_bytes, &after);
+    }
     if asset.kind != AssetKind::Unsupported {
         let owner = claim(clients, &source, &input.execution_id).await?;
         if owner != input.execution_id {
@@ -114,13 +121,14 @@ async fn find(
     Err(Error::Gone { bucket: bucket.to_string(), key: delivered.to_string() })
 }
 
-async fn read_head(clients: &Clients, bucket: &str, key: &str) -> Result<Vec<u8>, Error> {
+/// The first bytes from `offset` on.
+async fn read_head(clients: &Clients, bucket: &str, key: &str, offset: u64) -> Result<Vec<u8>, Error> {
     let got = clients
         .s3
         .get_object()
         .bucket(bucket)
         .key(key)
-        .range(format!("bytes=0-{}", SNIFF_BYTES - 1))
+        .range(format!("bytes={offset}-{}", offset + SNIFF_BYTES as u64 - 1))
         .send()
         .await
         .map_err(|e| aws_failure("GetObject", e))?;
