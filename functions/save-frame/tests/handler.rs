@@ -107,3 +107,53 @@ async fn no_picture_and_unreadable_media_are_frame_failures() {
     assert_eq!(err.name(), ErrorName::FrameFailed);
     assert!(!err.to_string().contains("X-Amz-Credential=mediaflow"), "{err}");
 }
+
+/// Video whose input seek lands on nothing that decodes, or that has no frame at the time,
+/// still gets its frame: a long-GOP MPEG-TS (one keyframe, no index), an MPEG-TS cut from a
+/// longer recording (timestamps from 1,000 s), and a one-frame video.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_picture_that_decodes_gets_its_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, clients) = start(dir.path()).await;
+    let d = dir.path();
+    let src = "testsrc2=size=640x360:rate=25";
+    let x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+    let long_gop = d.join("longgop.ts");
+    let late = d.join("late.ts");
+    let one = d.join("one.mp4");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    ffmpeg(
+        &[
+            &["-f", "lavfi", "-i", src, "-t", "10"][..],
+            &x264,
+            &["-g", "1000", "-sc_threshold", "0", "-f", "mpegts", &path(&long_gop)],
+        ]
+        .concat(),
+    );
+    ffmpeg(
+        &[
+            &["-f", "lavfi", "-i", src, "-t", "10"][..],
+            &x264,
+            &["-output_ts_offset", "1000", "-f", "mpegts", &path(&late)],
+        ]
+        .concat(),
+    );
+    ffmpeg(&[&["-f", "lavfi", "-i", src, "-frames:v", "1"][..], &x264, &[path(&one).as_str()]].concat());
+    for (file, key) in [(&long_gop, "inputs/longgop.ts"), (&late, "inputs/late.ts"), (&one, "inputs/one.mp4")] {
+        let input = upload(&s3, file, key).await;
+        let thumb = handler(input.clone(), &clients).await.unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_eq!(saved_size(&s3, &input.source, &thumb.key).await, (640, 360), "{key}");
+    }
+}
+
+/// The common case reads little of the upload: the input seek fetches by range.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_common_case_reads_a_fraction_of_the_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, clients) = start(dir.path()).await;
+    mediaflow_testkit::large_video(&dir.path().join("big.mp4"), 40);
+    let input = upload(&s3, &dir.path().join("big.mp4"), "inputs/big.mp4").await;
+    handler(input.clone(), &clients).await.unwrap();
+    let read = s3.bytes_served("watch", "inputs/big.mp4");
+    assert!(read * 4 < input.source.size, "read {read} of {} bytes", input.source.size);
+}
