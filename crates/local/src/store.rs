@@ -189,7 +189,6 @@ operations! {
         head_object: HeadObjectInput => HeadObjectOutput;
         list_buckets: ListBucketsInput => ListBucketsOutput;
         list_objects: ListObjectsInput => ListObjectsOutput;
-        list_objects_v2: ListObjectsV2Input => ListObjectsV2Output;
         upload_part: UploadPartInput => UploadPartOutput;
         upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput;
         list_parts: ListPartsInput => ListPartsOutput;
@@ -201,6 +200,7 @@ operations! {
         copy_object: CopyObjectInput => CopyObjectOutput;
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput;
         complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput;
+        list_objects_v2: ListObjectsV2Input => ListObjectsV2Output;
         put_bucket_cors: PutBucketCorsInput => PutBucketCorsOutput;
         get_bucket_cors: GetBucketCorsInput => GetBucketCorsOutput;
         delete_bucket_cors: DeleteBucketCorsInput => DeleteBucketCorsOutput;
@@ -262,6 +262,36 @@ impl Store {
             response.output = deferred.await?;
         }
         self.emit(&bucket, &key, response.output.e_tag.as_ref(), "CompleteMultipartUpload");
+        Ok(response)
+    }
+
+    /// s3s-fs lists objects without their ETags; S3 gives them, as HeadObject does.
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let bucket = req.input.bucket.clone();
+        let (method, uri, credentials) = (req.method.clone(), req.uri.clone(), req.credentials.clone());
+        let mut response = self.fs.list_objects_v2(req).await?;
+        for object in response.output.contents.iter_mut().flatten().filter(|o| o.e_tag.is_none()) {
+            let Some(key) = object.key.clone() else { continue };
+            let input = HeadObjectInput::builder()
+                .bucket(bucket.clone())
+                .key(key)
+                .build()
+                .map_err(|e| s3s::s3_error!(e, InternalError))?;
+            let head = S3Request {
+                input,
+                method: method.clone(),
+                uri: uri.clone(),
+                headers: Default::default(),
+                extensions: Default::default(),
+                credentials: credentials.clone(),
+                region: None,
+                service: None,
+                trailing_headers: None,
+            };
+            if let Ok(found) = self.fs.head_object(head).await {
+                object.e_tag = found.output.e_tag;
+            }
+        }
         Ok(response)
     }
 

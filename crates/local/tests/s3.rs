@@ -311,3 +311,20 @@ async fn cors_rules_answer_preflights_and_a_presigned_put_from_a_page_as_s3_does
     let (status, _) = exchange(&s3.endpoint(), &preflight(&host, "/watch/x", page), b"").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listings_carry_each_objects_etag_as_s3_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let client = s3.client();
+    let put = client
+        .put_object()
+        .bucket("watch")
+        .key("inputs/a.txt")
+        .body(ByteStream::from_static(b"a"))
+        .send()
+        .await
+        .unwrap();
+    let listed = client.list_objects_v2().bucket("watch").prefix("inputs/").send().await.unwrap();
+    assert_eq!(listed.contents()[0].e_tag(), put.e_tag(), "{listed:?}");
+}
