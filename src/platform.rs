@@ -307,9 +307,9 @@ where
                 Some(s) => Some(s.acquire().await.expect("never closed")),
                 None => None,
             };
-            let input: I = serde_json::from_value(payload).map_err(|e| {
-                lambda_failure("MediaFlow.InvalidInput", &format!("the payload is not this function's input: {e}"))
-            })?;
+            // Parsed as the functions' own runtime parses it on Lambda.
+            let input: I = mediaflow_lambda::runtime::parse_input(payload)
+                .map_err(|d| lambda_failure(&d.error_type, &d.error_message))?;
             match f(input).await {
                 Ok(output) => Ok(serde_json::to_value(output).expect("outputs serialise")),
                 Err(e) => {

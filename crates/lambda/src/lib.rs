@@ -1,6 +1,8 @@
 //! What every function shares. Functions never know where they run: endpoints come from the
 //! SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables.
 
+pub mod runtime;
+
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -44,6 +46,7 @@ pub async fn put(
     content_type: &str,
     body: Vec<u8>,
 ) -> Result<String, AwsFailure> {
+    let bytes = body.len();
     let put = s3
         .put_object()
         .bucket(bucket)
@@ -53,6 +56,7 @@ pub async fn put(
         .send()
         .await
         .map_err(|e| aws_failure("PutObject", e))?;
+    tracing::info!(bucket, key, bytes, "wrote");
     Ok(put.e_tag().unwrap_or_default().trim_matches('"').to_string())
 }
 
@@ -143,12 +147,15 @@ pub async fn run_tool(
     timeout: std::time::Duration,
 ) -> Result<ToolRun, ToolError> {
     let name = tool.display().to_string();
+    let started = std::time::Instant::now();
     let run = tokio::process::Command::new(tool).args(args).kill_on_drop(true).output();
     let output = tokio::time::timeout(timeout, run)
         .await
         .map_err(|_| ToolError::Timeout { tool: name.clone(), after: timeout })?
-        .map_err(|e| ToolError::Missing { tool: name, message: e.to_string() })?;
+        .map_err(|e| ToolError::Missing { tool: name.clone(), message: e.to_string() })?;
     let stderr = redact(&String::from_utf8_lossy(&output.stderr));
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(tool = %name, seconds, succeeded = output.status.success(), "ran");
     Ok(ToolRun {
         succeeded: output.status.success(),
         stdout: output.stdout,

@@ -1,19 +1,22 @@
 use await_mediaconvert::{Clients, handler};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::Value;
+use lambda_runtime::Error;
+use mediaflow_lambda::runtime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    runtime::init_logging();
     let config = aws_config::load_from_env().await;
-    let clients = Clients {
-        s3: mediaflow_lambda::s3_from_env().await,
-        mediaconvert: aws_sdk_mediaconvert::Client::new(&config),
-        sfn: aws_sdk_sfn::Client::new(&config),
-        watch_bucket: mediaflow_lambda::setting("WATCH_BUCKET")?,
-        destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
-        role_arn: mediaflow_lambda::setting("MEDIACONVERT_ROLE_ARN")?,
-        application: mediaflow_lambda::setting("APPLICATION_NAME")?,
-    };
-    run(service_fn(|event: LambdaEvent<Value>| handler(event.payload, &clients))).await
+    let clients = runtime::configure(async {
+        Ok(Clients {
+            s3: mediaflow_lambda::s3_from_env().await,
+            mediaconvert: aws_sdk_mediaconvert::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
+            watch_bucket: mediaflow_lambda::setting("WATCH_BUCKET")?,
+            destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
+            role_arn: mediaflow_lambda::setting("MEDIACONVERT_ROLE_ARN")?,
+            application: mediaflow_lambda::setting("APPLICATION_NAME")?,
+        })
+    })
+    .await?;
+    runtime::run(|input| handler(input, &clients)).await
 }

@@ -1,13 +1,16 @@
 use convert_caption::{Clients, handler};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use mediaflow_core::contract::AssetInput;
+use lambda_runtime::Error;
+use mediaflow_lambda::runtime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let clients = Clients {
-        s3: mediaflow_lambda::s3_from_env().await,
-        destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
-    };
-    run(service_fn(|event: LambdaEvent<AssetInput>| handler(event.payload, &clients))).await
+    runtime::init_logging();
+    let clients = runtime::configure(async {
+        Ok(Clients {
+            s3: mediaflow_lambda::s3_from_env().await,
+            destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
+        })
+    })
+    .await?;
+    runtime::run(|input| handler(input, &clients)).await
 }

@@ -114,6 +114,7 @@ pub async fn copy_object(
         clients.s3.head_object().bucket(bucket).key(target).send().await.map_err(|e| aws_failure("HeadObject", e))?;
     let size = head.content_length().unwrap_or_default().max(0) as u64;
     let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_string();
+    tracing::info!(bucket, key = target, bytes = size, from = %from, "copied");
     let mismatch = |expected: String, found: String| Error::Mismatch {
         bucket: bucket.to_string(),
         key: target.to_string(),

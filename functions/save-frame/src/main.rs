@@ -1,19 +1,22 @@
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use mediaflow_core::contract::MediaInput;
+use lambda_runtime::Error;
+use mediaflow_lambda::runtime;
 use save_frame::{Clients, handler};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let frame_seconds = match std::env::var("FRAME_SECONDS") {
-        Ok(s) => s.parse().map_err(|_| format!("FRAME_SECONDS={s:?} is not a number of seconds"))?,
-        Err(_) => mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
-    };
-    let clients = Clients {
-        s3: mediaflow_lambda::s3_from_env().await,
-        destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
-        ffmpeg: std::env::var("FFMPEG_PATH").unwrap_or_else(|_| "ffmpeg".into()).into(),
-        frame_seconds,
-    };
-    run(service_fn(|event: LambdaEvent<MediaInput>| handler(event.payload, &clients))).await
+    runtime::init_logging();
+    let clients = runtime::configure(async {
+        let frame_seconds = match std::env::var("FRAME_SECONDS") {
+            Ok(s) => s.parse().map_err(|_| format!("FRAME_SECONDS={s:?} is not a number of seconds"))?,
+            Err(_) => mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
+        };
+        Ok(Clients {
+            s3: mediaflow_lambda::s3_from_env().await,
+            destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
+            ffmpeg: std::env::var("FFMPEG_PATH").unwrap_or_else(|_| "ffmpeg".into()).into(),
+            frame_seconds,
+        })
+    })
+    .await?;
+    runtime::run(|input| handler(input, &clients)).await
 }

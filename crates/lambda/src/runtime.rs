@@ -1,0 +1,169 @@
+//! A function under the Lambda Runtime API, as every `main.rs` runs it: its settings read once
+//! (one missing or wrong is reported to `/runtime/init/error` as `MediaFlow.Configuration`,
+//! as Lambda expects of a runtime that cannot start), then each payload parsed into the
+//! handler's input (one that does not fit is `MediaFlow.InvalidInput`, naming the field; the
+//! runtime's own parse would answer `&lambda_runtime::deserializer::DeserializeError`) and
+//! the handler's error named. The one-machine platform parses payloads the same way.
+
+use std::future::Future;
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use mediaflow_core::ErrorName;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Logs as Lambda's JSON log format has them (`AWS_LAMBDA_LOG_FORMAT=JSON`): one object a line
+/// with `timestamp`, `level`, the fields, and the invocation's span (its `requestId`); plain
+/// lines otherwise. `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`) sets the level, INFO by default.
+/// lambda_runtime's own JSON subscriber leaves the timestamp out, which is why this one.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or("info".into());
+    let filter = EnvFilter::try_new(level.to_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stdout);
+    let installed = if std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+    } else {
+        builder.with_ansi(false).try_init()
+    };
+    let _ = installed;
+}
+
+/// `payload` as the function's input, or `MediaFlow.InvalidInput` with the path of the field
+/// that does not fit.
+pub fn parse_input<I: DeserializeOwned>(payload: Value) -> Result<I, Diagnostic> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let at = e.path().to_string();
+        let at = if at == "." { "the payload".to_string() } else { format!("`{at}`") };
+        ErrorName::InvalidInput.diagnostic(format!("{at} does not fit this function's input: {}", e.inner()))
+    })
+}
+
+/// The function's configuration from `settings`; when it fails, tells the Runtime API's
+/// `/runtime/init/error` (so Lambda reports `MediaFlow.Configuration`) and returns the error
+/// for `main` to end with.
+pub async fn configure<C>(settings: impl Future<Output = Result<C, String>>) -> Result<C, lambda_runtime::Error> {
+    match settings.await {
+        Ok(configured) => Ok(configured),
+        Err(message) => {
+            tracing::error!(error_type = ErrorName::Configuration.as_str(), message = %message, "cannot start");
+            if let Err(e) = report_init_error(&message).await {
+                tracing::error!(error = %e, "the Runtime API did not take the init error");
+            }
+            Err(message.into())
+        }
+    }
+}
+
+async fn report_init_error(message: &str) -> Result<(), lambda_runtime::Error> {
+    let client = lambda_runtime_api_client::Client::builder().build()?;
+    let error_type = ErrorName::Configuration.as_str();
+    let body = serde_json::json!({"errorType": error_type, "errorMessage": message}).to_string();
+    let request = lambda_runtime_api_client::build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header("Lambda-Runtime-Function-Error-Type", error_type)
+        .header("Content-Type", "application/json")
+        .body(lambda_runtime_api_client::body::Body::from(body))?;
+    client.call(request).await?;
+    Ok(())
+}
+
+/// Serves `handler` until the runtime stops.
+pub async fn run<I, O, E, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    E: Into<Diagnostic>,
+    F: Fn(I) -> Fut,
+    Fut: Future<Output = Result<O, E>>,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| invoke(handler, event.payload))).await
+}
+
+/// One invocation, logged: what it received, then what it decided or how it failed.
+pub async fn invoke<I, O, E, F, Fut>(handler: &F, payload: Value) -> Result<Value, Diagnostic>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    E: Into<Diagnostic>,
+    F: Fn(I) -> Fut,
+    Fut: Future<Output = Result<O, E>>,
+{
+    let about = About::of(&payload);
+    tracing::info!(bucket = about.bucket, key = about.key, execution = about.execution, "received");
+    let started = std::time::Instant::now();
+    let result = match parse_input::<I>(payload) {
+        Ok(input) => handler(input).await.map_err(Into::into),
+        Err(refused) => Err(refused),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(output) => {
+            let output = serde_json::to_value(output).expect("outputs serialise");
+            tracing::info!(seconds, decided = decided(&output), "done");
+            Ok(output)
+        }
+        Err(d) => {
+            tracing::error!(seconds, error_type = %d.error_type, message = %crate::redact(&d.error_message), "failed");
+            Err(d)
+        }
+    }
+}
+
+/// What a payload is about, for the log (never the payload itself: it may hold a task token).
+struct About<'a> {
+    bucket: Option<&'a str>,
+    key: Option<&'a str>,
+    execution: Option<&'a str>,
+}
+
+impl<'a> About<'a> {
+    fn of(payload: &'a Value) -> About<'a> {
+        let text = |pointers: &[&str]| pointers.iter().find_map(|p| payload.pointer(p).and_then(Value::as_str));
+        About {
+            bucket: text(&["/source/bucket", "/document/source/bucket", "/event/detail/bucket/name"]),
+            key: text(&["/source/key", "/document/source/key", "/event/detail/object/key", "/detail/jobId"]),
+            execution: text(&["/executionId", "/execution_id"]),
+        }
+    }
+}
+
+/// A function's decision in a word: the kind of an upload, a status, the key it wrote.
+fn decided(output: &Value) -> Option<String> {
+    ["/asset/kind", "/status", "/kind", "/key", "/jobId"]
+        .iter()
+        .find_map(|p| output.pointer(p).and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Input {
+        source: Source,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Source {
+        bucket: String,
+        size: u64,
+    }
+
+    #[test]
+    fn a_payload_that_does_not_fit_names_its_field() {
+        let wrong = serde_json::json!({"source": {"bucket": "watch", "size": "big"}});
+        let d = parse_input::<Input>(wrong).unwrap_err();
+        assert_eq!(d.error_type, "MediaFlow.InvalidInput");
+        assert!(d.error_message.starts_with("`source.size` does not fit"), "{}", d.error_message);
+        let missing = parse_input::<Input>(serde_json::json!({})).unwrap_err();
+        assert!(missing.error_message.contains("missing field `source`"), "{}", missing.error_message);
+        assert!(parse_input::<Input>(serde_json::json!({"source": {"bucket": "w", "size": 1}})).is_ok());
+    }
+}
