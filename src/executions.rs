@@ -64,6 +64,13 @@ pub fn run(args: &Args) -> Result<bool> {
             print!("{}", trace_text(&execution));
             let kept = Topic::kept(&Layout::of(&args.data).notifications)?;
             print_notifications(&kept.into_iter().filter(|n| n.execution == execution.name).collect::<Vec<_>>());
+            let logged = crate::logs::read(&Layout::of(&args.data).logs, &execution.name);
+            if !logged.is_empty() {
+                println!("  log:");
+                for line in &logged {
+                    println!("    {}", crate::logs::describe(line));
+                }
+            }
             Ok(true)
         }
         Command::Redrive { name, job_template } => {

@@ -4,6 +4,7 @@ mod captions;
 mod console;
 mod demo;
 mod executions;
+mod logs;
 mod plan;
 mod platform;
 mod process;

@@ -46,6 +46,8 @@ pub struct Layout {
     pub jobs: PathBuf,
     pub work: PathBuf,
     pub notifications: PathBuf,
+    /// Each execution's log (`logs.rs`).
+    pub logs: PathBuf,
 }
 
 impl Layout {
@@ -56,6 +58,7 @@ impl Layout {
             jobs: data.join("mediaconvert"),
             work: data.join("work"),
             notifications: data.join("notifications.jsonl"),
+            logs: data.join("logs"),
         }
     }
 }
@@ -106,6 +109,7 @@ impl Platform {
             machine_arn: self.machine_arn.clone(),
             s3: self.s3.client(),
             s3_endpoint: self.s3.endpoint(),
+            logs: Layout::of(&self.data).logs,
             watch_bucket: WATCH_BUCKET.into(),
             public_bucket: PUBLIC_BUCKET.into(),
         }
@@ -117,6 +121,7 @@ impl Platform {
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         let data = data.canonicalize()?;
         let layout = Layout::of(&data);
+        crate::logs::keep_in(layout.logs.clone());
         let s3 = EmbeddedS3::start(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr.parse()?)
             .await
             .context("starting the S3 endpoint (is another mediaflow serve running? pick another --s3)")?;
@@ -307,16 +312,10 @@ where
                 Some(s) => Some(s.acquire().await.expect("never closed")),
                 None => None,
             };
-            // Parsed as the functions' own runtime parses it on Lambda.
-            let input: I = mediaflow_lambda::runtime::parse_input(payload)
-                .map_err(|d| lambda_failure(&d.error_type, &d.error_message))?;
-            match f(input).await {
-                Ok(output) => Ok(serde_json::to_value(output).expect("outputs serialise")),
-                Err(e) => {
-                    let d: Diagnostic = e.into();
-                    Err(lambda_failure(&d.error_type, &d.error_message))
-                }
-            }
+            // Parsed, run and logged as the functions' own runtime does on Lambda.
+            mediaflow_lambda::runtime::invoke(&*f, payload)
+                .await
+                .map_err(|d| lambda_failure(&d.error_type, &d.error_message))
         }
     })
 }

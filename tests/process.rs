@@ -285,3 +285,26 @@ fn only_what_is_mp3_behind_its_tag_is_copied_as_mp3() {
     assert_eq!(String::from_utf8_lossy(&codec.stdout).trim(), "mp3");
     assert_eq!(std::fs::read(public.join("song.mp3")).unwrap(), std::fs::read(d.join("song.mp3")).unwrap());
 }
+
+/// Every execution keeps what its functions logged, per state, as Lambda's log lines would
+/// read: `executions show` prints it; no presigned URL or task token is in it.
+#[test]
+fn every_execution_keeps_its_functions_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    video(&d.join("talk.mp4"), 640, 360, 1.0, true);
+    let out = common::mediaflow(d, &["process", "--json", "--data", "data", "talk.mp4"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let traces: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let name = traces[0]["name"].as_str().unwrap();
+    let shown = common::mediaflow(d, &["executions", "show", "--data", "data", name]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    for expected in
+        ["  log:", "Classify", "decided=video", "ran tool=ffprobe", "wrote bucket=watch", "copied bucket=public"]
+    {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+    let kept = std::fs::read_to_string(d.join(format!("data/logs/{name}.jsonl"))).unwrap();
+    assert!(kept.lines().all(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["timestamp"].is_string())));
+    assert!(!kept.contains("X-Amz-Signature") && !kept.contains("taskToken"), "{kept}");
+}

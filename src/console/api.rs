@@ -61,7 +61,9 @@ pub async fn describe(State(shared): AppState, Query(query): Query<Execution>) -
     let arn = json!({"executionArn": query.arn});
     let execution = sfn.call("DescribeExecution", &arn).await.map_err(refused)?;
     let history = sfn.call("GetExecutionHistory", &arn).await.map_err(refused)?;
-    Ok(Json(json!({"execution": execution, "events": history["events"]})).into_response())
+    let name = execution["name"].as_str().unwrap_or_default();
+    let logs = crate::logs::read(&shared.backend.logs, name);
+    Ok(Json(json!({"execution": execution, "events": history["events"], "logs": logs})).into_response())
 }
 
 /// The state machine, with its definition as a JSON object.

@@ -33,6 +33,8 @@ pub struct Backend {
     pub s3_endpoint: String,
     pub watch_bucket: String,
     pub public_bucket: String,
+    /// Where each execution's log is kept (`logs.rs`).
+    pub logs: std::path::PathBuf,
 }
 
 struct Shared {

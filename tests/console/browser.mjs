@@ -103,6 +103,7 @@ try {
   await page.click('svg.graph .node[data-state="Probe"]');
   await page.waitForSelector('#state-detail h3:text-is("Output")');
   check((await page.textContent("#state-detail")).includes("durationSeconds"), "Probe's output is not shown");
+  check((await page.textContent("#state-detail .state-log")).includes("ran tool=ffprobe"), "Probe's log is not shown");
   await page.locator("#graph").screenshot({ path: path.join(SCREENSHOTS, "graph.png") });
   await shot("execution-succeeded");
   await page.click('button.tab:text-is("Table")');

@@ -45,6 +45,13 @@ const pretty = (text) => {
   try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return String(text); }
 };
 
+// A line of a function's log: time, level, message and its fields.
+const logLine = (line) => {
+  const rest = Object.entries(line).filter(([k]) => !["timestamp", "level", "message", "state"].includes(k))
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
+  return `${line.timestamp} ${line.level} ${line.message || ""} ${rest}`;
+};
+
 MF.views.execution = async function (main, arn) {
   let definition;
   try {
@@ -81,6 +88,7 @@ MF.views.execution = async function (main, arn) {
 
   let picked = null;
   let runs = new Map();
+  let logs = [];
   const showDetail = () => {
     const run = picked && runs.get(picked);
     const type = picked ? (graph.node(picked) || {}).type : "";
@@ -90,6 +98,8 @@ MF.views.execution = async function (main, arn) {
       run && run.error ? MF.el("div", {}, MF.el("h3", {}, "Error"), MF.el("pre", { class: "error" }, run.error), MF.el("h3", {}, "Cause"), MF.el("pre", {}, pretty(run.cause))) : null,
       run ? MF.el("div", {}, MF.el("h3", {}, "Input"), MF.el("pre", {}, pretty(run.input))) : null,
       run && run.output !== null ? MF.el("div", {}, MF.el("h3", {}, "Output"), MF.el("pre", {}, pretty(run.output))) : null,
+      logs.some((l) => l.state === picked) ? MF.el("div", { class: "state-log" }, MF.el("h3", {}, "Log"),
+        MF.el("pre", {}, logs.filter((l) => l.state === picked).map(logLine).join("\n"))) : null,
     ].filter(Boolean));
   };
   const act = (what) => async () => {
@@ -111,6 +121,7 @@ MF.views.execution = async function (main, arn) {
       return;
     }
     const { execution, events } = answer;
+    logs = answer.logs || [];
     // Draw again only when something happened (an open event's details stay open).
     const seen = `${execution.status}:${events.length}`;
     if (seen === drawn) return;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::dataflow::{apply_template, input_path, seconds_field};
 use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
@@ -60,7 +61,11 @@ impl Run {
         self.record(&format!("{prefix}Scheduled"), &format!("{field}ScheduledEventDetails"), scheduled);
         self.record(&format!("{prefix}Started"), &format!("{field}StartedEventDetails"), json!({}));
 
-        let work = self.invoke(name, resource, parameters, token.as_deref(), heartbeat);
+        // What the function logs goes with its execution and state (the platform keeps a log
+        // per execution from these spans).
+        let execution = context["Execution"]["Name"].as_str().unwrap_or_default();
+        let span = tracing::info_span!("state", execution = %execution, state = %name);
+        let work = self.invoke(name, resource, parameters, token.as_deref(), heartbeat).instrument(span);
         let result = match timeout {
             Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
                 Err(Failure {
