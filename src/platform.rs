@@ -331,7 +331,7 @@ fn await_clients(
         sfn: sfn.client(),
         watch_bucket: WATCH_BUCKET.into(),
         destination_bucket: PUBLIC_BUCKET.into(),
-        role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{APPLICATION}-mediaconvert"),
+        role_arn: mediaflow_core::arn::iam_role(ACCOUNT, &format!("{APPLICATION}-mediaconvert")),
         application: APPLICATION.into(),
     }
 }

@@ -71,9 +71,40 @@ async fn main() -> Result<()> {
     };
     let asset = mediaflow_core::classify::classify(&SourceKey::parse(key)?, b"\0\0\0\x20ftypisom");
     let start = Instant::now();
+    let frame_source = source.clone();
     save_frame::handler(MediaInput { source, asset, probe }, &frame_clients).await.context("save-frame")?;
     let frame_time = start.elapsed().as_secs_f64();
     let frame_read = s3.bytes_served("watch", key) - probe_read;
+
+    // The fallback: the same picture as an MPEG-TS whose timestamps start at 1,000 s, where the
+    // input seek finds nothing and SaveFrame decodes from the start up to the frame.
+    let late = dir.path().join("late.ts");
+    let big = file.to_str().context("UTF-8 path")?;
+    mediaflow_testkit::ffmpeg(&[
+        "-i",
+        big,
+        "-c",
+        "copy",
+        "-output_ts_offset",
+        "1000",
+        "-f",
+        "mpegts",
+        late.to_str().unwrap(),
+    ]);
+    let late_key = "inputs/late.ts";
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(&late).await?;
+    s3.client().put_object().bucket("watch").key(late_key).body(body).send().await?;
+    let late_size = std::fs::metadata(&late)?.len();
+    let late_source = Source { key: late_key.into(), size: late_size, ..frame_source.clone() };
+    let late_probe =
+        probe::handler(ProbeInput { source: late_source.clone() }, &probe_clients).await.context("probe")?;
+    let late_asset = mediaflow_core::classify::classify(&SourceKey::parse(late_key)?, &[0x47; 1]);
+    let before_late = s3.bytes_served("watch", late_key);
+    let start = Instant::now();
+    let late_input = MediaInput { source: late_source, asset: late_asset, probe: late_probe };
+    save_frame::handler(late_input, &frame_clients).await.context("save-frame of the late MPEG-TS")?;
+    let late_time = start.elapsed().as_secs_f64();
+    let late_read = s3.bytes_served("watch", late_key) - before_late;
 
     // The same command lines, under GNU time, for their peak memory.
     let url = s3
@@ -119,13 +150,19 @@ async fn main() -> Result<()> {
         "| SaveFrame: ffmpeg -ss 7 over the URL | {:.2} MiB | {frame_peak:.1} MiB | {frame_time:.2} s |",
         mib(frame_read)
     );
+    println!(
+        "| SaveFrame, fallback: a decoding seek into an MPEG-TS starting at 1,000 s ({:.0} MiB) | {:.2} MiB | | {late_time:.2} s |",
+        mib(late_size),
+        mib(late_read)
+    );
     println!("| baseline: download the upload | {:.2} MiB | | {download_time:.2} s |", mib(downloaded));
     println!("| baseline: ffprobe on the local copy | | {local_probe_peak:.1} MiB | |");
     println!("| baseline: ffmpeg -ss 7 on the local copy | | {local_frame_peak:.1} MiB | |");
     println!(
-        "bytes read against the download: probe {:.4}, frame {:.4}; peak memory against the local run: probe {:.2}, frame {:.2}",
+        "bytes read against the download: probe {:.4}, frame {:.4}, frame by the fallback {:.4}; peak memory against the local run: probe {:.2}, frame {:.2}",
         probe_read as f64 / downloaded as f64,
         frame_read as f64 / downloaded as f64,
+        late_read as f64 / late_size as f64,
         probe_peak / local_probe_peak,
         frame_peak / local_frame_peak
     );

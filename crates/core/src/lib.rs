@@ -1,6 +1,7 @@
 //! mediaflow's contracts and pure pipeline logic. No I/O: callers read and write, this crate
 //! decides names, kinds, sizes, jobs and documents.
 
+pub mod arn;
 pub mod classify;
 pub mod contract;
 pub mod cors;

@@ -39,9 +39,12 @@ pub fn placeholders() -> Vec<&'static str> {
 pub fn arns(region: &str, account: &str, application: &str) -> BTreeMap<String, String> {
     let mut values: BTreeMap<String, String> = FUNCTION_PLACEHOLDERS
         .iter()
-        .map(|(p, f)| (p.to_string(), format!("arn:aws:lambda:{region}:{account}:function:{application}-{f}")))
+        .map(|(p, f)| (p.to_string(), crate::arn::lambda_function(region, account, &format!("{application}-{f}"))))
         .collect();
-    values.insert(TOPIC_PLACEHOLDER.to_string(), format!("arn:aws:sns:{region}:{account}:{application}-notifications"));
+    values.insert(
+        TOPIC_PLACEHOLDER.to_string(),
+        crate::arn::sns_topic(region, account, &format!("{application}-notifications")),
+    );
     values
 }
 

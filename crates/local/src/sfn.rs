@@ -12,6 +12,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
+use mediaflow_core::arn::Arn;
 use mediaflow_core::contract::{DataDetails, ExecutionStatusChangeDetail, ExecutionStatusChangeEvent};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -409,7 +410,7 @@ impl Api {
 
     fn start_execution(self: &Arc<Self>, machine_arn: &str, name: &str, input: Value) -> Result<Value, ApiError> {
         let machine = self.machine(machine_arn)?;
-        let arn = format!("{}:{name}", machine.machine.arn.replace(":stateMachine:", ":execution:"));
+        let arn = crate::engine::execution_arn_of(&machine.machine, name);
         if let Ok(existing) = self.execution(&arn) {
             // StartExecution is idempotent for the same name and input.
             if existing.input == input {
@@ -488,8 +489,8 @@ impl Api {
 
 /// The `Execution Status Change` event for `execution` as it is now.
 fn status_change(execution: &Execution) -> ExecutionStatusChangeEvent {
-    let mut arn = execution.arn.split(':');
-    let (region, account) = (arn.nth(3).unwrap_or_default(), arn.next().unwrap_or_default());
+    let arn = Arn::parse(&execution.arn);
+    let (region, account) = arn.map_or(("", ""), |a| (a.region, a.account));
     let status = serde_json::to_value(execution.status).expect("statuses serialise");
     let mut event = ExecutionStatusChangeEvent::default();
     event.version = Some("0".into());

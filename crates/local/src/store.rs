@@ -96,7 +96,7 @@ impl Store {
         event.account = Some(ACCOUNT.into());
         event.time = Some(chrono::Utc::now());
         event.region = Some(REGION.into());
-        event.resources = Some(vec![format!("arn:aws:s3:::{bucket}")]);
+        event.resources = Some(vec![mediaflow_core::arn::s3_bucket(bucket)]);
         event.detail = ObjectCreatedDetail {
             version: Some("0".into()),
             bucket: BucketName { name: bucket.to_string() },

@@ -18,13 +18,14 @@ pub struct StateMachine {
     pub definition: Definition,
 }
 
+/// The ARN of execution `name` of `machine`.
+pub fn execution_arn_of(machine: &StateMachine, name: &str) -> String {
+    mediaflow_core::arn::execution(REGION, ACCOUNT, &machine.name, name)
+}
+
 impl StateMachine {
     pub fn new(name: &str, definition: Definition) -> Self {
-        StateMachine {
-            name: name.into(),
-            arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"),
-            definition,
-        }
+        StateMachine { name: name.into(), arn: mediaflow_core::arn::state_machine(REGION, ACCOUNT, name), definition }
     }
 }
 

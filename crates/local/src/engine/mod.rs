@@ -21,7 +21,7 @@ mod tokens;
 
 pub use definition::{Definition, LoadError};
 pub use errors::Failure;
-pub use execution::{Branch, Execution, RedriveError, Resume, StateMachine, Status};
+pub use execution::{Branch, Execution, RedriveError, Resume, StateMachine, Status, execution_arn_of};
 pub use history::{History, HistoryEvent};
 pub use registry::{Handler, Registry, handler, lambda_failure};
 pub use run::{Engine, Side, TaskCheck};

@@ -58,10 +58,9 @@ impl Registry {
             return Some(h);
         }
         let bare = |arn_or_name: &str| -> String {
-            let parts: Vec<&str> = arn_or_name.split(':').collect();
-            match parts.iter().position(|p| *p == "function") {
-                Some(i) => parts.get(i + 1).copied().unwrap_or_default().to_string(),
-                None => parts[0].to_string(),
+            match mediaflow_core::arn::Arn::parse(arn_or_name) {
+                Some(arn) => arn.function().unwrap_or_default().to_string(),
+                None => arn_or_name.split(':').next().unwrap_or_default().to_string(),
             }
         };
         let wanted = bare(name);

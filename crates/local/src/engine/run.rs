@@ -29,7 +29,7 @@ use super::store::{ExecutionStore, Journal};
 use super::tokens::{TokenError, TokenMessage};
 
 /// Where executions run: the account and region ARNs are made in.
-use crate::{ACCOUNT, REGION};
+use crate::ACCOUNT;
 
 /// Wall-clock time on tokio's clock: the engine's start, plus tokio's elapsed time.
 #[derive(Clone, Copy)]
@@ -108,7 +108,7 @@ impl Engine {
     /// run ends. [`Engine::run_prepared`] runs it.
     pub fn prepare(&self, machine: &StateMachine, name: &str, input: Value) -> Execution {
         Execution {
-            arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}", machine.name),
+            arn: super::execution::execution_arn_of(machine, name),
             name: name.to_string(),
             state_machine_arn: machine.arn.clone(),
             input,
@@ -299,7 +299,7 @@ impl Engine {
 }
 
 fn role_arn(machine: &StateMachine) -> String {
-    format!("arn:aws:iam::{ACCOUNT}:role/{}-role", machine.name)
+    mediaflow_core::arn::iam_role(ACCOUNT, &format!("{}-role", machine.name))
 }
 
 fn iso(at: DateTime<Utc>) -> String {

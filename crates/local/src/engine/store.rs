@@ -11,6 +11,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use mediaflow_core::arn::Arn;
+
 use super::execution::{Branch, Execution, Resume};
 use super::history::HistoryEvent;
 
@@ -44,9 +46,9 @@ impl ExecutionStore {
 
     /// The execution of `arn` (`arn:aws:states:…:execution:<state machine>:<name>`).
     pub fn load_arn(&self, arn: &str) -> io::Result<Execution> {
-        match arn.rsplit(':').collect::<Vec<_>>()[..] {
-            [name, machine, "execution", ..] => self.load(machine, name),
-            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{arn} is not an execution's ARN"))),
+        match Arn::parse(arn).and_then(|a| a.execution()) {
+            Some((machine, name)) => self.load(machine, name),
+            None => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{arn} is not an execution's ARN"))),
         }
     }
 
@@ -105,7 +107,7 @@ impl ExecutionStore {
 }
 
 fn machine_of(execution: &Execution) -> &str {
-    execution.state_machine_arn.rsplit(':').next().unwrap_or_default()
+    Arn::parse(&execution.state_machine_arn).and_then(|a| a.state_machine()).unwrap_or_default()
 }
 
 /// One line of a journal.

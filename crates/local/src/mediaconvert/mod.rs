@@ -94,7 +94,7 @@ struct Job {
 
 impl Job {
     fn arn(&self) -> String {
-        format!("arn:aws:mediaconvert:{REGION}:{ACCOUNT}:jobs/{}", self.id)
+        mediaflow_core::arn::mediaconvert_job(REGION, ACCOUNT, &self.id)
     }
 
     /// The job as GetJob shows it.
@@ -104,7 +104,7 @@ impl Job {
             "createdAt": self.created.timestamp(),
             "role": self.request["role"], "settings": self.request["settings"],
             "userMetadata": self.request.get("userMetadata").cloned().unwrap_or(json!({})),
-            "queue": format!("arn:aws:mediaconvert:{REGION}:{ACCOUNT}:queues/Default"),
+            "queue": mediaflow_core::arn::mediaconvert_queue(REGION, ACCOUNT, "Default"),
             "jobPercentComplete": self.percent,
         });
         if let Some((code, message)) = &self.error {
@@ -290,7 +290,7 @@ impl Service {
     fn announce(&self, job: &Job, status: &str) {
         let mut detail = json!({
             "timestamp": Utc::now().timestamp_millis(), "accountId": ACCOUNT,
-            "queue": format!("arn:aws:mediaconvert:{REGION}:{ACCOUNT}:queues/Default"),
+            "queue": mediaflow_core::arn::mediaconvert_queue(REGION, ACCOUNT, "Default"),
             "jobId": job.id, "status": status,
             "userMetadata": job.request.get("userMetadata").cloned().unwrap_or(json!({})),
         });
