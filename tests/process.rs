@@ -308,3 +308,21 @@ fn every_execution_keeps_its_functions_log() {
     assert!(kept.lines().all(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["timestamp"].is_string())));
     assert!(!kept.contains("X-Amz-Signature") && !kept.contains("taskToken"), "{kept}");
 }
+
+/// A long file name (past what s3s-fs could once name a file for) goes through the whole
+/// pipeline: every output of it is written and published under its full name.
+#[test]
+fn a_long_file_name_gets_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = format!("{}.mp4", "a long name ".repeat(17).trim());
+    video(&d.join(&name), 640, 360, 1.0, true);
+    let out = common::mediaflow(d, &["process", "--json", "--data", "data", &name]);
+    let traces: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(traces[0]["status"], "SUCCEEDED", "{}", traces[0]);
+    let outputs: Vec<&str> = traces[0]["outputs"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let stem = name.trim_end_matches(".mp4");
+    for key in [format!("audiovideo/{stem}_360p.mp4"), format!("thumbnail/{stem}.jpg"), format!("json/{stem}.json")] {
+        assert!(outputs.contains(&key.as_str()), "{key} in {outputs:?}");
+    }
+}

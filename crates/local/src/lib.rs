@@ -7,6 +7,8 @@ pub mod engine;
 mod feed;
 mod files;
 mod http;
+mod listing;
+mod long_keys;
 pub mod mediaconvert;
 mod s3;
 mod sfn;

@@ -74,7 +74,7 @@ impl EmbeddedS3 {
 
     /// Where the object `bucket`/`key` lies on disk.
     pub fn path_of(&self, bucket: &str, key: &str) -> PathBuf {
-        self.data.join(bucket).join(key)
+        self.data.join(bucket).join(&*crate::long_keys::stored(key))
     }
 
     /// Sets `bucket`'s CORS rules, as `PutBucketCors` does.

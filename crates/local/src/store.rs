@@ -5,6 +5,8 @@
 //! - Every successful write (PutObject, CopyObject, CompleteMultipartUpload) emits an
 //!   `Object Created` event shaped as EventBridge delivers S3's.
 //! - The bytes each GET actually streams are counted per object.
+//! - Keys up to S3's 1,024 bytes, long ones stored apart (`long_keys.rs`); listings with ETags
+//!   and long keys under their names (`listing.rs`).
 //! - `Content-Encoding: aws-chunked` is a transfer detail of SigV4 streaming uploads, not the
 //!   object's encoding; s3s-fs would store it, so it is dropped on the way in.
 //!
@@ -33,19 +35,21 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::cors::BucketCors;
 use crate::feed::Feed;
+use crate::long_keys::{LongKeys, MOST_KEY_BYTES, stored};
 use crate::{ACCOUNT, REGION};
 
 /// One lock per object being written, by (bucket, key).
 type KeyLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
 pub(crate) struct Store {
-    fs: FileSystem,
+    pub(crate) fs: FileSystem,
     root: PathBuf,
     key_locks: Mutex<KeyLocks>,
     events: Feed<ObjectCreatedEvent>,
     served: Mutex<HashMap<(String, String), Arc<AtomicU64>>>,
     sequencer: AtomicU64,
     pub(crate) cors: Arc<BucketCors>,
+    pub(crate) long_keys: LongKeys,
 }
 
 impl Store {
@@ -57,6 +61,7 @@ impl Store {
             events: Feed::default(),
             served: Mutex::default(),
             sequencer: AtomicU64::new(0),
+            long_keys: LongKeys::open(&root)?,
             cors: Arc::new(BucketCors::open(&root)?),
             root,
         })
@@ -86,7 +91,7 @@ impl Store {
     }
 
     fn emit(&self, bucket: &str, key: &str, etag: Option<&ETag>, reason: &str) {
-        let size = std::fs::metadata(self.root.join(bucket).join(key)).map_or(0, |m| m.len());
+        let size = std::fs::metadata(self.root.join(bucket).join(&*stored(key))).map_or(0, |m| m.len());
         let sequence = self.next_sequence();
         let mut event = ObjectCreatedEvent::default();
         event.version = Some("0".into());
@@ -182,19 +187,19 @@ operations! {
     fs: {
         create_bucket: CreateBucketInput => CreateBucketOutput;
         delete_bucket: DeleteBucketInput => DeleteBucketOutput;
-        delete_object: DeleteObjectInput => DeleteObjectOutput;
-        delete_objects: DeleteObjectsInput => DeleteObjectsOutput;
         get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput;
         head_bucket: HeadBucketInput => HeadBucketOutput;
-        head_object: HeadObjectInput => HeadObjectOutput;
         list_buckets: ListBucketsInput => ListBucketsOutput;
         list_objects: ListObjectsInput => ListObjectsOutput;
+    }
+    store: {
+        delete_object: DeleteObjectInput => DeleteObjectOutput;
+        delete_objects: DeleteObjectsInput => DeleteObjectsOutput;
+        head_object: HeadObjectInput => HeadObjectOutput;
         upload_part: UploadPartInput => UploadPartOutput;
         upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput;
         list_parts: ListPartsInput => ListPartsOutput;
         abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput;
-    }
-    store: {
         get_object: GetObjectInput => GetObjectOutput;
         put_object: PutObjectInput => PutObjectOutput;
         copy_object: CopyObjectInput => CopyObjectOutput;
@@ -208,8 +213,9 @@ operations! {
 }
 
 impl Store {
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    async fn get_object(&self, mut req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let id = (req.input.bucket.clone(), req.input.key.clone());
+        to_stored(&mut req.input.key);
         let mut response = self.fs.get_object(req).await?;
         if let Some(body) = response.output.body.take() {
             let count = self.served.lock().expect("not poisoned").entry(id).or_default().clone();
@@ -221,20 +227,27 @@ impl Store {
     async fn put_object(&self, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         req.input.content_encoding = real_encoding(req.input.content_encoding.take());
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        refuse_too_long(&key)?;
+        to_stored(&mut req.input.key);
         let lock = self.key_lock(&bucket, &key);
         let _writing = lock.lock().await;
         let response = self.fs.put_object(req).await?;
+        self.remember(&bucket, &key)?;
         if !key.ends_with('/') {
             self.emit(&bucket, &key, response.output.e_tag.as_ref(), "PutObject");
         }
         Ok(response)
     }
 
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    async fn copy_object(&self, mut req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        refuse_too_long(&key)?;
+        to_stored(&mut req.input.key);
+        source_to_stored(&mut req.input.copy_source);
         let lock = self.key_lock(&bucket, &key);
         let _writing = lock.lock().await;
         let response = self.fs.copy_object(req).await?;
+        self.remember(&bucket, &key)?;
         let etag = response.output.copy_object_result.as_ref().and_then(|r| r.e_tag.clone());
         self.emit(&bucket, &key, etag.as_ref(), "CopyObject");
         Ok(response)
@@ -245,14 +258,20 @@ impl Store {
         mut req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         req.input.content_encoding = real_encoding(req.input.content_encoding.take());
-        self.fs.create_multipart_upload(req).await
+        let key = req.input.key.clone();
+        refuse_too_long(&key)?;
+        to_stored(&mut req.input.key);
+        let mut response = self.fs.create_multipart_upload(req).await?;
+        response.output.key = Some(key);
+        Ok(response)
     }
 
     async fn complete_multipart_upload(
         &self,
-        req: S3Request<CompleteMultipartUploadInput>,
+        mut req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        to_stored(&mut req.input.key);
         let lock = self.key_lock(&bucket, &key);
         let _writing = lock.lock().await;
         let mut response = self.fs.complete_multipart_upload(req).await?;
@@ -261,38 +280,78 @@ impl Store {
         if let Some(deferred) = response.output.future.take() {
             response.output = deferred.await?;
         }
+        response.output.key = Some(key.clone());
+        self.remember(&bucket, &key)?;
         self.emit(&bucket, &key, response.output.e_tag.as_ref(), "CompleteMultipartUpload");
         Ok(response)
     }
 
-    /// s3s-fs lists objects without their ETags; S3 gives them, as HeadObject does.
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    fn remember(&self, bucket: &str, key: &str) -> S3Result<()> {
+        self.long_keys.remember(bucket, key).map_err(|e| s3s::s3_error!(e, InternalError))
+    }
+
+    async fn head_object(&self, mut req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        to_stored(&mut req.input.key);
+        self.fs.head_object(req).await
+    }
+
+    async fn delete_object(&self, mut req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        to_stored(&mut req.input.key);
+        let response = self.fs.delete_object(req).await?;
+        self.long_keys.forget(&bucket, &key);
+        Ok(response)
+    }
+
+    async fn delete_objects(
+        &self,
+        mut req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let bucket = req.input.bucket.clone();
-        let (method, uri, credentials) = (req.method.clone(), req.uri.clone(), req.credentials.clone());
-        let mut response = self.fs.list_objects_v2(req).await?;
-        for object in response.output.contents.iter_mut().flatten().filter(|o| o.e_tag.is_none()) {
-            let Some(key) = object.key.clone() else { continue };
-            let input = HeadObjectInput::builder()
-                .bucket(bucket.clone())
-                .key(key)
-                .build()
-                .map_err(|e| s3s::s3_error!(e, InternalError))?;
-            let head = S3Request {
-                input,
-                method: method.clone(),
-                uri: uri.clone(),
-                headers: Default::default(),
-                extensions: Default::default(),
-                credentials: credentials.clone(),
-                region: None,
-                service: None,
-                trailing_headers: None,
-            };
-            if let Ok(found) = self.fs.head_object(head).await {
-                object.e_tag = found.output.e_tag;
+        let mut originals = HashMap::new();
+        for object in &mut req.input.delete.objects {
+            let key = object.key.clone();
+            to_stored(&mut object.key);
+            originals.insert(object.key.clone(), key);
+        }
+        let mut response = self.fs.delete_objects(req).await?;
+        for deleted in response.output.deleted.iter_mut().flatten() {
+            if let Some(key) = deleted.key.as_mut().and_then(|k| originals.get(k).map(|o| (k, o))) {
+                *key.0 = key.1.clone();
+                self.long_keys.forget(&bucket, key.1);
             }
         }
         Ok(response)
+    }
+
+    async fn upload_part(&self, mut req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        to_stored(&mut req.input.key);
+        self.fs.upload_part(req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        mut req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        to_stored(&mut req.input.key);
+        source_to_stored(&mut req.input.copy_source);
+        self.fs.upload_part_copy(req).await
+    }
+
+    async fn list_parts(&self, mut req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        let key = req.input.key.clone();
+        to_stored(&mut req.input.key);
+        let mut response = self.fs.list_parts(req).await?;
+        response.output.key = Some(key);
+        Ok(response)
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        mut req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        to_stored(&mut req.input.key);
+        self.fs.abort_multipart_upload(req).await
     }
 
     fn bucket_exists(&self, bucket: &str) -> S3Result<()> {
@@ -336,5 +395,28 @@ impl Store {
         self.bucket_exists(&req.input.bucket)?;
         self.cors.delete(&req.input.bucket).map_err(|e| s3s::s3_error!(e, InternalError))?;
         Ok(S3Response::new(DeleteBucketCorsOutput {}))
+    }
+}
+
+/// Where s3s-fs keeps `key` (`long_keys.rs`).
+fn to_stored(key: &mut String) {
+    if let std::borrow::Cow::Owned(at) = stored(key) {
+        *key = at;
+    }
+}
+
+fn source_to_stored(source: &mut CopySource) {
+    if let CopySource::Bucket { key, .. } = source
+        && let std::borrow::Cow::Owned(at) = stored(key)
+    {
+        *key = at.into_boxed_str();
+    }
+}
+
+/// S3 refuses keys over 1,024 bytes, and so does this endpoint, with S3's error.
+fn refuse_too_long(key: &str) -> S3Result<()> {
+    match key.len() > MOST_KEY_BYTES {
+        true => Err(s3s::s3_error!(KeyTooLongError, "Your key is too long")),
+        false => Ok(()),
     }
 }

@@ -328,3 +328,99 @@ async fn listings_carry_each_objects_etag_as_s3_does() {
     let listed = client.list_objects_v2().bucket("watch").prefix("inputs/").send().await.unwrap();
     assert_eq!(listed.contents()[0].e_tag(), put.e_tag(), "{listed:?}");
 }
+
+/// S3 takes keys up to 1,024 bytes, whatever a file system takes: long keys (and long path
+/// segments) are written, read, copied, listed in order with their ETags, paged, grouped,
+/// assembled from parts and deleted like any other; a longer key is refused as S3 refuses it.
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_as_long_as_s3_takes_are_stored_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let client = s3.client();
+    let mut events = s3.events();
+    let long = |name: &str| format!("inputs/{}/{name}-{}.mp4", "folder ".repeat(40).trim(), "x".repeat(300));
+    let (a, b) = (long("a"), long("b"));
+    assert!(a.len() > 500 && a.len() <= 1024, "{}", a.len());
+    let put = client.put_object().bucket("watch").key(&a).body(ByteStream::from_static(b"first")).send().await.unwrap();
+    assert_eq!(next_event(&mut events).await.detail.object.key, a);
+    client
+        .put_object()
+        .bucket("watch")
+        .key("inputs/short.mp4")
+        .body(ByteStream::from_static(b"s"))
+        .send()
+        .await
+        .unwrap();
+    let got = client.get_object().bucket("watch").key(&a).send().await.unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"first");
+    client.copy_object().bucket("watch").key(&b).copy_source(format!("watch/{}", urlencode(&a))).send().await.unwrap();
+    assert_eq!(client.head_object().bucket("watch").key(&b).send().await.unwrap().content_length(), Some(5));
+
+    let listed = client.list_objects_v2().bucket("watch").prefix("inputs/").send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, [a.as_str(), b.as_str(), "inputs/short.mp4"], "in key order, under their own names");
+    assert_eq!(listed.contents()[0].e_tag(), put.e_tag());
+    let grouped = client.list_objects_v2().bucket("watch").prefix("inputs/").delimiter("/").send().await.unwrap();
+    let groups: Vec<&str> = grouped.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(grouped.contents().iter().filter_map(|o| o.key()).collect::<Vec<_>>(), ["inputs/short.mp4"]);
+    let mut paged = Vec::new();
+    let mut pages = client.list_objects_v2().bucket("watch").prefix("inputs/").max_keys(1).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        paged.extend(page.unwrap().contents().iter().filter_map(|o| o.key().map(str::to_string)));
+    }
+    assert_eq!(paged, [a.clone(), b.clone(), "inputs/short.mp4".to_string()]);
+
+    // Assembled from parts under a long key.
+    let c = long("c");
+    let upload = client.create_multipart_upload().bucket("watch").key(&c).send().await.unwrap();
+    let id = upload.upload_id().unwrap();
+    assert_eq!(upload.key(), Some(c.as_str()));
+    let part = client
+        .upload_part()
+        .bucket("watch")
+        .key(&c)
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"parts"))
+        .send()
+        .await
+        .unwrap();
+    let done = CompletedMultipartUpload::builder()
+        .parts(CompletedPart::builder().part_number(1).e_tag(part.e_tag().unwrap()).build())
+        .build();
+    client
+        .complete_multipart_upload()
+        .bucket("watch")
+        .key(&c)
+        .upload_id(id)
+        .multipart_upload(done)
+        .send()
+        .await
+        .unwrap();
+    let event = loop {
+        let e = next_event(&mut events).await;
+        if e.detail.object.key == c {
+            break e;
+        }
+    };
+    assert_eq!(event.detail.object.size, 5);
+
+    client.delete_object().bucket("watch").key(&a).send().await.unwrap();
+    let left = client.list_objects_v2().bucket("watch").prefix("inputs/").send().await.unwrap();
+    assert_eq!(
+        left.contents().iter().filter_map(|o| o.key()).collect::<Vec<_>>(),
+        [b.as_str(), c.as_str(), "inputs/short.mp4"]
+    );
+
+    let too_long = format!("inputs/{}", "y".repeat(1020));
+    let refused = client
+        .put_object()
+        .bucket("watch")
+        .key(&too_long)
+        .body(ByteStream::from_static(b"n"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.into_service_error().meta().code(), Some("KeyTooLongError"));
+}
