@@ -1,5 +1,6 @@
 //! `mediaflow captions FILE`: a caption file to WebVTT, as the pipeline converts it.
 
+use mediaflow_core::Named;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};

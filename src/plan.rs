@@ -1,5 +1,6 @@
 //! `mediaflow plan FILE`: what the pipeline would do with a local file.
 
+use mediaflow_core::Named;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;

@@ -1,4 +1,4 @@
-use mediaflow_core::ErrorName;
+use mediaflow_core::{ErrorName, Named};
 
 /// Why a caption file could not be read. Every variant is `MediaFlow.InvalidCaption`: the upload
 /// is what needs fixing, and the message says where and how.
@@ -14,11 +14,13 @@ pub enum Error {
     Xml(String),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         ErrorName::InvalidCaption
     }
+}
 
+impl Error {
     pub(crate) fn unexpected(line: usize, expected: &'static str, found: &str) -> Error {
         let found: String = found.chars().take(80).collect();
         Error::Unexpected { line, expected, found }

@@ -1,6 +1,7 @@
 //! Every file of `testdata/` converted, and every WebVTT written passes the W3C validator
 //! (npm `webvtt-parser`) with zero errors.
 
+use mediaflow_core::Named;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

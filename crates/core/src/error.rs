@@ -1,8 +1,6 @@
 //! Stable error names. They cross the Lambda boundary as `errorType` and are what the
 //! state machine's `Retry`/`Catch` match on, so a name, once shipped, never changes.
 
-use lambda_runtime::Diagnostic;
-
 /// Every `errorType` the pipeline's functions raise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorName {
@@ -69,17 +67,19 @@ impl ErrorName {
     pub fn from_error_type(s: &str) -> Option<ErrorName> {
         ErrorName::ALL.into_iter().find(|n| n.as_str() == s)
     }
-
-    /// The Lambda error payload for a message under this name.
-    pub fn diagnostic(self, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { error_type: self.as_str().to_string(), error_message: message.into() }
-    }
 }
 
 impl std::fmt::Display for ErrorName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// An error with a stable name: every crate's error enum implements it, so one conversion
+/// (`mediaflow_lambda::lambda_error!`) makes any of them the Lambda error payload, and a variant
+/// that carries another crate's error names itself by that error's `name()`.
+pub trait Named {
+    fn name(&self) -> ErrorName;
 }
 
 /// Errors of the pure logic in this crate.
@@ -101,8 +101,8 @@ pub enum Error {
     InvalidPrices(String),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::InvalidKey { .. } => ErrorName::InvalidKey,
             Error::InvalidTemplate(_) => ErrorName::InvalidTemplate,
@@ -112,12 +112,6 @@ impl Error {
             Error::MissingOutput(_) => ErrorName::OutputMismatch,
             Error::InvalidPrices(_) => ErrorName::Configuration,
         }
-    }
-}
-
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Diagnostic {
-        e.name().diagnostic(e.to_string())
     }
 }
 
@@ -137,10 +131,9 @@ mod tests {
     }
 
     #[test]
-    fn core_errors_become_named_diagnostics() {
-        let d: Diagnostic =
-            Error::InvalidKey { key: "inputs/../x".into(), reason: "it contains a '..' segment" }.into();
-        assert_eq!(d.error_type, "MediaFlow.InvalidKey");
-        assert!(d.error_message.contains("'..'"), "{}", d.error_message);
+    fn core_errors_are_named() {
+        let e = Error::InvalidKey { key: "inputs/../x".into(), reason: "it contains a '..' segment" };
+        assert_eq!(e.name().as_str(), "MediaFlow.InvalidKey");
+        assert!(e.to_string().contains("'..'"), "{e}");
     }
 }

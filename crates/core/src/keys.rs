@@ -230,6 +230,7 @@ fn split_extension(name: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Named;
 
     fn key(k: &str) -> SourceKey {
         SourceKey::parse(k).unwrap()

@@ -22,4 +22,4 @@ pub mod templates;
 pub mod text;
 pub mod thumbnail;
 
-pub use error::{Error, ErrorName};
+pub use error::{Error, ErrorName, Named};

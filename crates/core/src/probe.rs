@@ -202,6 +202,7 @@ fn language_of(s: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Named;
     use serde_json::json;
 
     fn probe(v: Value) -> Result<Probe, Error> {

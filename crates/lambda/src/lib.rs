@@ -6,7 +6,7 @@ pub mod runtime;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use mediaflow_core::ErrorName;
+use mediaflow_core::{ErrorName, Named};
 
 /// An S3 client from the environment. `S3_FORCE_PATH_STYLE=true` selects path-style requests,
 /// which S3-compatible endpoints without per-bucket host names need.
@@ -24,10 +24,15 @@ macro_rules! lambda_error {
     ($error:ty) => {
         impl From<$error> for lambda_runtime::Diagnostic {
             fn from(e: $error) -> lambda_runtime::Diagnostic {
-                e.name().diagnostic(e.to_string())
+                $crate::diagnostic(mediaflow_core::Named::name(&e), e.to_string())
             }
         }
     };
+}
+
+/// The Lambda error payload of `message` under `name`.
+pub fn diagnostic(name: ErrorName, message: impl Into<String>) -> lambda_runtime::Diagnostic {
+    lambda_runtime::Diagnostic { error_type: name.as_str().to_string(), error_message: message.into() }
 }
 
 /// The whole body of a GET, or a transient failure (the connection broke mid-way).
@@ -131,8 +136,8 @@ impl std::fmt::Display for ToolError {
 
 impl std::error::Error for ToolError {}
 
-impl ToolError {
-    pub fn name(&self) -> ErrorName {
+impl Named for ToolError {
+    fn name(&self) -> ErrorName {
         match self {
             ToolError::Timeout { .. } => ErrorName::Transient,
             ToolError::Missing { .. } => ErrorName::Configuration,
@@ -188,6 +193,12 @@ impl std::fmt::Display for AwsFailure {
 }
 
 impl std::error::Error for AwsFailure {}
+
+impl Named for AwsFailure {
+    fn name(&self) -> ErrorName {
+        self.name
+    }
+}
 
 impl AwsFailure {
     /// Whether a conditional write (`If-None-Match: *`, `If-Match`) lost: the object was there,

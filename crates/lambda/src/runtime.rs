@@ -36,7 +36,7 @@ pub fn parse_input<I: DeserializeOwned>(payload: Value) -> Result<I, Diagnostic>
     serde_path_to_error::deserialize(payload).map_err(|e| {
         let at = e.path().to_string();
         let at = if at == "." { "the payload".to_string() } else { format!("`{at}`") };
-        ErrorName::InvalidInput.diagnostic(format!("{at} does not fit this function's input: {}", e.inner()))
+        crate::diagnostic(ErrorName::InvalidInput, format!("{at} does not fit this function's input: {}", e.inner()))
     })
 }
 

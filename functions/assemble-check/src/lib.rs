@@ -8,9 +8,9 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssemblyResult, AssemblyStatus, AssetInput, AssetKind};
 use mediaflow_core::keys::SourceKey;
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect, copy_source};
 
 /// S3's smallest part but the last.
@@ -32,13 +32,13 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Key(e) => e.name(),
             Error::NotAChunk(_) => ErrorName::InvalidInput,
             Error::Mismatch { .. } => ErrorName::OutputMismatch,
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

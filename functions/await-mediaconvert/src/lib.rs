@@ -15,12 +15,12 @@
 
 use aws_sdk_mediaconvert::types::JobSettings;
 use aws_smithy_types::body::SdkBody;
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{
     AwaitMediaConvertInput, JobStateChangeDetail, JobStateChangeEvent, JobStatus, OutputFile, PlannedOutput,
     Renditions, TranscodeCheck, TranscodeSubmit,
 };
 use mediaflow_core::mediaconvert::{renditions, task_key, task_ref, to_wire};
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -55,13 +55,13 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::TranscodeFailed { .. } => ErrorName::TranscodeFailed,
             Error::Pending { .. } => ErrorName::TranscodePending,
             Error::NoTask(_) | Error::BadTask(_) | Error::BadPayload(_) => ErrorName::InvalidInput,
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

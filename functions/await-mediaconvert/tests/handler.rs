@@ -6,6 +6,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{CaptureRequestReceiver, capture_request};
 use aws_smithy_types::body::SdkBody;
 use mediaflow_core::ErrorName;
+use mediaflow_core::Named;
 use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{Renditions, Source};
 use mediaflow_core::keys::SourceKey;

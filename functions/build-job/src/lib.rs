@@ -3,12 +3,12 @@
 //! watch bucket that users edit (`JOB_TEMPLATE_KEY`, `AUDIO_JOB_TEMPLATE_KEY`); the price table
 //! likewise `infra/mediaconvert-prices.json` or their own (`PRICE_TABLE_KEY`).
 
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetKind, JobPlan, MediaInput};
 use mediaflow_core::cost::PriceTable;
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::plan::{PlanConfig, job_for, template_for};
 use mediaflow_core::templates;
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 use serde_json::Value;
 
@@ -38,14 +38,14 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Core(e) => e.name(),
             Error::NotMedia(_) => ErrorName::InvalidInput,
             Error::TemplateNotJson { .. } => ErrorName::InvalidTemplate,
             Error::Missing { .. } => ErrorName::Configuration,
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use build_job::{Clients, handler};
 use mediaflow_core::ErrorName;
+use mediaflow_core::Named;
 use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{MediaInput, Source};
 use mediaflow_core::keys::SourceKey;

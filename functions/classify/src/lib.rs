@@ -5,10 +5,10 @@
 //! owner and ends as a duplicate; a redrive of the same execution finds itself and goes on.
 
 use aws_sdk_s3::primitives::ByteStream;
-use mediaflow_core::ErrorName;
 use mediaflow_core::classify::{SNIFF_BYTES, classify, classify_past_tag, id3_end, tag_hides_the_format};
 use mediaflow_core::contract::{Asset, AssetKind, AssetName, ClassifyInput, ClassifyOutput, Source};
 use mediaflow_core::keys::{SourceKey, claim_key, decode_event_key};
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 use serde_json::json;
 
@@ -28,12 +28,12 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Key(e) => e.name(),
             Error::Gone { .. } | Error::BadClaim(_) => ErrorName::InvalidInput,
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

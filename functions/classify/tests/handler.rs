@@ -1,5 +1,6 @@
 //! Classify against the embedded S3 endpoint, fed the events the endpoint itself emits.
 
+use mediaflow_core::Named;
 use std::time::Duration;
 
 use classify::{Clients, handler};

@@ -2,9 +2,9 @@
 //! `closed-caption/<dir>/<stem>.vtt` (the language tag stays in the stem). A WebVTT upload that
 //! is already valid is stored unchanged.
 
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, CaptionResult};
 use mediaflow_core::keys::SourceKey;
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect, put_staged};
 
 /// Caption files are small; anything past this is not one.
@@ -33,13 +33,13 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Caption(_) | Error::TooLarge(_) => ErrorName::InvalidCaption,
             Error::Key(e) => e.name(),
             Error::NotACaption(_) | Error::Gone { .. } => ErrorName::InvalidInput,
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The handler against the embedded S3 endpoint, with the real `aws-sdk-s3` client.
 
+use mediaflow_core::Named;
 use std::path::Path;
 
 use convert_caption::{Clients, handler};

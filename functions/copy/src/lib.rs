@@ -7,9 +7,9 @@
 //! function. Objects above 5 GiB (CopyObject's limit) are copied in parts with UploadPartCopy.
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, OutputFile, Renditions, StoredObject};
 use mediaflow_core::keys::SourceKey;
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, copy_source};
 
 /// CopyObject copies at most 5 GiB.
@@ -37,13 +37,13 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Key(e) => e.name(),
             Error::NotMp3(_) => ErrorName::InvalidInput,
             Error::Mismatch { .. } => ErrorName::OutputMismatch,
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use copy::{Clients, archive_original, copy_mp3};
 use mediaflow_core::ErrorName;
+use mediaflow_core::Named;
 use mediaflow_core::contract::{AssetInput, Source};
 use mediaflow_core::publish::staged_key;
 use mediaflow_local::EmbeddedS3;

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::ProbeInput;
 use mediaflow_core::probe::{FFPROBE_ARGS, Probe, parse_ffprobe};
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, run_tool};
 
 /// How long ffprobe may take, and the presigned URL stays valid.
@@ -30,13 +30,13 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Media(e) => e.name(),
             Error::Unreadable(_) => ErrorName::InvalidMedia,
             Error::Tool(e) => e.name(),
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Probe against the embedded S3 endpoint, on real media made with ffmpeg.
 
+use mediaflow_core::Named;
 use std::path::Path;
 
 use mediaflow_core::ErrorName;

@@ -9,12 +9,12 @@
 //! its own guard or its own published set and finishes the work.
 
 use aws_sdk_s3::primitives::ByteStream;
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{PublishInput, PublishResult, PublishStatus, Source};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::publish::{
     Decision, Guard, PublishRecord, PublishedSet, Upload, decide, guard_key, public_keys, staged_key,
 };
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 
 pub use copy::Clients;
@@ -35,15 +35,15 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Core(e) => e.name(),
             Error::Copy(e) => e.name(),
             // Step Functions retries these with backoff: the other publish ends in seconds.
             Error::Busy(_) | Error::Raced => ErrorName::Transient,
             Error::BadRecord(_) => ErrorName::InvalidInput,
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! upload's leftovers removed, a superseded upload publishing nothing, a busy guard retried.
 
 use mediaflow_core::ErrorName;
+use mediaflow_core::Named;
 use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{
     ExecutionDocument, MetadataResult, OutputFile, PublishInput, PublishStatus, Renditions, Source,

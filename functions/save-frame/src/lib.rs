@@ -11,10 +11,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MediaInput, Thumbnail};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::thumbnail::{frame_size, frame_time};
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, put_staged, run_tool};
 
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(120);
@@ -42,13 +42,13 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Key(e) => e.name(),
             Error::NoPicture | Error::NoFrame { .. } => ErrorName::FrameFailed,
             Error::Tool(e) => e.name(),
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! SaveFrame on real media against the embedded S3 endpoint; the JPEG checked with ffprobe.
 
+use mediaflow_core::Named;
 use std::path::Path;
 
 use mediaflow_core::ErrorName;

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MetadataResult, SaveMetadataInput};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::metadata::{self, ObjectStat};
 use mediaflow_core::publish::staged_key;
+use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, put_staged};
 
 /// The schema the document must meet, as generated into `schemas/`.
@@ -35,12 +35,12 @@ pub enum Error {
     S3(#[from] AwsFailure),
 }
 
-impl Error {
-    pub fn name(&self) -> ErrorName {
+impl Named for Error {
+    fn name(&self) -> ErrorName {
         match self {
             Error::Core(e) => e.name(),
             Error::Schema(_) => ErrorName::InvalidInput,
-            Error::S3(f) => f.name,
+            Error::S3(f) => f.name(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! SaveMetadata against the embedded S3 endpoint.
 
 use mediaflow_core::ErrorName;
+use mediaflow_core::Named;
 use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{ExecutionDocument, OutputFile, Renditions, SaveMetadataInput, Source, StoredObject};
 use mediaflow_core::keys::SourceKey;

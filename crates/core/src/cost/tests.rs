@@ -3,6 +3,7 @@
 //! $0.0075/min, HD $0.015/min, UHD $0.030/min; Professional SD $0.012/min, HD $0.024/min,
 //! UHD $0.048/min; audio-only $0.003/min; ×2 above 30 fps; billed per second, 10 s minimum.
 
+use crate::Named;
 use serde_json::json;
 
 use super::*;

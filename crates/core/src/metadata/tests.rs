@@ -1,4 +1,5 @@
 use super::*;
+use crate::Named;
 use crate::classify::classify;
 use crate::contract::{ExecutionDocument, OutputFile, Renditions, Source, StoredObject, Thumbnail};
 use crate::keys::SourceKey;
