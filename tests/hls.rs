@@ -8,34 +8,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-/// A `width`×`height` clip of `seconds` with sound, of moving content (so rungs differ).
-fn clip(path: &Path, width: u32, height: u32, seconds: u32) {
-    let size = format!("testsrc2=size={width}x{height}:rate=25");
-    let t = seconds.to_string();
-    mediaflow_testkit::ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &size,
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-t",
-        &t,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-        path.to_str().unwrap(),
-    ]);
-}
-
 fn process(dir: &Path) {
     let template = common::repo().join("infra/job-hls.json");
     let out = common::mediaflow(
@@ -76,7 +48,7 @@ fn variants_of(master: &Path) -> Vec<(u64, u64)> {
 fn the_hls_template_makes_an_aligned_ladder_beside_the_mp4s_and_a_reupload_trims_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    clip(&d.join("talk.mp4"), 1280, 720, 14);
+    mediaflow_testkit::video(&d.join("talk.mp4"), 1280, 720, 14.0, true);
     process(d);
     let av = d.join("data/s3/public/audiovideo");
     for rung in ["360p", "480p", "720p"] {
@@ -108,7 +80,7 @@ fn the_hls_template_makes_an_aligned_ladder_beside_the_mp4s_and_a_reupload_trims
     assert_eq!(document["cost"]["outputs"].as_array().unwrap().len(), 6, "each MP4 and each variant is billed");
 
     // A smaller upload of the name: the 720p variant goes, playlist and segments.
-    clip(&d.join("talk.mp4"), 854, 480, 8);
+    mediaflow_testkit::video(&d.join("talk.mp4"), 854, 480, 8.0, true);
     process(d);
     assert_eq!(variants_of(&av.join("talk.m3u8")), [(640, 360), (854, 480)]);
     let left: Vec<String> =
