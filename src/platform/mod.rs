@@ -1,0 +1,194 @@
+//! The whole pipeline on one machine: the embedded S3 endpoint, the MediaConvert stand-in, the
+//! Step Functions engine with its API running `statemachine/pipeline.asl.json` filled as infra
+//! fills it, every function of `functions/` as an in-process Lambda, the three EventBridge rules
+//! of `infra/template.yaml` as event routing (`routing.rs`), and an SNS sink (`topic.rs`).
+//! The functions are wired in `functions.rs`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use mediaflow_core::cors;
+use mediaflow_core::statemachine::{self, DEFINITION};
+use mediaflow_local::engine::{Definition, Engine, ExecutionStore, StateMachine, contracts};
+use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings};
+use mediaflow_local::{ACCOUNT, REGION};
+use mediaflow_local::{EmbeddedS3, StepFunctionsEndpoint};
+
+mod functions;
+mod routing;
+
+use functions::{RegistrySlot, functions};
+
+use crate::topic::{Notification, Topic};
+
+pub const APPLICATION: &str = "mediaflow";
+/// The state machine's name: `<application>-pipeline`, as infra names it.
+pub const PIPELINE: &str = "mediaflow-pipeline";
+pub const WATCH_BUCKET: &str = "watch";
+pub const PUBLIC_BUCKET: &str = "public";
+
+pub struct Platform {
+    pub s3: EmbeddedS3,
+    pub sfn: StepFunctionsEndpoint,
+    pub mediaconvert: MediaConvertEndpoint,
+    pub machine_arn: String,
+    pub data: PathBuf,
+    topic: Topic,
+}
+
+/// Where things live under the data folder.
+pub struct Layout {
+    pub buckets: PathBuf,
+    pub executions: PathBuf,
+    pub jobs: PathBuf,
+    pub work: PathBuf,
+    pub notifications: PathBuf,
+    /// Each execution's log (`logs.rs`).
+    pub logs: PathBuf,
+}
+
+impl Layout {
+    pub fn of(data: &Path) -> Layout {
+        Layout {
+            buckets: data.join("s3"),
+            executions: data.join("executions"),
+            jobs: data.join("mediaconvert"),
+            work: data.join("work"),
+            notifications: data.join("notifications.jsonl"),
+            logs: data.join("logs"),
+        }
+    }
+}
+
+/// The repository's `schemas/`, for the engine's contract check: from the working directory, or
+/// beside this source tree when run from the repository.
+fn schemas_dir() -> Option<PathBuf> {
+    [PathBuf::from("schemas"), Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas")]
+        .into_iter()
+        .find(|p| p.join("ClassifyOutput.json").exists())
+}
+
+/// How to start the platform.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where the S3 endpoint listens (port 0: any free port).
+    pub s3_addr: String,
+    /// Where the Step Functions endpoint listens.
+    pub sfn_addr: String,
+    /// An edited video job template: put at [`JOB_TEMPLATE_KEY`] in the watch bucket and used
+    /// by build-job, as `JOB_TEMPLATE_KEY` makes it on AWS.
+    pub job_template: Option<PathBuf>,
+    /// How many MediaConvert jobs transcode at once, and how many invocations of each function
+    /// that runs ffmpeg or ffprobe (Probe, SaveFrame) run at once: Lambda's reserved
+    /// concurrency on AWS.
+    pub transcode_jobs: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            s3_addr: "127.0.0.1:0".into(),
+            sfn_addr: "127.0.0.1:0".into(),
+            job_template: None,
+            transcode_jobs: mediaflow_local::mediaconvert::default_jobs(),
+        }
+    }
+}
+
+/// Where an edited job template goes in the watch bucket.
+pub const JOB_TEMPLATE_KEY: &str = ".mediaflow/job.json";
+
+impl Platform {
+    /// What the console reads and drives: this platform's APIs.
+    pub fn console_backend(&self) -> crate::console::Backend {
+        crate::console::Backend {
+            sfn: self.sfn.operations(),
+            machine_arn: self.machine_arn.clone(),
+            s3: self.s3.client(),
+            s3_endpoint: self.s3.endpoint(),
+            logs: Layout::of(&self.data).logs,
+            watch_bucket: WATCH_BUCKET.into(),
+            public_bucket: PUBLIC_BUCKET.into(),
+        }
+    }
+
+    /// Starts everything over `data`.
+    pub async fn start(data: &Path, options: &Options) -> Result<Platform> {
+        let (s3_addr, sfn_addr) = (options.s3_addr.as_str(), options.sfn_addr.as_str());
+        std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+        let data = data.canonicalize()?;
+        let layout = Layout::of(&data);
+        crate::logs::keep_in(layout.logs.clone());
+        let s3 = EmbeddedS3::start(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr.parse()?)
+            .await
+            .context("starting the S3 endpoint (is another mediaflow serve running? pick another --s3)")?;
+        // The template's CORS rules, for pages served on this machine (the console).
+        s3.set_cors(WATCH_BUCKET, cors::watch_rules(cors::local_origins()))?;
+        s3.set_cors(PUBLIC_BUCKET, cors::public_rules(cors::local_origins()))?;
+        let settings = Settings {
+            jobs_dir: Some(layout.jobs.clone()),
+            max_jobs: options.transcode_jobs,
+            ..Settings::new(s3.client(), layout.work.clone())
+        };
+        let mediaconvert = MediaConvertEndpoint::start(settings, "127.0.0.1:0".parse()?)
+            .await
+            .with_context(|| format!("reading the MediaConvert jobs kept in {}", layout.jobs.display()))?;
+        if let Some(template) = &options.job_template {
+            let body = aws_sdk_s3::primitives::ByteStream::from_path(template)
+                .await
+                .with_context(|| format!("reading the job template {}", template.display()))?;
+            s3.client().put_object().bucket(WATCH_BUCKET).key(JOB_TEMPLATE_KEY).body(body).send().await?;
+        }
+
+        let arns = statemachine::arns(REGION, ACCOUNT, APPLICATION);
+        let filled = statemachine::fill(DEFINITION, &arns)?;
+        let machine = StateMachine::new(PIPELINE, Definition::parse(&filled)?);
+        let topic = Topic::new(layout.notifications.clone());
+
+        // The engine and the API come up first: await-mediaconvert answers task tokens through
+        // the API, as it does on AWS.
+        let (registry_slot, registry) = RegistrySlot::new(&arns);
+        let check = match schemas_dir() {
+            Some(dir) => Some(contracts::pipeline_check(&dir).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let store = ExecutionStore::new(&layout.executions);
+        let engine = Engine::build(registry, check, Some(store.clone()));
+        let sfn = StepFunctionsEndpoint::start(engine, Some(store), sfn_addr.parse()?).await?;
+        let machine_arn = machine.arn.clone();
+        sfn.register(machine, &filled);
+        let template_key = options.job_template.as_ref().map(|_| JOB_TEMPLATE_KEY.to_string());
+        let limit = options.transcode_jobs.max(1);
+        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, template_key, topic.clone(), limit));
+
+        let platform = Platform { s3, sfn, mediaconvert, machine_arn, data, topic };
+        platform.route();
+        // What an earlier process left running goes on, now that every event has its route.
+        let executions = platform.sfn.resume_kept();
+        let jobs = platform.mediaconvert.resume();
+        if !executions.is_empty() || !jobs.is_empty() {
+            eprintln!(
+                "mediaflow: resumed {} execution(s) and {} MediaConvert job(s) left running by an earlier process",
+                executions.len(),
+                jobs.len()
+            );
+        }
+        Ok(platform)
+    }
+
+    /// What the topic has received from this process so far.
+    pub fn notifications(&self) -> Vec<Notification> {
+        self.topic.received()
+    }
+
+    /// Waits, a second at most, for the topic to hear that `execution` ended in `status`: the
+    /// failure rule's notice follows the status change on a task of its own.
+    pub async fn told(&self, execution: &str, status: &str) {
+        for _ in 0..100 {
+            if self.notifications().iter().any(|n| n.execution == execution && n.status == status) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The EventBridge rules of `infra/template.yaml`, as the platform routes its events.
+
+use std::sync::Arc;
+
+use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, matches, upload_pattern};
+
+use super::functions::await_clients;
+use super::{APPLICATION, Platform, WATCH_BUCKET};
+use crate::topic::Notification;
+
+impl Platform {
+    /// The rules of `infra/template.yaml`: uploads under `inputs/` start an execution; this
+    /// application's job state changes go to await-mediaconvert's complete entry point; an
+    /// execution that ends without success is told to the topic.
+    pub(super) fn route(&self) {
+        let mut uploads = self.s3.events();
+        let sfn = self.sfn.client();
+        let machine = self.machine_arn.clone();
+        let pattern = upload_pattern(WATCH_BUCKET);
+        tokio::spawn(async move {
+            while let Some(event) = uploads.recv().await {
+                let json = serde_json::to_value(&event).expect("events serialise");
+                if !matches(&pattern, &json).unwrap_or(false) {
+                    continue;
+                }
+                let started = sfn
+                    .start_execution()
+                    .state_machine_arn(&machine)
+                    .name(uuid::Uuid::new_v4().to_string())
+                    .input(json.to_string())
+                    .send()
+                    .await;
+                if let Err(e) = started {
+                    eprintln!("mediaflow: could not start an execution for {}: {e}", event.detail.object.key);
+                }
+            }
+        });
+        let mut jobs = self.mediaconvert.events();
+        let clients = Arc::new(await_clients(&self.s3, &self.sfn, &self.mediaconvert));
+        let pattern = job_state_pattern(APPLICATION);
+        tokio::spawn(async move {
+            while let Some(event) = jobs.recv().await {
+                let json = serde_json::to_value(&event).expect("events serialise");
+                if matches(&pattern, &json).unwrap_or(false)
+                    && let Err(e) = await_mediaconvert::complete(event, &clients).await
+                {
+                    eprintln!("mediaflow: await-mediaconvert could not answer a job event: {e}");
+                }
+            }
+        });
+        let mut statuses = self.sfn.events();
+        let pattern = execution_failed_pattern(&self.machine_arn);
+        let topic = self.topic.clone();
+        tokio::spawn(async move {
+            while let Some(event) = statuses.recv().await {
+                let json = serde_json::to_value(&event).expect("events serialise");
+                if matches(&pattern, &json).unwrap_or(false) {
+                    topic.publish(Notification {
+                        subject: None,
+                        status: event.detail.status,
+                        execution: event.detail.name,
+                        message: json,
+                    });
+                }
+            }
+        });
+    }
+}
