@@ -174,3 +174,26 @@ async fn an_unsupported_setting_and_an_unreadable_input_end_in_error() {
     assert!(!message.contains("X-Amz-Signature"), "the presigned URL stays out of the message: {message}");
     assert!(w.s3.path_of("public", "audiovideo/clip_360p.mp4").metadata().is_err(), "nothing written");
 }
+
+/// While ffmpeg runs, the job's percent moves between 0 and 100, as ffmpeg's stats lines say.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_job_reports_how_far_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path()).await;
+    let clip = dir.path().join("long.mp4");
+    mediaflow_testkit::video(&clip, 1920, 1080, 12.0, true);
+    let body = job_for_upload(&w, &clip, "inputs/long.mp4", "ref-progress").await;
+    create(&w, &body).await;
+    let mut seen = Vec::new();
+    for _ in 0..1200 {
+        let jobs = w.mediaconvert.jobs();
+        let job = &jobs[0];
+        if job.status == "COMPLETE" {
+            break;
+        }
+        seen.push(job.percent);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.iter().any(|p| (1..100).contains(p)), "no percent between 0 and 100 in {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "it only moves on: {seen:?}");
+}

@@ -1,6 +1,9 @@
 //! One job, run: PROGRESSING, one ffmpeg process over a presigned URL of the input (progress
-//! read as it goes), the outputs uploaded through the embedded S3, then COMPLETE, or ERROR with
-//! a code and message as MediaConvert gives them.
+//! read as it goes from ffmpeg's stats lines, with ffmpeg-sidecar's parser), the outputs
+//! uploaded through the embedded S3, then COMPLETE, or ERROR with a code and message as
+//! MediaConvert gives them. The process is tokio's, not ffmpeg-sidecar's: a job's ffmpeg must
+//! die with its task (a stopped platform leaves none behind), and sidecar's child is a blocking
+//! std one.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -8,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use ffmpeg_sidecar::log_parser::{parse_time_str, try_parse_progress};
 use mediaflow_core::contract::{OutputDetail, OutputGroupDetail, VideoDetails};
 use mediaflow_core::keys::s3_location;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::compile::{Output, compile};
 use super::hls;
@@ -116,40 +120,42 @@ async fn transcode(
     }
     let duration = seconds_of(&settings.ffprobe, &url).await;
 
+    // ffmpeg's stats lines (`-stats`, each ended by `\r`) give the progress, read with
+    // ffmpeg-sidecar's parser; its errors come level-prefixed (`[error] …`).
     let mut child = tokio::process::Command::new(&settings.ffmpeg)
-        .args(["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-i", &url])
+        .args(["-hide_banner", "-nostdin", "-y", "-loglevel", "level+error", "-stats", "-i", &url])
         .args(&compiled.args)
         .current_dir(work)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| (INPUT_FAILED, format!("cannot run {}: {e}", settings.ffmpeg.display())))?;
-    let mut stderr = child.stderr.take().expect("piped");
-    let errors = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text).await;
-        text
-    });
     let interval = status_interval(request);
     let mut last_update = Instant::now();
-    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let (Some(total), Some(micros)) = (duration, line.strip_prefix("out_time_us=")) else { continue };
-        let Ok(micros) = micros.parse::<f64>() else { continue };
-        let percent = ((micros / 1e6 / total) * 100.0).clamp(0.0, 99.0) as u32;
-        if let Some(job) = service.update(id, |j| j.percent = percent)
-            && last_update.elapsed() >= interval
-        {
-            last_update = Instant::now();
-            service.announce(&job, "STATUS_UPDATE");
+    let mut last_error = None;
+    let mut segments = BufReader::new(child.stderr.take().expect("piped")).split(b'\r');
+    while let Ok(Some(segment)) = segments.next_segment().await {
+        for line in String::from_utf8_lossy(&segment).split('\n') {
+            if let Some(message) = line.strip_prefix("[error] ").or_else(|| line.strip_prefix("[fatal] ")) {
+                last_error = Some(message.trim().to_string());
+                continue;
+            }
+            let Some(at) = try_parse_progress(line).and_then(|p| parse_time_str(&p.time)) else { continue };
+            let Some(total) = duration else { continue };
+            let percent = ((at / total) * 100.0).clamp(0.0, 99.0) as u32;
+            if let Some(job) = service.update(id, |j| j.percent = percent)
+                && last_update.elapsed() >= interval
+            {
+                last_update = Instant::now();
+                service.announce(&job, "STATUS_UPDATE");
+            }
         }
     }
     let status = child.wait().await.map_err(|e| (INPUT_FAILED, e.to_string()))?;
-    let stderr = errors.await.unwrap_or_default();
     if !status.success() {
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("ffmpeg failed");
+        let last = last_error.unwrap_or_else(|| "ffmpeg failed".into());
         // The presigned URL's signature is a credential: keep it out of the message.
         let last = last.replace(&url, input);
         return Err((INPUT_FAILED, format!("the input could not be transcoded: {last}")));
