@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 use super::dataflow::{DataError, apply_template, input_path, select};
 use super::errors::Failure;
 use super::execution::Branch;
+use super::history::in_branch;
 use super::progress::Path;
-use super::run::{Halt, Run, Stop, in_branch, runtime};
+use super::run::{Halt, Run, Stop, runtime};
 
 impl Run {
     pub(super) async fn parallel(

@@ -2,6 +2,9 @@
 //! Functions' `GetExecutionHistory` gives, so that what the local engine shows reads like the
 //! console's execution view.
 
+use std::cell::Cell;
+use std::future::Future;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -46,4 +49,26 @@ impl History {
     pub fn kinds(&self) -> Vec<&str> {
         self.events.iter().map(|e| e.kind.as_str()).collect()
     }
+}
+
+tokio::task_local! {
+    /// The last event of the branch being polled: branches of a Parallel or items of a Map run
+    /// as futures of one task, and each event's `previousEventId` names the event before it in
+    /// its own branch, as Step Functions' history does (what a console follows to the state).
+    static BRANCH_LAST_EVENT: Cell<u64>;
+}
+
+/// Runs `branch` as a branch of its own whose events follow event `from`.
+pub(crate) fn in_branch<F: Future>(from: u64, branch: F) -> impl Future<Output = F::Output> {
+    BRANCH_LAST_EVENT.scope(Cell::new(from), branch)
+}
+
+/// The last event of the branch being run, when there is a branch.
+pub(crate) fn branch_last_event() -> Option<u64> {
+    BRANCH_LAST_EVENT.try_with(Cell::get).ok()
+}
+
+/// The branch being run has moved on to event `id`.
+pub(crate) fn branch_moved_on(id: u64) {
+    let _ = BRANCH_LAST_EVENT.try_with(|last| last.set(id));
 }

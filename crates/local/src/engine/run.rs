@@ -7,9 +7,7 @@
 //! read from it, so a test on a paused runtime runs a day-long wait at once and sees the
 //! timestamps it would on AWS.
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +20,7 @@ use super::choice::{self, ChoiceError};
 use super::dataflow::{DataError, apply_result_path, apply_template, evaluate, input_path, output_path, select};
 use super::errors::{Decision, Failure, decide};
 use super::execution::{Branch, Execution, RedriveError, Resume, StateMachine, Status};
-use super::history::History;
+use super::history::{History, branch_last_event, branch_moved_on, in_branch};
 use super::progress::{Path, Progress};
 use super::registry::Registry;
 use super::store::{ExecutionStore, Journal};
@@ -316,18 +314,6 @@ fn random() -> f64 {
     (uuid::Uuid::new_v4().as_u128() & ((1u128 << 53) - 1)) as f64 / (1u64 << 53) as f64
 }
 
-tokio::task_local! {
-    /// The last event of the branch being polled: branches of a Parallel or items of a Map run
-    /// as futures of one task, and each event's `previousEventId` names the event before it in
-    /// its own branch, as Step Functions' history does (what a console follows to the state).
-    static BRANCH_LAST_EVENT: Cell<u64>;
-}
-
-/// Runs `branch` as a branch of its own whose events follow event `from`.
-pub(super) fn in_branch<F: Future>(from: u64, branch: F) -> impl Future<Output = F::Output> {
-    BRANCH_LAST_EVENT.scope(Cell::new(from), branch)
-}
-
 /// One execution in progress.
 pub(super) struct Run {
     pub(super) engine: Arc<Engine>,
@@ -377,9 +363,8 @@ impl Run {
     /// Records an event after the last one of its branch; returns its id.
     pub(super) fn record(&self, kind: &str, field: &str, details: Value) -> u64 {
         let mut history = self.live.history.lock().unwrap();
-        let previous = BRANCH_LAST_EVENT.try_with(Cell::get).ok();
-        let id = history.record(self.engine.now(), kind, field, details, previous);
-        let _ = BRANCH_LAST_EVENT.try_with(|last| last.set(id));
+        let id = history.record(self.engine.now(), kind, field, details, branch_last_event());
+        branch_moved_on(id);
         if let Some(journal) = &self.live.journal {
             journal.event(history.events.last().expect("just recorded"));
         }
