@@ -64,10 +64,10 @@ pub fn id3_end(head: &[u8]) -> Option<usize> {
     Some(10 + size + footer)
 }
 
-/// Whether `head` starts with an ID3 tag it does not see past: the caller reads on from
-/// [`id3_end`] and asks [`classify_past_tag`].
-pub fn tag_hides_the_format(head: &[u8]) -> bool {
-    id3_end(head).is_some_and(|end| end + 4 > head.len())
+/// Where to read on when `head` starts with an ID3 tag it does not see past: the caller reads
+/// from there and asks [`classify_past_tag`].
+pub fn past_long_tag(head: &[u8]) -> Option<usize> {
+    id3_end(head).filter(|end| end + 4 > head.len())
 }
 
 /// [`classify`] for an upload whose leading ID3 tag is longer than its first bytes, with

@@ -126,7 +126,7 @@ impl<'a> About<'a> {
         About {
             bucket: text(&["/source/bucket", "/document/source/bucket", "/event/detail/bucket/name"]),
             key: text(&["/source/key", "/document/source/key", "/event/detail/object/key", "/detail/jobId"]),
-            execution: text(&["/executionId", "/execution_id"]),
+            execution: text(&["/executionId"]),
         }
     }
 }

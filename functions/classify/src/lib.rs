@@ -5,7 +5,7 @@
 //! owner and ends as a duplicate; a redrive of the same execution finds itself and goes on.
 
 use aws_sdk_s3::primitives::ByteStream;
-use mediaflow_core::classify::{SNIFF_BYTES, classify, classify_past_tag, id3_end, tag_hides_the_format};
+use mediaflow_core::classify::{SNIFF_BYTES, classify, classify_past_tag, past_long_tag};
 use mediaflow_core::contract::{Asset, AssetKind, AssetName, ClassifyInput, ClassifyOutput, Source};
 use mediaflow_core::keys::{SourceKey, claim_key, decode_event_key};
 use mediaflow_core::{ErrorName, Named};
@@ -84,7 +84,7 @@ pub async fn handler(input: ClassifyInput, clients: &Clients) -> Result<Classify
     let first_bytes = if source.size == 0 { Vec::new() } else { read_head(clients, &bucket, &key, 0).await? };
     let mut asset = classify(&parsed, &first_bytes);
     // A tag (album art) longer than the first bytes hides what follows it: read on.
-    if let Some(end) = id3_end(&first_bytes).filter(|_| tag_hides_the_format(&first_bytes))
+    if let Some(end) = past_long_tag(&first_bytes)
         && (end as u64) < source.size
     {
         let after = read_head(clients, &bucket, &key, end as u64).await?;

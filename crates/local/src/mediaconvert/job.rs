@@ -161,15 +161,20 @@ async fn transcode(
         return Err((INPUT_FAILED, format!("the input could not be transcoded: {last}")));
     }
 
-    // What each output holds: its duration, and for an HLS variant what its master says of it.
+    // What each output holds: its duration, and for an HLS variant its segments (read once,
+    // for the upload and the master) and what its master says of it.
     let mut facts = Vec::with_capacity(compiled.outputs.len());
     for output in &compiled.outputs {
         let duration = seconds_of(&settings.ffprobe, &work.join(&output.file).to_string_lossy()).await;
-        let variant = match output.hls {
-            true => Some(variant_of(&settings.ffprobe, work, output).await?),
-            false => None,
+        let (segments, variant) = match output.hls {
+            true => {
+                let segments = segments_of(work, output)?;
+                let variant = variant_of(&settings.ffprobe, work, output, &segments).await?;
+                (segments, Some(variant))
+            }
+            false => (Vec::new(), None),
         };
-        facts.push((duration, variant));
+        facts.push((duration, segments, variant));
     }
     drop(slot);
     let mut groups: Vec<OutputGroupDetail> = compiled
@@ -182,8 +187,8 @@ async fn transcode(
         })
         .collect();
     let mut variants: Vec<Vec<(hls::Variant, (u64, u64))>> = vec![Vec::new(); groups.len()];
-    for (output, (duration, variant)) in compiled.outputs.iter().zip(facts) {
-        let detail = upload(service, work, output, duration).await?;
+    for (output, (duration, segments, variant)) in compiled.outputs.iter().zip(facts) {
+        let detail = upload(service, work, output, duration, &segments).await?;
         groups[output.group].output_details.push(detail);
         variants[output.group].extend(variant);
     }
@@ -196,14 +201,24 @@ async fn transcode(
     Ok(groups)
 }
 
-/// An HLS variant as the master playlist names it: bandwidth measured over its segments,
+/// The segments an HLS variant's playlist names, with their durations.
+fn segments_of(work: &Path, output: &Output) -> Result<Vec<(String, f64)>, JobError> {
+    let playlist = work.join(&output.file);
+    let text = std::fs::read(&playlist).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", playlist.display())))?;
+    hls::segments(&text).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", output.file)))
+}
+
+/// An HLS variant as the master playlist names it: bandwidth measured over its `segments`,
 /// codecs, size and frame rate as ffprobe reads its first segment.
-async fn variant_of(ffprobe: &Path, work: &Path, output: &Output) -> Result<(hls::Variant, (u64, u64)), JobError> {
+async fn variant_of(
+    ffprobe: &Path,
+    work: &Path,
+    output: &Output,
+    segments: &[(String, f64)],
+) -> Result<(hls::Variant, (u64, u64)), JobError> {
     let playlist = work.join(&output.file);
     let folder = playlist.parent().unwrap_or(work);
-    let text = std::fs::read(&playlist).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", playlist.display())))?;
-    let segments = hls::segments(&text).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", output.file)))?;
-    let bandwidth = hls::bandwidth(folder, &segments).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", output.file)))?;
+    let bandwidth = hls::bandwidth(folder, segments).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", output.file)))?;
     let first = segments.first().map(|(uri, _)| folder.join(uri));
     let streams = match &first {
         Some(path) => streams_of(ffprobe, path).await,
@@ -253,20 +268,19 @@ async fn put_file(service: &Service, path: &Path, destination: &str, content_typ
 }
 
 /// Writes `output` (of `duration` seconds, as ffprobe read it) to its destination: an HLS
-/// variant's segments first, then its playlist.
+/// variant's `segments` first, then its playlist.
 async fn upload(
     service: &Service,
     work: &Path,
     output: &Output,
     duration: Option<f64>,
+    segments: &[(String, f64)],
 ) -> Result<OutputDetail, JobError> {
     let path = work.join(&output.file);
     if output.hls {
-        let text = std::fs::read(&path).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", path.display())))?;
-        let segments = hls::segments(&text).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", output.file)))?;
         let folder = output.destination.rsplit_once('/').map_or("", |(folder, _)| folder);
         for (uri, _) in segments {
-            put_file(service, &path.with_file_name(&uri), &format!("{folder}/{uri}"), "video/mp2t").await?;
+            put_file(service, &path.with_file_name(uri), &format!("{folder}/{uri}"), "video/mp2t").await?;
         }
         put_file(service, &path, &output.destination, "application/vnd.apple.mpegurl").await?;
     } else {
