@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use indicatif::ProgressDrawTarget;
-use mediaflow_core::contract::ExecutionStatusChangeEvent;
+use mediaflow_core::contract::{
+    AssemblyResult, AssemblyStatus, ExecutionStatusChangeDetail, ExecutionStatusChangeEvent, ObjectCreatedEvent,
+};
 use mediaflow_local::engine::{ExecutionStore, Status};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -64,7 +66,11 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
             eprintln!("uploaded {} → s3://{WATCH_BUCKET}/{key}", file.display());
         }
     }
-    let finished = wait_for_all(&platform, &mut changes, uploads.len(), !as_json).await;
+    let mut awaited = Awaited::default();
+    for (_, key) in uploads {
+        awaited.uploaded(key);
+    }
+    let finished = wait_for_all(&platform, &mut changes, awaited, !as_json).await;
     let store = ExecutionStore::new(Layout::of(&platform.data).executions);
     let mut ended = finished.iter().map(|arn| store.load_arn(arn)).collect::<Result<Vec<_>, _>>()?;
     ended.sort_by_key(|e| e.start_date);
@@ -102,24 +108,28 @@ pub fn print_notifications(notifications: &[Notification]) {
     }
 }
 
-/// Follows the executions that start from now on until at least `uploads` of them have ended
-/// and none has run for a second (an assembled upload starts one more); returns their ARNs.
+/// Follows the executions that start from now on until each upload's has ended, and, for a
+/// part that completed an assembly, the assembled upload's too; returns their ARNs. It waits
+/// for exactly those, so it stops as soon as the last one ends. If nothing runs and an upload's
+/// execution has not come for [`NO_EXECUTION`], it stops waiting and says for which.
 async fn wait_for_all(
     platform: &Platform,
     changes: &mut UnboundedReceiver<ExecutionStatusChangeEvent>,
-    uploads: usize,
+    mut awaited: Awaited,
     show: bool,
 ) -> Vec<String> {
     let mut status: BTreeMap<String, String> = BTreeMap::new();
     let target = if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     let mut progress = show.then(|| Progress::new(target));
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut quiet = 0;
+    let mut idle_since = tokio::time::Instant::now();
     loop {
         tokio::select! {
             Some(change) = changes.recv() => {
+                if change.detail.status != "RUNNING" {
+                    awaited.ended(&change.detail);
+                }
                 status.insert(change.detail.execution_arn, change.detail.status);
-                continue;
             }
             _ = tick.tick() => {}
         }
@@ -128,12 +138,108 @@ async fn wait_for_all(
             progress.executions(status.len(), running);
             progress.jobs(&platform.mediaconvert.jobs());
         }
-        quiet = if status.len() >= uploads && running == 0 { quiet + 1 } else { 0 };
-        if quiet >= 4 {
+        if running > 0 {
+            idle_since = tokio::time::Instant::now();
+        }
+        let missing = awaited.missing();
+        if running == 0 && (missing.is_empty() || idle_since.elapsed() >= NO_EXECUTION) {
             if let Some(progress) = &progress {
                 progress.finish();
             }
+            if !missing.is_empty() {
+                eprintln!("mediaflow: no execution started for {}", missing.join(", "));
+            }
             return status.into_keys().collect();
+        }
+    }
+}
+
+/// How long `process` waits with nothing running for an upload's execution to start: far
+/// longer than an event takes to arrive, however loaded the machine.
+const NO_EXECUTION: Duration = Duration::from_secs(30);
+
+/// The executions `process` waits for, as a count by upload key. A count can dip below zero:
+/// the assembled upload's execution may end before the part's that assembled it.
+#[derive(Default)]
+struct Awaited {
+    by_key: BTreeMap<String, i64>,
+}
+
+impl Awaited {
+    fn uploaded(&mut self, key: &str) {
+        *self.by_key.entry(key.to_string()).or_default() += 1;
+    }
+
+    /// An execution ended: its upload's count goes down and, if it assembled an upload from
+    /// its parts, the assembled upload's goes up.
+    fn ended(&mut self, detail: &ExecutionStatusChangeDetail) {
+        let input: Option<ObjectCreatedEvent> = detail.input.as_deref().and_then(|i| serde_json::from_str(i).ok());
+        if let Some(event) = input {
+            *self.by_key.entry(event.detail.object.key).or_default() -= 1;
+        }
+        let output: Option<Value> = detail.output.as_deref().and_then(|o| serde_json::from_str(o).ok());
+        let assembly = output.and_then(|o| serde_json::from_value::<AssemblyResult>(o["assembly"].clone()).ok());
+        if let Some(assembly) = assembly.filter(|a| a.status == AssemblyStatus::Assembled) {
+            self.uploaded(&assembly.target_key);
+        }
+    }
+
+    /// The keys whose executions have not all ended.
+    fn missing(&self) -> Vec<String> {
+        self.by_key.iter().filter(|(_, n)| **n > 0).map(|(key, _)| key.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ended(key: &str, output: Option<Value>) -> ExecutionStatusChangeDetail {
+        let input = json!({"version": "0", "id": "e", "detail-type": "Object Created", "source": "aws.s3",
+            "account": "123456789012", "time": "2026-12-02T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"version": "0", "bucket": {"name": "watch"}, "object": {"key": key, "size": 1, "etag": "x"},
+                       "request-id": "r", "requester": "me", "reason": "PutObject"}});
+        ExecutionStatusChangeDetail {
+            status: "SUCCEEDED".into(),
+            input: Some(input.to_string()),
+            output: output.map(|o| o.to_string()),
+            ..Default::default()
+        }
+    }
+
+    fn assembled(target: &str) -> Option<Value> {
+        Some(json!({"assembly": {"status": "assembled", "targetKey": target, "partsPresent": 2, "partsExpected": 2}}))
+    }
+
+    #[test]
+    fn each_upload_is_awaited_once() {
+        let mut awaited = Awaited::default();
+        awaited.uploaded("inputs/a.mp4");
+        awaited.uploaded("inputs/b.mp4");
+        awaited.ended(&ended("inputs/a.mp4", None));
+        assert_eq!(awaited.missing(), ["inputs/b.mp4"]);
+        awaited.ended(&ended("inputs/b.mp4", Some(json!({}))));
+        assert!(awaited.missing().is_empty());
+    }
+
+    #[test]
+    fn an_assembly_adds_the_assembled_upload_whenever_it_ends() {
+        for assembled_first in [false, true] {
+            let mut awaited = Awaited::default();
+            awaited.uploaded("inputs/m.mp4.CHUNK0");
+            awaited.uploaded("inputs/m.mp4.CHUNK1");
+            let waiting = json!({"assembly": {"status": "waiting", "targetKey": "inputs/m.mp4", "partsPresent": 1}});
+            awaited.ended(&ended("inputs/m.mp4.CHUNK0", Some(waiting)));
+            if assembled_first {
+                awaited.ended(&ended("inputs/m.mp4", None));
+                assert_eq!(awaited.missing(), ["inputs/m.mp4.CHUNK1"]);
+                awaited.ended(&ended("inputs/m.mp4.CHUNK1", assembled("inputs/m.mp4")));
+            } else {
+                awaited.ended(&ended("inputs/m.mp4.CHUNK1", assembled("inputs/m.mp4")));
+                assert_eq!(awaited.missing(), ["inputs/m.mp4"]);
+                awaited.ended(&ended("inputs/m.mp4", None));
+            }
+            assert!(awaited.missing().is_empty(), "assembled first: {assembled_first}");
         }
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use ffmpeg_sidecar::log_parser::{parse_time_str, try_parse_progress};
+use futures::{StreamExt, TryStreamExt};
 use mediaflow_core::contract::{OutputDetail, OutputGroupDetail, VideoDetails};
 use mediaflow_core::keys::s3_location;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -118,7 +119,6 @@ async fn transcode(
             std::fs::create_dir_all(folder).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", folder.display())))?;
         }
     }
-    let duration = seconds_of(&settings.ffprobe, &url).await;
 
     // ffmpeg's stats lines (`-stats`, each ended by `\r`) give the progress, read with
     // ffmpeg-sidecar's parser; its errors come level-prefixed (`[error] …`).
@@ -136,7 +136,21 @@ async fn transcode(
     let mut last_update = Instant::now();
     let mut last_error = None;
     let mut segments = BufReader::new(child.stderr.take().expect("piped")).split(b'\r');
-    while let Ok(Some(segment)) = segments.next_segment().await {
+    // The input's duration, for the percentage, is probed while ffmpeg starts, not before.
+    let probe = seconds_of(&settings.ffprobe, &url);
+    tokio::pin!(probe);
+    let (mut duration, mut probed) = (None, false);
+    loop {
+        let segment = tokio::select! {
+            seconds = &mut probe, if !probed => {
+                (duration, probed) = (seconds, true);
+                continue;
+            }
+            segment = segments.next_segment() => match segment {
+                Ok(Some(segment)) => segment,
+                _ => break,
+            },
+        };
         for line in String::from_utf8_lossy(&segment).split('\n') {
             if let Some(message) = line.strip_prefix("[error] ").or_else(|| line.strip_prefix("[fatal] ")) {
                 last_error = Some(message.trim().to_string());
@@ -162,20 +176,10 @@ async fn transcode(
     }
 
     // What each output holds: its duration, and for an HLS variant its segments (read once,
-    // for the upload and the master) and what its master says of it.
-    let mut facts = Vec::with_capacity(compiled.outputs.len());
-    for output in &compiled.outputs {
-        let duration = seconds_of(&settings.ffprobe, &work.join(&output.file).to_string_lossy()).await;
-        let (segments, variant) = match output.hls {
-            true => {
-                let segments = segments_of(work, output)?;
-                let variant = variant_of(&settings.ffprobe, work, output, &segments).await?;
-                (segments, Some(variant))
-            }
-            false => (Vec::new(), None),
-        };
-        facts.push((duration, segments, variant));
-    }
+    // for the upload and the master) and what its master says of it. The outputs are probed a
+    // few at a time (the encode has ended, so its cores are free), in order.
+    let probes: Vec<_> = compiled.outputs.iter().map(|output| facts_of(&settings.ffprobe, work, output)).collect();
+    let facts: Vec<Facts> = futures::stream::iter(probes).buffered(PROBES_AT_ONCE).try_collect().await?;
     drop(slot);
     let mut groups: Vec<OutputGroupDetail> = compiled
         .groups
@@ -199,6 +203,23 @@ async fn transcode(
         }
     }
     Ok(groups)
+}
+
+/// How many outputs of a job are probed at once.
+const PROBES_AT_ONCE: usize = 4;
+
+/// What an output holds, as [`upload`] and the master playlist need it: its duration, and for
+/// an HLS variant its segments and what its master says of it.
+type Facts = (Option<f64>, Vec<(String, f64)>, Option<(hls::Variant, (u64, u64))>);
+
+async fn facts_of(ffprobe: &Path, work: &Path, output: &Output) -> Result<Facts, JobError> {
+    let duration = seconds_of(ffprobe, &work.join(&output.file).to_string_lossy()).await;
+    if !output.hls {
+        return Ok((duration, Vec::new(), None));
+    }
+    let segments = segments_of(work, output)?;
+    let variant = variant_of(ffprobe, work, output, &segments).await?;
+    Ok((duration, segments, Some(variant)))
 }
 
 /// The segments an HLS variant's playlist names, with their durations.
