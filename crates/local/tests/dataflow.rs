@@ -4,6 +4,7 @@
 
 use mediaflow_core::statemachine::{DEFINITION, task_contract};
 use mediaflow_local::engine::dataflow::{apply_result_path, apply_template};
+use mediaflow_local::engine::definition::result_path;
 use serde_json::{Value, json};
 
 fn schema(name: &str) -> jsonschema::Validator {
@@ -81,10 +82,14 @@ fn the_media_branches_merge_into_a_valid_document() {
     // Branch one ends with Transcode's result at $.renditions; branch two with SaveFrame's
     // result wrapped by its ResultSelector.
     let transcode = &media["Branches"][0]["States"]["Transcode"];
-    let first = apply_result_path(&document(), renditions, transcode.get("ResultPath")).unwrap();
+    let first =
+        apply_result_path(&document(), renditions, &result_path(transcode.get("ResultPath"), "Transcode").unwrap())
+            .unwrap();
     let save_frame = &media["Branches"][1]["States"]["SaveFrame"];
     let selected = apply_template(&save_frame["ResultSelector"], &thumbnail, &context()).unwrap();
-    let second = apply_result_path(&document(), selected, save_frame.get("ResultPath")).unwrap();
+    let second =
+        apply_result_path(&document(), selected, &result_path(save_frame.get("ResultPath"), "SaveFrame").unwrap())
+            .unwrap();
     let joined = apply_template(&media["ResultSelector"], &json!([first, second]), &context()).unwrap();
     let output = joined
         .pointer(media["OutputPath"].as_str().unwrap().trim_start_matches('$').replace('.', "/").as_str())

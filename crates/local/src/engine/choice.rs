@@ -5,19 +5,17 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
 use super::dataflow::{DataError, select};
+use super::states::{Choice, Rule};
 
 /// The next state of a Choice state for `input`: the first rule that matches, else `Default`;
 /// with neither, `States.NoChoiceMatched`.
-pub fn next_state(choice: &Value, input: &Value, context: &Value) -> Result<String, ChoiceError> {
-    for rule in choice["Choices"].as_array().into_iter().flatten() {
-        if matches(rule, input, context)? {
-            return rule["Next"]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| DataError::Runtime("a choice rule has no Next".into()).into());
+pub fn next_state(choice: &Choice, input: &Value, context: &Value) -> Result<String, ChoiceError> {
+    for rule in &choice.choices {
+        if matches(&rule.rule, input, context)? {
+            return Ok(rule.next.clone());
         }
     }
-    choice["Default"].as_str().map(str::to_string).ok_or(ChoiceError::NoChoiceMatched)
+    choice.default.clone().ok_or(ChoiceError::NoChoiceMatched)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,47 +26,51 @@ pub enum ChoiceError {
     NoChoiceMatched,
 }
 
+const TYPE_TESTS: &[&str] = &["IsPresent", "IsNull", "IsString", "IsNumeric", "IsBoolean", "IsTimestamp"];
+const KINDS: &[&str] = &["String", "Numeric", "Boolean", "Timestamp"];
+const RELATIONS: &[&str] = &["Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals"];
+
+/// Whether `name` is a comparison operator of a choice rule (the loader refuses any other).
+pub fn is_operator(name: &str) -> bool {
+    if TYPE_TESTS.contains(&name) {
+        return true;
+    }
+    let name = name.strip_suffix("Path").unwrap_or(name);
+    name == "StringMatches"
+        || KINDS.iter().any(|k| name.strip_prefix(k).is_some_and(|relation| RELATIONS.contains(&relation)))
+}
+
 /// Whether `rule` holds for `input`.
-pub fn matches(rule: &Value, input: &Value, context: &Value) -> Result<bool, DataError> {
-    if let Some(all) = rule.get("And").and_then(Value::as_array) {
-        for r in all {
-            if !matches(r, input, context)? {
-                return Ok(false);
+pub fn matches(rule: &Rule, input: &Value, context: &Value) -> Result<bool, DataError> {
+    let (variable, operator, operand) = match rule {
+        Rule::And(all) => {
+            for r in all {
+                if !matches(r, input, context)? {
+                    return Ok(false);
+                }
             }
+            return Ok(true);
         }
-        return Ok(true);
-    }
-    if let Some(any) = rule.get("Or").and_then(Value::as_array) {
-        for r in any {
-            if matches(r, input, context)? {
-                return Ok(true);
+        Rule::Or(any) => {
+            for r in any {
+                if matches(r, input, context)? {
+                    return Ok(true);
+                }
             }
+            return Ok(false);
         }
-        return Ok(false);
-    }
-    if let Some(inner) = rule.get("Not") {
-        return Ok(!matches(inner, input, context)?);
-    }
-    let variable = rule["Variable"]
-        .as_str()
-        .ok_or_else(|| DataError::Runtime(format!("a choice rule without Variable: {rule}")))?;
-    let (operator, operand) = rule
-        .as_object()
-        .and_then(|o| o.iter().find(|(k, _)| !matches!(k.as_str(), "Variable" | "Next" | "Comment")))
-        .ok_or_else(|| DataError::Runtime(format!("a choice rule without a comparison: {rule}")))?;
+        Rule::Not(inner) => return Ok(!matches(inner, input, context)?),
+        Rule::Test { variable, operator, operand } => (variable, operator.as_str(), operand),
+    };
     if operator == "IsPresent" {
         let present = select(variable, input, context).is_ok();
         return Ok(operand.as_bool() == Some(present));
     }
     let value = select(variable, input, context)?;
-    let expected = match operator.strip_suffix("Path") {
-        Some(_) if operator != "IsPresent" => {
-            let path = operand.as_str().ok_or_else(|| DataError::Runtime(format!("{operator} takes a path")))?;
-            select(path, input, context)?
-        }
-        _ => operand.clone(),
+    let (op, expected) = match operator.strip_suffix("Path") {
+        Some(op) => (op, select(operand.as_str().unwrap_or_default(), input, context)?),
+        None => (operator, operand.clone()),
     };
-    let op = operator.strip_suffix("Path").unwrap_or(operator);
     Ok(match op {
         "IsNull" => (value == Value::Null) == (expected == Value::Bool(true)),
         "IsString" => value.is_string() == (expected == Value::Bool(true)),
@@ -89,7 +91,7 @@ fn timestamp(v: &Value) -> Option<DateTime<FixedOffset>> {
 
 fn compare(op: &str, value: &Value, expected: &Value) -> Result<bool, DataError> {
     use std::cmp::Ordering;
-    let (kind, relation) = ["String", "Numeric", "Boolean", "Timestamp"]
+    let (kind, relation) = KINDS
         .iter()
         .find_map(|k| op.strip_prefix(k).map(|r| (*k, r)))
         .ok_or_else(|| DataError::Runtime(format!("unknown comparison {op}")))?;
@@ -148,8 +150,27 @@ mod tests {
 
     use super::*;
 
-    fn holds(rule: Value, input: Value) -> bool {
-        matches(&rule, &input, &json!({})).unwrap()
+    fn rule(rule: Value) -> Rule {
+        crate::engine::definition::load_rule(&rule, "test").unwrap()
+    }
+
+    fn holds(r: Value, input: Value) -> bool {
+        matches(&rule(r), &input, &json!({})).unwrap()
+    }
+
+    /// `state` loaded as the Choice of a machine that has every state it names.
+    fn choice(state: &Value) -> Choice {
+        let mut states = json!({"C": state});
+        let targets = state["Choices"].as_array().unwrap().iter().map(|r| &r["Next"]).chain(state.get("Default"));
+        for target in targets {
+            states[target.as_str().unwrap()] = json!({"Type": "Succeed"});
+        }
+        let machine = json!({"StartAt": "C", "States": states});
+        let loaded = crate::engine::Definition::parse(&machine.to_string()).unwrap();
+        match &loaded.machine.states["C"].kind {
+            crate::engine::states::Kind::Choice(c) => c.clone(),
+            _ => unreachable!("C is a Choice"),
+        }
     }
 
     #[test]
@@ -184,7 +205,7 @@ mod tests {
             input.clone()
         ));
         // A comparison on a missing variable is a runtime error, as on AWS.
-        assert!(matches(&json!({"Variable": "$.missing", "StringEquals": "x"}), &input, &json!({})).is_err());
+        assert!(matches(&rule(json!({"Variable": "$.missing", "StringEquals": "x"})), &input, &json!({})).is_err());
     }
 
     #[test]
@@ -201,7 +222,7 @@ mod tests {
     #[test]
     fn the_pipelines_routes() {
         let def: Value = serde_json::from_str(mediaflow_core::statemachine::DEFINITION).unwrap();
-        let route = &def["States"]["RouteByKind"];
+        let route = &choice(&def["States"]["RouteByKind"]);
         for (kind, next) in [
             ("chunk", "AssembleCheck"),
             ("caption", "ConvertCaption"),
@@ -213,10 +234,11 @@ mod tests {
             assert_eq!(next_state(route, &json!({"asset": {"kind": kind}}), &json!({})).unwrap(), next, "{kind}");
         }
         assert_eq!(next_state(route, &json!({"asset": {"kind": "new-kind"}}), &json!({})).unwrap(), "UnknownKind");
-        let picture = &def["States"]["Media"]["Branches"][1]["States"]["HasPicture"];
+        let picture = &choice(&def["States"]["Media"]["Branches"][1]["States"]["HasPicture"]);
         assert_eq!(next_state(picture, &json!({"probe": {"video": {}}}), &json!({})).unwrap(), "SaveFrame");
         assert_eq!(next_state(picture, &json!({"probe": {"audio": []}}), &json!({})).unwrap(), "NoPicture");
-        let no_default = json!({"Choices": [{"Variable": "$.a", "IsPresent": true, "Next": "A"}]});
+        let no_default =
+            choice(&json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Next": "A"}]}));
         assert_eq!(next_state(&no_default, &json!({}), &json!({})).unwrap_err(), ChoiceError::NoChoiceMatched);
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use serde_json_path::JsonPath;
 
 use super::intrinsics;
+use super::states::{Filter, ResultPath, Seconds};
 
 /// A failure of the data flow: Step Functions raises these as `States.Runtime`, except
 /// intrinsic failures, which are `States.IntrinsicFailure`.
@@ -91,66 +92,49 @@ pub fn evaluate(expression: &str, input: &Value, context: &Value) -> Result<Valu
     }
 }
 
-/// Where a state's result goes: `ResultPath` absent or `"$"` replaces the input, `null` keeps
-/// the input and drops the result, `"$.a.b"` sets that field (creating objects on the way).
-pub fn apply_result_path(input: &Value, result: Value, result_path: Option<&Value>) -> Result<Value, DataError> {
-    let path = match result_path {
-        None => return Ok(result),
-        Some(Value::Null) => return Ok(input.clone()),
-        Some(Value::String(p)) => p.as_str(),
-        Some(other) => return Err(DataError::Runtime(format!("ResultPath {other} is not a path"))),
+/// Where a state's result goes: replacing the input, dropped, or set at a field of the input
+/// (objects made on the way).
+pub fn apply_result_path(input: &Value, result: Value, result_path: &ResultPath) -> Result<Value, DataError> {
+    let names = match result_path {
+        ResultPath::Replace => return Ok(result),
+        ResultPath::Discard => return Ok(input.clone()),
+        ResultPath::At(names) => names,
     };
-    if path == "$" {
-        return Ok(result);
-    }
-    let fields = path
-        .strip_prefix("$.")
-        .ok_or_else(|| DataError::Runtime(format!("ResultPath {path:?} must be $ or start with $.")))?;
     let mut output = input.clone();
     let mut at = &mut output;
-    let names: Vec<&str> = fields.split('.').collect();
     for (i, name) in names.iter().enumerate() {
         let object = at.as_object_mut().ok_or_else(|| {
-            DataError::Runtime(format!("ResultPath {path:?}: the input at {name:?} is not an object"))
+            DataError::Runtime(format!("ResultPath $.{}: the input at {name:?} is not an object", names.join(".")))
         })?;
         if i + 1 == names.len() {
-            object.insert(name.to_string(), result);
+            object.insert(name.clone(), result);
             return Ok(output);
         }
-        at = object.entry(name.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        at = object.entry(name.clone()).or_insert_with(|| Value::Object(Map::new()));
     }
     unreachable!("a path has at least one field")
 }
 
-pub fn input_path(state: &Value, input: &Value, context: &Value) -> Result<Value, DataError> {
-    match state.get("InputPath") {
-        None => Ok(input.clone()),
-        Some(Value::Null) => Ok(json!({})),
-        Some(Value::String(path)) => select(path, input, context),
-        Some(other) => Err(DataError::Runtime(format!("InputPath {other} is not a path"))),
-    }
-}
-
-pub fn output_path(state: &Value, output: Value, context: &Value) -> Result<Value, DataError> {
-    match state.get("OutputPath") {
-        None => Ok(output),
-        Some(Value::Null) => Ok(json!({})),
-        Some(Value::String(path)) => select(path, &output, context),
-        Some(other) => Err(DataError::Runtime(format!("OutputPath {other} is not a path"))),
+/// `value` through an `InputPath` or `OutputPath`.
+pub fn filtered(filter: &Filter, value: Value, context: &Value) -> Result<Value, DataError> {
+    match filter {
+        Filter::All => Ok(value),
+        Filter::Nothing => Ok(json!({})),
+        Filter::Path(path) => select(path, &value, context),
     }
 }
 
 /// `TimeoutSeconds`/`HeartbeatSeconds`, or their `…Path` forms read from the input.
-pub fn seconds_field(
-    state: &Value,
+pub fn seconds(
     field: &str,
+    seconds: Option<&Seconds>,
     input: &Value,
     context: &Value,
 ) -> Result<Option<Duration>, DataError> {
-    let value = match (state.get(field), state.get(format!("{field}Path"))) {
-        (Some(v), _) => v.clone(),
-        (None, Some(p)) => select(p.as_str().unwrap_or_default(), input, context)?,
-        (None, None) => return Ok(None),
+    let value = match seconds {
+        None => return Ok(None),
+        Some(Seconds::Fixed(fixed)) => return Ok(Some(*fixed)),
+        Some(Seconds::Path(path)) => select(path, input, context)?,
     };
     value
         .as_u64()
@@ -207,20 +191,21 @@ mod tests {
     /// The ResultPath examples of AWS's "Specifying state output using ResultPath" page.
     #[test]
     fn result_paths() {
+        let path = |p: Value| crate::engine::definition::result_path(Some(&p), "test").unwrap();
         let input = json!({"master": {"detail": [1, 2, 3]}});
         let result = json!("Hello, AWS Step Functions!");
-        assert_eq!(apply_result_path(&input, result.clone(), None).unwrap(), result);
-        assert_eq!(apply_result_path(&input, result.clone(), Some(&json!("$"))).unwrap(), result);
-        assert_eq!(apply_result_path(&input, result.clone(), Some(&Value::Null)).unwrap(), input);
+        assert_eq!(apply_result_path(&input, result.clone(), &ResultPath::Replace).unwrap(), result);
+        assert_eq!(apply_result_path(&input, result.clone(), &path(json!("$"))).unwrap(), result);
+        assert_eq!(apply_result_path(&input, result.clone(), &path(Value::Null)).unwrap(), input);
         assert_eq!(
-            apply_result_path(&input, result.clone(), Some(&json!("$.taskresult"))).unwrap(),
+            apply_result_path(&input, result.clone(), &path(json!("$.taskresult"))).unwrap(),
             json!({"master": {"detail": [1, 2, 3]}, "taskresult": "Hello, AWS Step Functions!"})
         );
         assert_eq!(
-            apply_result_path(&input, result.clone(), Some(&json!("$.master.detail"))).unwrap(),
+            apply_result_path(&input, result.clone(), &path(json!("$.master.detail"))).unwrap(),
             json!({"master": {"detail": "Hello, AWS Step Functions!"}})
         );
-        assert_eq!(apply_result_path(&json!({}), json!(1), Some(&json!("$.a.b"))).unwrap(), json!({"a": {"b": 1}}));
-        assert!(apply_result_path(&json!({"a": 5}), json!(1), Some(&json!("$.a.b"))).is_err());
+        assert_eq!(apply_result_path(&json!({}), json!(1), &path(json!("$.a.b"))).unwrap(), json!({"a": {"b": 1}}));
+        assert!(apply_result_path(&json!({"a": 5}), json!(1), &path(json!("$.a.b"))).is_err());
     }
 }

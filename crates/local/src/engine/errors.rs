@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::states::{Recovery, ResultPath};
+
 /// A failed state: the error name (a Lambda `errorType` or `States.*`) and its cause.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
@@ -24,51 +26,46 @@ impl Failure {
 pub enum Decision {
     /// Run the state again after `delay`; `retrier` is the index of the `Retry` entry.
     Retry { retrier: usize, delay: Duration },
-    /// Go to `next` with the error object at `result_path` (absent: `$`).
-    Catch { next: String, result_path: Option<Value> },
+    /// Go to `next` with the error object at `result_path`.
+    Catch { next: String, result_path: ResultPath },
     /// The execution fails with this failure.
     Fail,
 }
 
 /// Whether an `ErrorEquals` list names `error`. `States.ALL` names everything but
 /// `States.Runtime`; `States.TaskFailed` names every failure of a Task but its time-outs.
-pub fn names(error_equals: &Value, error: &str) -> bool {
-    error_equals.as_array().into_iter().flatten().filter_map(Value::as_str).any(|name| match name {
+pub fn names(error_equals: &[String], error: &str) -> bool {
+    error_equals.iter().any(|name| match name.as_str() {
         "States.ALL" => error != "States.Runtime",
         "States.TaskFailed" => !matches!(error, "States.Runtime" | "States.Timeout" | "States.HeartbeatTimeout"),
         n => n == error,
     })
 }
 
-/// The decision for `failure` in `state`, given how often each retrier has retried already
-/// (`retries[i]` for `Retry[i]`). `random` gives a number in [0, 1) for full jitter.
-pub fn decide(state: &Value, failure: &Failure, retries: &[u32], random: &mut dyn FnMut() -> f64) -> Decision {
-    for (i, retrier) in state["Retry"].as_array().into_iter().flatten().enumerate() {
-        if !names(&retrier["ErrorEquals"], &failure.error) {
+/// The decision for `failure` of a state with `recovery`, given how often each retrier has
+/// retried already (`retries[i]` for `Retry[i]`). `random` gives a number in [0, 1) for full
+/// jitter.
+pub fn decide(recovery: &Recovery, failure: &Failure, retries: &[u32], random: &mut dyn FnMut() -> f64) -> Decision {
+    for (i, retrier) in recovery.retry.iter().enumerate() {
+        if !names(&retrier.error_equals, &failure.error) {
             continue;
         }
         let done = retries.get(i).copied().unwrap_or(0);
-        let max_attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3) as u32;
-        if done >= max_attempts {
+        if done >= retrier.max_attempts {
             break;
         }
-        let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
-        let backoff = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
-        let mut seconds = interval * backoff.powi(done as i32);
-        if let Some(max) = retrier["MaxDelaySeconds"].as_f64() {
+        let mut seconds = retrier.interval_seconds * retrier.backoff_rate.powi(done as i32);
+        if let Some(max) = retrier.max_delay_seconds {
             seconds = seconds.min(max);
         }
-        if retrier["JitterStrategy"].as_str() == Some("FULL") {
+        if retrier.full_jitter {
             seconds *= random();
         }
         return Decision::Retry { retrier: i, delay: Duration::from_secs_f64(seconds) };
     }
-    for catcher in state["Catch"].as_array().into_iter().flatten() {
-        if names(&catcher["ErrorEquals"], &failure.error) {
-            return Decision::Catch {
-                next: catcher["Next"].as_str().unwrap_or_default().to_string(),
-                result_path: catcher.get("ResultPath").cloned(),
-            };
+    for catcher in &recovery.catch {
+        if names(&catcher.error_equals, &failure.error) {
+            return Decision::Catch { next: catcher.next.clone(), result_path: catcher.result_path.clone() };
         }
     }
     Decision::Fail
@@ -82,25 +79,36 @@ mod tests {
         Failure { error: error.into(), cause: "because".into() }
     }
 
+    fn list(names: Value) -> Vec<String> {
+        serde_json::from_value(names).unwrap()
+    }
+
+    /// The Retry and Catch of `state`, loaded as the engine loads them.
+    fn recovery(state: &Value) -> Recovery {
+        let any = |next: &Value, _: &str| Ok(next.as_str().unwrap_or_default().to_string());
+        crate::engine::definition::recovery(state, "test", &any).unwrap()
+    }
+
     #[test]
     fn wildcards_as_aws_defines_them() {
-        let all = json!(["States.ALL"]);
+        let all = list(json!(["States.ALL"]));
         assert!(names(&all, "MediaFlow.InvalidMedia"));
         assert!(names(&all, "States.Timeout"));
         assert!(!names(&all, "States.Runtime"));
-        let task = json!(["States.TaskFailed"]);
+        let task = list(json!(["States.TaskFailed"]));
         assert!(names(&task, "Lambda.ServiceException"));
         assert!(!names(&task, "States.Timeout"));
-        assert!(names(&json!(["A", "B"]), "B"));
-        assert!(!names(&json!(["A"]), "B"));
+        assert!(names(&list(json!(["A", "B"])), "B"));
+        assert!(!names(&list(json!(["A"])), "B"));
     }
 
     #[test]
     fn backoff_caps_and_attempts() {
         let state = json!({"Retry": [{"ErrorEquals": ["MediaFlow.Transient"], "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 4, "MaxDelaySeconds": 10}]});
         let mut no_jitter = || 1.0;
-        let delays: Vec<Decision> =
-            (0..5).map(|done| decide(&state, &failure("MediaFlow.Transient"), &[done], &mut no_jitter)).collect();
+        let delays: Vec<Decision> = (0..5)
+            .map(|done| decide(&recovery(&state), &failure("MediaFlow.Transient"), &[done], &mut no_jitter))
+            .collect();
         let secs: Vec<f64> = delays
             .iter()
             .filter_map(|d| match d {
@@ -113,13 +121,13 @@ mod tests {
         // Defaults: 1 s, rate 2, 3 attempts.
         let defaults = json!({"Retry": [{"ErrorEquals": ["States.ALL"]}]});
         assert_eq!(
-            decide(&defaults, &failure("X"), &[2], &mut no_jitter),
+            decide(&recovery(&defaults), &failure("X"), &[2], &mut no_jitter),
             Decision::Retry { retrier: 0, delay: Duration::from_secs(4) }
         );
-        assert_eq!(decide(&defaults, &failure("X"), &[3], &mut no_jitter), Decision::Fail);
+        assert_eq!(decide(&recovery(&defaults), &failure("X"), &[3], &mut no_jitter), Decision::Fail);
         // MaxAttempts 0 never retries.
         let never = json!({"Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 0}]});
-        assert_eq!(decide(&never, &failure("X"), &[0], &mut no_jitter), Decision::Fail);
+        assert_eq!(decide(&recovery(&never), &failure("X"), &[0], &mut no_jitter), Decision::Fail);
     }
 
     #[test]
@@ -127,7 +135,7 @@ mod tests {
         let state = json!({"Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 8, "JitterStrategy": "FULL"}]});
         let mut quarter = || 0.25;
         assert_eq!(
-            decide(&state, &failure("X"), &[0], &mut quarter),
+            decide(&recovery(&state), &failure("X"), &[0], &mut quarter),
             Decision::Retry { retrier: 0, delay: Duration::from_secs(2) }
         );
     }
@@ -142,27 +150,27 @@ mod tests {
         ]);
         let mut half = || 0.5;
         assert!(matches!(
-            decide(&probe, &failure("Lambda.TooManyRequestsException"), &[0], &mut half),
+            decide(&recovery(&probe), &failure("Lambda.TooManyRequestsException"), &[0], &mut half),
             Decision::Retry { retrier: 0, .. }
         ));
         assert_eq!(
-            decide(&probe, &failure("Lambda.TooManyRequestsException"), &[6], &mut half),
-            Decision::Catch { next: "Any".into(), result_path: None }
+            decide(&recovery(&probe), &failure("Lambda.TooManyRequestsException"), &[6], &mut half),
+            Decision::Catch { next: "Any".into(), result_path: ResultPath::Replace }
         );
         assert_eq!(
-            decide(&probe, &failure("MediaFlow.InvalidMedia"), &[0], &mut half),
-            Decision::Catch { next: "Bad".into(), result_path: Some(json!("$.bad")) }
+            decide(&recovery(&probe), &failure("MediaFlow.InvalidMedia"), &[0], &mut half),
+            Decision::Catch { next: "Bad".into(), result_path: ResultPath::At(vec!["bad".into()]) }
         );
         // The pipeline itself catches nothing there: the failure stays at Probe.
         assert_eq!(
-            decide(&def["States"]["Probe"], &failure("MediaFlow.InvalidMedia"), &[0], &mut half),
+            decide(&recovery(&def["States"]["Probe"]), &failure("MediaFlow.InvalidMedia"), &[0], &mut half),
             Decision::Fail
         );
         // States.Runtime is never caught, not even by States.ALL.
-        assert_eq!(decide(&probe, &failure("States.Runtime"), &[0], &mut half), Decision::Fail);
+        assert_eq!(decide(&recovery(&probe), &failure("States.Runtime"), &[0], &mut half), Decision::Fail);
         let check = &def["States"]["Media"]["Branches"][0]["States"]["CheckTranscode"];
         assert_eq!(
-            decide(check, &failure("MediaFlow.TranscodePending"), &[5, 0], &mut half),
+            decide(&recovery(check), &failure("MediaFlow.TranscodePending"), &[5, 0], &mut half),
             Decision::Retry { retrier: 0, delay: Duration::from_secs(60) }
         );
         assert_eq!(failure("E").to_json(), json!({"Error": "E", "Cause": "because"}));

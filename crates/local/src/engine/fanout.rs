@@ -4,28 +4,30 @@
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::dataflow::{DataError, apply_template, input_path, select};
+use super::dataflow::{DataError, apply_template, filtered, select};
 use super::errors::Failure;
 use super::execution::Branch;
 use super::history::in_branch;
 use super::progress::Path;
 use super::run::{Halt, Run, Stop, runtime};
+use super::states::{Map, Parallel, Shape, State};
 
 impl Run {
     pub(super) async fn parallel(
         &self,
         path: &[usize],
-        state: &Value,
+        state: &State,
+        parallel: &Parallel,
         input: &Value,
         context: Value,
         plan: Option<Vec<Branch>>,
     ) -> Result<Value, Stop> {
-        let effective = input_path(state, input, &context).map_err(runtime)?;
-        let branch_input = match state.get("Parameters") {
+        let effective = filtered(&state.input_path, input.clone(), &context).map_err(runtime)?;
+        let branch_input = match &parallel.parameters {
             Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
             None => effective,
         };
-        let branches = state["Branches"].as_array().cloned().unwrap_or_default();
+        let branches = &parallel.branches;
         let started = self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
         let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); branches.len()]);
         self.progress(|p| p.fan_out(path, &plan));
@@ -41,24 +43,24 @@ impl Run {
             }
         });
         let outcome = self.fan_out(path, runs.collect(), plan, branches.len().max(1)).await;
-        self.finish_fan_out("Parallel", state, input, outcome, &context)
+        self.finish_fan_out("Parallel", state, &parallel.shape, input, outcome, &context)
     }
 
     pub(super) async fn map(
         &self,
         path: &[usize],
-        state: &Value,
+        state: &State,
+        map: &Map,
         input: &Value,
         context: Value,
         plan: Option<Vec<Branch>>,
     ) -> Result<Value, Stop> {
-        let effective = input_path(state, input, &context).map_err(runtime)?;
-        let items = select(state["ItemsPath"].as_str().unwrap_or("$"), &effective, &context).map_err(runtime)?;
+        let effective = filtered(&state.input_path, input.clone(), &context).map_err(runtime)?;
+        let items = select(&map.items_path, &effective, &context).map_err(runtime)?;
         let Value::Array(items) = items else {
             return Err(runtime(DataError::Runtime(format!("the Map's items are not an array: {items}"))).into());
         };
-        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator")).cloned().unwrap_or_default();
-        let selector = state.get("ItemSelector").or_else(|| state.get("Parameters"));
+        let selector = map.item_selector.as_ref();
         let mut inputs = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
             inputs.push(match selector {
@@ -71,13 +73,13 @@ impl Run {
             });
         }
         let started = self.record("MapStateStarted", "mapStateStartedEventDetails", json!({"length": inputs.len()}));
-        let limit = match state["MaxConcurrency"].as_u64().unwrap_or(0) {
+        let limit = match map.max_concurrency {
             0 => inputs.len().max(1),
-            n => n as usize,
+            n => n,
         };
         let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); inputs.len()]);
         self.progress(|p| p.fan_out(path, &plan));
-        let processor = &processor;
+        let processor = &*map.processor;
         let runs = inputs.into_iter().zip(plan.clone()).enumerate().map(|(index, (item, then))| {
             in_branch(started, async move {
                 let resume = match then {
@@ -92,7 +94,7 @@ impl Run {
             })
         });
         let outcome = self.fan_out(path, runs.collect(), plan, limit).await;
-        self.finish_fan_out("Map", state, input, outcome, &context)
+        self.finish_fan_out("Map", state, &map.shape, input, outcome, &context)
     }
 
     /// Runs branches or items, at most `limit` at once, until all succeed or one fails; the
@@ -136,7 +138,8 @@ impl Run {
     fn finish_fan_out(
         &self,
         kind: &str,
-        state: &Value,
+        state: &State,
+        shape: &Shape,
         input: &Value,
         outcome: Result<Vec<Value>, (Failure, Vec<Branch>)>,
         context: &Value,
@@ -145,7 +148,7 @@ impl Run {
         match outcome {
             Ok(outputs) => {
                 self.record(&format!("{kind}StateSucceeded"), &format!("{field}StateSucceededEventDetails"), json!({}));
-                Ok(self.shape_result(state, input, Value::Array(outputs), context)?)
+                Ok(self.shape_result(state, shape, input, Value::Array(outputs), context)?)
             }
             Err((failure, plan)) => {
                 let details = json!({"error": failure.error, "cause": failure.cause});

@@ -15,6 +15,7 @@ pub mod intrinsics;
 mod progress;
 pub mod registry;
 pub mod run;
+pub mod states;
 pub mod store;
 mod task;
 mod tokens;

@@ -11,18 +11,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::choice::{self, ChoiceError};
-use super::dataflow::{DataError, apply_result_path, apply_template, evaluate, input_path, output_path, select};
+use super::dataflow::{DataError, apply_result_path, apply_template, evaluate, filtered, select};
 use super::errors::{Decision, Failure, decide};
 use super::execution::{Branch, Execution, RedriveError, Resume, StateMachine, Status};
 use super::history::{History, branch_last_event, branch_moved_on, in_branch};
 use super::progress::{Path, Progress};
 use super::registry::Registry;
+use super::states::{Fail, Kind, Machine, Pass, Shape, State, Text, Wait};
 use super::store::{ExecutionStore, Journal};
 use super::tokens::{TokenError, TokenMessage};
 
@@ -215,11 +216,11 @@ impl Engine {
         self.live.lock().unwrap().insert(execution.arn.clone(), live.clone());
         let run = Run { engine: self.clone(), context, live };
         let opened = first(&run);
-        let states = &machine.definition.json;
+        let states = &machine.definition.machine;
         let work = in_branch(opened, run.states(states, execution.input.clone(), resume, Vec::new()));
         // `None`: the execution ran past its own TimeoutSeconds.
-        let result = match states["TimeoutSeconds"].as_u64() {
-            Some(limit) => tokio::time::timeout(Duration::from_secs(limit), work).await.ok(),
+        let result = match states.timeout {
+            Some(limit) => tokio::time::timeout(limit, work).await.ok(),
             None => Some(work.await),
         };
         match result {
@@ -390,7 +391,7 @@ impl Run {
     /// Runs a state machine or a branch from `StartAt`, or from where `resume` says, to an end.
     pub(super) fn states<'a>(
         &'a self,
-        machine: &'a Value,
+        machine: &'a Machine,
         input: Value,
         resume: Option<Resume>,
         path: Path,
@@ -400,10 +401,10 @@ impl Run {
             // token); every later state starts afresh.
             let (mut current, mut input, mut carried) = match resume {
                 Some(r) => (r.state, r.input, Carried { fan_out: r.fan_out, token: r.token }),
-                None => (machine["StartAt"].as_str().unwrap_or_default().to_string(), input, Carried::default()),
+                None => (machine.start_at.clone(), input, Carried::default()),
             };
             loop {
-                let state = &machine["States"][&current];
+                let state = &machine.states[&current];
                 self.progress(|p| p.enter(&path, &current, &input));
                 match self.state(&current, &path, state, input.clone(), std::mem::take(&mut carried)).await {
                     Ok((output, Some(next))) => {
@@ -421,43 +422,45 @@ impl Run {
     }
 
     /// Runs one state, at `path`; `carried` is what a redrive or resumption knows of it.
-    async fn state(&self, name: &str, path: &[usize], state: &Value, input: Value, carried: Carried) -> Step {
-        let kind = state["Type"].as_str().unwrap_or_default();
+    async fn state(&self, name: &str, path: &[usize], state: &State, input: Value, carried: Carried) -> Step {
+        let kind = state.kind.name();
         let entered = self.engine.now();
         self.record(
             &format!("{kind}StateEntered"),
             "stateEnteredEventDetails",
             json!({"name": name, "input": input.to_string()}),
         );
-        let next = state["Next"].as_str().map(str::to_string);
-        let (output, next) = match kind {
-            "Pass" => (self.pass(name, state, &input, entered).map_err(runtime)?, next),
-            "Succeed" => {
-                let context = self.state_context(name, entered, 0);
-                let effective = input_path(state, &input, &context).map_err(runtime)?;
-                (output_path(state, effective, &context).map_err(runtime)?, None)
+        let context = || self.state_context(name, entered, 0);
+        let (output, next) = match &state.kind {
+            Kind::Pass(pass) => (self.pass(state, pass, &input, &context()).map_err(runtime)?, state.next.clone()),
+            Kind::Succeed => {
+                let context = context();
+                let effective = filtered(&state.input_path, input, &context).map_err(runtime)?;
+                (filtered(&state.output_path, effective, &context).map_err(runtime)?, None)
             }
-            "Choice" => {
-                let context = self.state_context(name, entered, 0);
-                let effective = input_path(state, &input, &context).map_err(runtime)?;
-                let next = choice::next_state(state, &effective, &context).map_err(|e| match e {
+            Kind::Choice(choice) => {
+                let context = context();
+                let effective = filtered(&state.input_path, input, &context).map_err(runtime)?;
+                let next = choice::next_state(choice, &effective, &context).map_err(|e| match e {
                     ChoiceError::Data(d) => runtime(d),
                     ChoiceError::NoChoiceMatched => Failure {
                         error: "States.NoChoiceMatched".into(),
                         cause: format!("no choice rule of {name:?} matched and it has no Default"),
                     },
                 })?;
-                (output_path(state, effective, &context).map_err(runtime)?, Some(next))
+                (filtered(&state.output_path, effective, &context).map_err(runtime)?, Some(next))
             }
-            "Wait" => {
-                let context = self.state_context(name, entered, 0);
-                let effective = input_path(state, &input, &context).map_err(runtime)?;
-                let wait = self.wait_for(state, &effective, &context).map_err(runtime)?;
+            Kind::Wait(wait) => {
+                let context = context();
+                let effective = filtered(&state.input_path, input, &context).map_err(runtime)?;
+                let wait = self.wait_for(wait, &effective, &context).map_err(runtime)?;
                 tokio::time::sleep(wait).await;
-                (output_path(state, effective, &context).map_err(runtime)?, next)
+                (filtered(&state.output_path, effective, &context).map_err(runtime)?, state.next.clone())
             }
-            "Fail" => return Err(self.fail(name, state, &input, entered).into()),
-            _ => self.with_retries(name, path, state, input, entered, carried).await?,
+            Kind::Fail(fail) => return Err(self.fail(fail, &input, &context()).into()),
+            Kind::Task(_) | Kind::Parallel(_) | Kind::Map(_) => {
+                self.with_retries(name, path, state, input, entered, carried).await?
+            }
         };
         self.record(
             &format!("{kind}StateExited"),
@@ -467,61 +470,55 @@ impl Run {
         Ok((output, next))
     }
 
-    fn pass(&self, name: &str, state: &Value, input: &Value, entered: DateTime<Utc>) -> Result<Value, DataError> {
-        let context = self.state_context(name, entered, 0);
-        let effective = input_path(state, input, &context)?;
-        let result = match (state.get("Result"), state.get("Parameters")) {
+    fn pass(&self, state: &State, pass: &Pass, input: &Value, context: &Value) -> Result<Value, DataError> {
+        let effective = filtered(&state.input_path, input.clone(), context)?;
+        let result = match (&pass.result, &pass.parameters) {
             (Some(result), _) => result.clone(),
-            (None, Some(template)) => apply_template(template, &effective, &context)?,
+            (None, Some(template)) => apply_template(template, &effective, context)?,
             (None, None) => effective,
         };
-        let output = apply_result_path(input, result, state.get("ResultPath"))?;
-        output_path(state, output, &context)
+        let output = apply_result_path(input, result, &pass.result_path)?;
+        filtered(&state.output_path, output, context)
     }
 
-    fn fail(&self, name: &str, state: &Value, input: &Value, entered: DateTime<Utc>) -> Failure {
-        let context = self.state_context(name, entered, 0);
-        let field = |plain: &str, path: &str| -> Result<String, Failure> {
-            match (state.get(plain), state.get(path)) {
-                (Some(v), _) => Ok(v.as_str().unwrap_or_default().to_string()),
-                // A reference path or an intrinsic function, as AWS allows for both.
-                (None, Some(p)) => {
-                    let v = evaluate(p.as_str().unwrap_or_default(), input, &context).map_err(runtime)?;
+    fn fail(&self, fail: &Fail, input: &Value, context: &Value) -> Failure {
+        let field = |text: &Option<Text>| -> Result<String, Failure> {
+            match text {
+                Some(Text::Literal(text)) => Ok(text.clone()),
+                Some(Text::Path(p)) => {
+                    let v = evaluate(p, input, context).map_err(runtime)?;
                     Ok(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
                 }
-                (None, None) => Ok(String::new()),
+                None => Ok(String::new()),
             }
         };
-        match (field("Error", "ErrorPath"), field("Cause", "CausePath")) {
+        match (field(&fail.error), field(&fail.cause)) {
             (Ok(error), Ok(cause)) => Failure { error, cause },
             (Err(f), _) | (_, Err(f)) => f,
         }
     }
 
-    fn wait_for(&self, state: &Value, input: &Value, context: &Value) -> Result<Duration, DataError> {
+    fn wait_for(&self, wait: &Wait, input: &Value, context: &Value) -> Result<Duration, DataError> {
         let seconds = |v: &Value| -> Result<Duration, DataError> {
             v.as_f64()
                 .filter(|s| *s >= 0.0)
                 .map(Duration::from_secs_f64)
                 .ok_or_else(|| DataError::Runtime(format!("Wait seconds {v} is not a non-negative number")))
         };
-        let until = |v: &Value| -> Result<Duration, DataError> {
-            let at = v
-                .as_str()
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .ok_or_else(|| DataError::Runtime(format!("Wait timestamp {v} is not an ISO-8601 time")))?;
-            Ok((at.with_timezone(&Utc) - self.engine.now()).to_std().unwrap_or_default())
-        };
-        if let Some(s) = state.get("Seconds") {
-            seconds(s)
-        } else if let Some(p) = state.get("SecondsPath").and_then(Value::as_str) {
-            seconds(&select(p, input, context)?)
-        } else if let Some(t) = state.get("Timestamp") {
-            until(t)
-        } else if let Some(p) = state.get("TimestampPath").and_then(Value::as_str) {
-            until(&select(p, input, context)?)
-        } else {
-            Err(DataError::Runtime("a Wait state needs Seconds, SecondsPath, Timestamp or TimestampPath".into()))
+        let until =
+            |at: DateTime<FixedOffset>| (at.with_timezone(&Utc) - self.engine.now()).to_std().unwrap_or_default();
+        match wait {
+            Wait::Seconds(s) => Ok(Duration::from_secs_f64(*s)),
+            Wait::SecondsPath(p) => seconds(&select(p, input, context)?),
+            Wait::Timestamp(at) => Ok(until(*at)),
+            Wait::TimestampPath(p) => {
+                let v = select(p, input, context)?;
+                let at = v
+                    .as_str()
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                    .ok_or_else(|| DataError::Runtime(format!("Wait timestamp {v} is not an ISO-8601 time")))?;
+                Ok(until(at))
+            }
         }
     }
 
@@ -531,38 +528,39 @@ impl Run {
         &self,
         name: &str,
         path: &[usize],
-        state: &Value,
+        state: &State,
         input: Value,
         entered: DateTime<Utc>,
         carried: Carried,
     ) -> Step {
-        let kind = state["Type"].as_str().unwrap_or_default();
         let Carried { mut fan_out, mut token } = carried;
-        let retriers = state["Retry"].as_array().map_or(0, Vec::len);
-        let mut retries = vec![0u32; retriers];
+        let recovery = match &state.kind {
+            Kind::Task(task) => &task.recovery,
+            Kind::Parallel(parallel) => &parallel.recovery,
+            Kind::Map(map) => &map.recovery,
+            _ => unreachable!("only a Task, Parallel or Map is retried"),
+        };
+        let mut retries = vec![0u32; recovery.retry.len()];
         loop {
             let count: u32 = retries.iter().sum();
             let context = self.state_context(name, entered, count);
-            let attempt = match kind {
-                "Task" => self.task(name, path, state, &input, context, token.take()).await.map_err(Stop::from),
-                "Parallel" => self.parallel(path, state, &input, context, fan_out.take()).await,
-                "Map" => self.map(path, state, &input, context, fan_out.take()).await,
-                other => {
-                    Err(Failure { error: "States.Runtime".into(), cause: format!("unknown state type {other}") }.into())
-                }
+            let attempt = match &state.kind {
+                Kind::Task(_) => self.task(name, path, state, &input, context, token.take()).await.map_err(Stop::from),
+                Kind::Parallel(parallel) => self.parallel(path, state, parallel, &input, context, fan_out.take()).await,
+                Kind::Map(map) => self.map(path, state, map, &input, context, fan_out.take()).await,
+                _ => unreachable!("only a Task, Parallel or Map is retried"),
             };
             let stop = match attempt {
-                Ok(output) => return Ok((output, state["Next"].as_str().map(str::to_string))),
+                Ok(output) => return Ok((output, state.next.clone())),
                 Err(stop) => stop,
             };
-            match decide(state, &stop.failure, &retries, &mut random) {
+            match decide(recovery, &stop.failure, &retries, &mut random) {
                 Decision::Retry { retrier, delay } => {
                     retries[retrier] += 1;
                     tokio::time::sleep(delay).await;
                 }
                 Decision::Catch { next, result_path } => {
-                    let output =
-                        apply_result_path(&input, stop.failure.to_json(), result_path.as_ref()).map_err(runtime)?;
+                    let output = apply_result_path(&input, stop.failure.to_json(), &result_path).map_err(runtime)?;
                     return Ok((output, Some(next)));
                 }
                 Decision::Fail => return Err(stop),
@@ -573,16 +571,17 @@ impl Run {
     /// After the work of a Task, Parallel or Map: ResultSelector, ResultPath, OutputPath.
     pub(super) fn shape_result(
         &self,
-        state: &Value,
+        state: &State,
+        shape: &Shape,
         input: &Value,
         result: Value,
         context: &Value,
     ) -> Result<Value, Failure> {
-        let selected = match state.get("ResultSelector") {
+        let selected = match &shape.result_selector {
             Some(selector) => apply_template(selector, &result, context).map_err(runtime)?,
             None => result,
         };
-        let output = apply_result_path(input, selected, state.get("ResultPath")).map_err(runtime)?;
-        output_path(state, output, context).map_err(runtime)
+        let output = apply_result_path(input, selected, &shape.result_path).map_err(runtime)?;
+        filtered(&state.output_path, output, context).map_err(runtime)
     }
 }

@@ -8,10 +8,11 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::dataflow::{apply_template, input_path, seconds_field};
+use super::dataflow::{apply_template, filtered, seconds};
 use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
 use super::errors::Failure;
 use super::run::{Run, Side, runtime};
+use super::states::{Kind, State};
 use super::tokens::await_token;
 use crate::REGION;
 
@@ -22,27 +23,27 @@ impl Run {
         &self,
         name: &str,
         path: &[usize],
-        state: &Value,
+        state: &State,
         input: &Value,
         mut context: Value,
         resumed: Option<String>,
     ) -> Result<Value, Failure> {
-        let resource = state["Resource"].as_str().unwrap_or_default();
-        let effective = input_path(state, input, &context).map_err(runtime)?;
+        let Kind::Task(task) = &state.kind else { unreachable!("only a Task state runs as a task") };
+        let resource = task.resource.as_str();
+        let effective = filtered(&state.input_path, input.clone(), &context).map_err(runtime)?;
         let token =
             (resource == LAMBDA_INVOKE_WAIT).then(|| resumed.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()));
         if let Some(token) = &token {
             self.progress(|p| p.token(path, token));
             context["Task"] = json!({"Token": token});
         }
-        let parameters = match state.get("Parameters") {
+        let parameters = match &task.parameters {
             Some(template) => apply_template(template, &effective, &context).map_err(runtime)?,
             None => effective,
         };
-        let timeout = seconds_field(state, "TimeoutSeconds", input, &context).map_err(runtime)?;
-        let heartbeat = seconds_field(state, "HeartbeatSeconds", input, &context).map_err(runtime)?;
+        let timeout = seconds("TimeoutSeconds", task.timeout.as_ref(), input, &context).map_err(runtime)?;
+        let heartbeat = seconds("HeartbeatSeconds", task.heartbeat.as_ref(), input, &context).map_err(runtime)?;
 
-        // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
         // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
         let integration = resource.strip_prefix("arn:aws:states:::").and_then(|r| r.split_once(':'));
         let (prefix, field, mut scheduled) = match integration {
@@ -89,7 +90,7 @@ impl Run {
                     &format!("{field}SucceededEventDetails"),
                     json!({"output": output.to_string()}),
                 );
-                self.shape_result(state, input, output, &context)
+                self.shape_result(state, &task.shape, input, output, &context)
             }
             Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
                 self.record(&format!("{prefix}TimedOut"), &format!("{field}TimedOutEventDetails"), ids(&f));
