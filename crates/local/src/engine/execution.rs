@@ -3,12 +3,25 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::definition::Definition;
-use super::errors::Failure;
 use super::history::History;
 use crate::{ACCOUNT, REGION};
+
+/// A failed state: the error name (a Lambda `errorType` or `States.*`) and its cause.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Failure {
+    pub error: String,
+    pub cause: String,
+}
+
+impl Failure {
+    /// The error object a `Catch` puts at its `ResultPath`.
+    pub fn to_json(&self) -> Value {
+        json!({"Error": self.error, "Cause": self.cause})
+    }
+}
 
 /// A loaded state machine.
 #[derive(Clone, Debug)]

@@ -5,8 +5,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::dataflow::{DataError, apply_template, filtered, select};
-use super::errors::Failure;
 use super::execution::Branch;
+use super::execution::Failure;
 use super::history::in_branch;
 use super::progress::Path;
 use super::run::{Halt, Run, Stop, runtime};

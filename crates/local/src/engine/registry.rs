@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::errors::Failure;
+use super::execution::Failure;
 
 pub type TaskFuture = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
 pub type Handler = Arc<dyn Fn(Value) -> TaskFuture + Send + Sync>;

@@ -1,7 +1,8 @@
-//! Running an execution: each state's data flow, Task invocations (Lambda by ARN,
-//! `lambda:invoke`, `lambda:invoke.waitForTaskToken`, `sns:publish`), Retry and Catch,
-//! time-outs and heartbeats, and the history of it all. Tasks are in `task.rs`, Parallel and
-//! Map in `fanout.rs`.
+//! The engine and its runs: starting, redriving, resuming and stopping executions, answering
+//! task tokens, and a run's walk from state to state with the history and progress it keeps.
+//! What each kind of state does is elsewhere: Pass, Succeed, Choice, Wait and Fail in
+//! `flow.rs`, Task in `task.rs`, Parallel and Map in `fanout.rs`, Retry and Catch around the
+//! last three in `recovery.rs`.
 //!
 //! Time is tokio's: waits, backoffs and time-outs sleep on tokio's clock and timestamps are
 //! read from it, so a test on a paused runtime runs a day-long wait at once and sees the
@@ -9,21 +10,18 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::choice::{self, ChoiceError};
-use super::dataflow::{DataError, apply_result_path, apply_template, evaluate, filtered, select};
-use super::errors::{Decision, Failure, decide};
-use super::execution::{Branch, Execution, RedriveError, Resume, StateMachine, Status};
+use super::dataflow::{DataError, apply_result_path, apply_template, filtered};
+use super::execution::{Branch, Execution, Failure, RedriveError, Resume, StateMachine, Status};
 use super::history::{History, branch_last_event, branch_moved_on, in_branch};
 use super::progress::{Path, Progress};
 use super::registry::Registry;
-use super::states::{Fail, Kind, Machine, Pass, Shape, State, Text, Wait};
+use super::states::{Kind, Machine, Shape, State};
 use super::store::{ExecutionStore, Journal};
 use super::tokens::{TokenError, TokenMessage};
 
@@ -311,7 +309,7 @@ pub(super) fn runtime(e: DataError) -> Failure {
 
 /// A number in [0, 1) for full jitter: the low 53 bits of a v4 UUID are all random (its
 /// version and variant bits sit higher).
-fn random() -> f64 {
+pub(super) fn random() -> f64 {
     (uuid::Uuid::new_v4().as_u128() & ((1u128 << 53) - 1)) as f64 / (1u64 << 53) as f64
 }
 
@@ -334,13 +332,13 @@ struct Live {
 /// What a redrive or a resumption knows of the state it starts at: for a Parallel or Map, what
 /// became of its branches or items; for a waiting Task, its token.
 #[derive(Default)]
-struct Carried {
-    fan_out: Option<Vec<Branch>>,
-    token: Option<String>,
+pub(super) struct Carried {
+    pub(super) fan_out: Option<Vec<Branch>>,
+    pub(super) token: Option<String>,
 }
 
 /// What a state hands on: its output, and the next state (`None` at an end).
-type Step = Result<(Value, Option<String>), Stop>;
+pub(super) type Step = Result<(Value, Option<String>), Stop>;
 
 /// A state that failed, and for a Parallel or Map what became of its branches or items.
 pub(super) struct Stop {
@@ -382,7 +380,7 @@ impl Run {
     }
 
     /// The context object for a state, `$$`.
-    fn state_context(&self, name: &str, entered: DateTime<Utc>, retries: u32) -> Value {
+    pub(super) fn state_context(&self, name: &str, entered: DateTime<Utc>, retries: u32) -> Value {
         let mut context = self.context.clone();
         context["State"] = json!({"Name": name, "EnteredTime": iso(entered), "RetryCount": retries});
         context
@@ -430,37 +428,11 @@ impl Run {
             "stateEnteredEventDetails",
             json!({"name": name, "input": input.to_string()}),
         );
-        let context = || self.state_context(name, entered, 0);
         let (output, next) = match &state.kind {
-            Kind::Pass(pass) => (self.pass(state, pass, &input, &context()).map_err(runtime)?, state.next.clone()),
-            Kind::Succeed => {
-                let context = context();
-                let effective = filtered(&state.input_path, input, &context).map_err(runtime)?;
-                (filtered(&state.output_path, effective, &context).map_err(runtime)?, None)
-            }
-            Kind::Choice(choice) => {
-                let context = context();
-                let effective = filtered(&state.input_path, input, &context).map_err(runtime)?;
-                let next = choice::next_state(choice, &effective, &context).map_err(|e| match e {
-                    ChoiceError::Data(d) => runtime(d),
-                    ChoiceError::NoChoiceMatched => Failure {
-                        error: "States.NoChoiceMatched".into(),
-                        cause: format!("no choice rule of {name:?} matched and it has no Default"),
-                    },
-                })?;
-                (filtered(&state.output_path, effective, &context).map_err(runtime)?, Some(next))
-            }
-            Kind::Wait(wait) => {
-                let context = context();
-                let effective = filtered(&state.input_path, input, &context).map_err(runtime)?;
-                let wait = self.wait_for(wait, &effective, &context).map_err(runtime)?;
-                tokio::time::sleep(wait).await;
-                (filtered(&state.output_path, effective, &context).map_err(runtime)?, state.next.clone())
-            }
-            Kind::Fail(fail) => return Err(self.fail(fail, &input, &context()).into()),
             Kind::Task(_) | Kind::Parallel(_) | Kind::Map(_) => {
                 self.with_retries(name, path, state, input, entered, carried).await?
             }
+            _ => self.flow(name, state, input, &self.state_context(name, entered, 0)).await?,
         };
         self.record(
             &format!("{kind}StateExited"),
@@ -468,104 +440,6 @@ impl Run {
             json!({"name": name, "output": output.to_string()}),
         );
         Ok((output, next))
-    }
-
-    fn pass(&self, state: &State, pass: &Pass, input: &Value, context: &Value) -> Result<Value, DataError> {
-        let effective = filtered(&state.input_path, input.clone(), context)?;
-        let result = match (&pass.result, &pass.parameters) {
-            (Some(result), _) => result.clone(),
-            (None, Some(template)) => apply_template(template, &effective, context)?,
-            (None, None) => effective,
-        };
-        let output = apply_result_path(input, result, &pass.result_path)?;
-        filtered(&state.output_path, output, context)
-    }
-
-    fn fail(&self, fail: &Fail, input: &Value, context: &Value) -> Failure {
-        let field = |text: &Option<Text>| -> Result<String, Failure> {
-            match text {
-                Some(Text::Literal(text)) => Ok(text.clone()),
-                Some(Text::Path(p)) => {
-                    let v = evaluate(p, input, context).map_err(runtime)?;
-                    Ok(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
-                }
-                None => Ok(String::new()),
-            }
-        };
-        match (field(&fail.error), field(&fail.cause)) {
-            (Ok(error), Ok(cause)) => Failure { error, cause },
-            (Err(f), _) | (_, Err(f)) => f,
-        }
-    }
-
-    fn wait_for(&self, wait: &Wait, input: &Value, context: &Value) -> Result<Duration, DataError> {
-        let seconds = |v: &Value| -> Result<Duration, DataError> {
-            v.as_f64()
-                .filter(|s| *s >= 0.0)
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| DataError::Runtime(format!("Wait seconds {v} is not a non-negative number")))
-        };
-        let until =
-            |at: DateTime<FixedOffset>| (at.with_timezone(&Utc) - self.engine.now()).to_std().unwrap_or_default();
-        match wait {
-            Wait::Seconds(s) => Ok(Duration::from_secs_f64(*s)),
-            Wait::SecondsPath(p) => seconds(&select(p, input, context)?),
-            Wait::Timestamp(at) => Ok(until(*at)),
-            Wait::TimestampPath(p) => {
-                let v = select(p, input, context)?;
-                let at = v
-                    .as_str()
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                    .ok_or_else(|| DataError::Runtime(format!("Wait timestamp {v} is not an ISO-8601 time")))?;
-                Ok(until(at))
-            }
-        }
-    }
-
-    /// Task, Parallel and Map: attempts, with Retry and Catch around them. Only the first
-    /// attempt of a redriven Parallel or Map skips the branches that had succeeded.
-    async fn with_retries(
-        &self,
-        name: &str,
-        path: &[usize],
-        state: &State,
-        input: Value,
-        entered: DateTime<Utc>,
-        carried: Carried,
-    ) -> Step {
-        let Carried { mut fan_out, mut token } = carried;
-        let recovery = match &state.kind {
-            Kind::Task(task) => &task.recovery,
-            Kind::Parallel(parallel) => &parallel.recovery,
-            Kind::Map(map) => &map.recovery,
-            _ => unreachable!("only a Task, Parallel or Map is retried"),
-        };
-        let mut retries = vec![0u32; recovery.retry.len()];
-        loop {
-            let count: u32 = retries.iter().sum();
-            let context = self.state_context(name, entered, count);
-            let attempt = match &state.kind {
-                Kind::Task(_) => self.task(name, path, state, &input, context, token.take()).await.map_err(Stop::from),
-                Kind::Parallel(parallel) => self.parallel(path, state, parallel, &input, context, fan_out.take()).await,
-                Kind::Map(map) => self.map(path, state, map, &input, context, fan_out.take()).await,
-                _ => unreachable!("only a Task, Parallel or Map is retried"),
-            };
-            let stop = match attempt {
-                Ok(output) => return Ok((output, state.next.clone())),
-                Err(stop) => stop,
-            };
-            match decide(recovery, &stop.failure, &retries, &mut random) {
-                Decision::Retry { retrier, delay } => {
-                    retries[retrier] += 1;
-                    tokio::time::sleep(delay).await;
-                }
-                Decision::Catch { next, result_path } => {
-                    let output = apply_result_path(&input, stop.failure.to_json(), &result_path).map_err(runtime)?;
-                    return Ok((output, Some(next)));
-                }
-                Decision::Fail => return Err(stop),
-            }
-        }
     }
 
     /// After the work of a Task, Parallel or Map: ResultSelector, ResultPath, OutputPath.

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::dataflow::{apply_template, filtered, seconds};
 use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
-use super::errors::Failure;
+use super::execution::Failure;
 use super::run::{Run, Side, runtime};
 use super::states::{Kind, State};
 use super::tokens::await_token;

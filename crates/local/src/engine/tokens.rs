@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::errors::Failure;
+use super::execution::Failure;
 
 /// A message for a waiting task token.
 pub(super) enum TokenMessage {

@@ -1,25 +1,16 @@
-//! What a state does when it fails: `Retry` (which retrier matches, how long to wait, when the
-//! attempts run out) and `Catch` (where to go, with the error object), as Step Functions does it.
+//! What a Task, Parallel or Map does when an attempt fails: `Retry` (which retrier matches, how
+//! long to wait, when the attempts run out) and `Catch` (where to go, with the error object), as
+//! Step Functions does it; the decision is pure, and the loop of attempts runs it.
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 
-use super::states::{Recovery, ResultPath};
-
-/// A failed state: the error name (a Lambda `errorType` or `States.*`) and its cause.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Failure {
-    pub error: String,
-    pub cause: String,
-}
-
-impl Failure {
-    /// The error object a `Catch` puts at its `ResultPath`.
-    pub fn to_json(&self) -> Value {
-        json!({"Error": self.error, "Cause": self.cause})
-    }
-}
+use super::dataflow::apply_result_path;
+use super::execution::Failure;
+use super::run::{Carried, Run, Step, Stop, random, runtime};
+use super::states::{Kind, Recovery, ResultPath, State};
 
 /// What happens next.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,8 +62,58 @@ pub fn decide(recovery: &Recovery, failure: &Failure, retries: &[u32], random: &
     Decision::Fail
 }
 
+impl Run {
+    /// Task, Parallel and Map: attempts, with Retry and Catch around them. Only the first
+    /// attempt of a redriven Parallel or Map skips the branches that had succeeded.
+    pub(super) async fn with_retries(
+        &self,
+        name: &str,
+        path: &[usize],
+        state: &State,
+        input: Value,
+        entered: DateTime<Utc>,
+        carried: Carried,
+    ) -> Step {
+        let Carried { mut fan_out, mut token } = carried;
+        let recovery = match &state.kind {
+            Kind::Task(task) => &task.recovery,
+            Kind::Parallel(parallel) => &parallel.recovery,
+            Kind::Map(map) => &map.recovery,
+            _ => unreachable!("only a Task, Parallel or Map is retried"),
+        };
+        let mut retries = vec![0u32; recovery.retry.len()];
+        loop {
+            let count: u32 = retries.iter().sum();
+            let context = self.state_context(name, entered, count);
+            let attempt = match &state.kind {
+                Kind::Task(_) => self.task(name, path, state, &input, context, token.take()).await.map_err(Stop::from),
+                Kind::Parallel(parallel) => self.parallel(path, state, parallel, &input, context, fan_out.take()).await,
+                Kind::Map(map) => self.map(path, state, map, &input, context, fan_out.take()).await,
+                _ => unreachable!("only a Task, Parallel or Map is retried"),
+            };
+            let stop = match attempt {
+                Ok(output) => return Ok((output, state.next.clone())),
+                Err(stop) => stop,
+            };
+            match decide(recovery, &stop.failure, &retries, &mut random) {
+                Decision::Retry { retrier, delay } => {
+                    retries[retrier] += 1;
+                    tokio::time::sleep(delay).await;
+                }
+                Decision::Catch { next, result_path } => {
+                    let output = apply_result_path(&input, stop.failure.to_json(), &result_path).map_err(runtime)?;
+                    return Ok((output, Some(next)));
+                }
+                Decision::Fail => return Err(stop),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn failure(error: &str) -> Failure {
