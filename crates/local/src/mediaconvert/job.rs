@@ -177,9 +177,9 @@ async fn transcode(
 
     // What each output holds: its duration, and for an HLS variant its segments (read once,
     // for the upload and the master) and what its master says of it. The outputs are probed a
-    // few at a time (the encode has ended, so its cores are free), in order.
+    // few at a time (the encode has ended, so its cores are free).
     let probes: Vec<_> = compiled.outputs.iter().map(|output| facts_of(&settings.ffprobe, work, output)).collect();
-    let facts: Vec<Facts> = futures::stream::iter(probes).buffered(PROBES_AT_ONCE).try_collect().await?;
+    let facts: Vec<Facts> = futures::stream::iter(probes).buffered(AT_ONCE).try_collect().await?;
     drop(slot);
     let mut groups: Vec<OutputGroupDetail> = compiled
         .groups
@@ -190,9 +190,16 @@ async fn transcode(
             playlist_file_paths: g.master.clone().map(|m| vec![m]),
         })
         .collect();
+    // The outputs go up a few at a time, and their details are kept in output order.
+    let uploads: Vec<_> = compiled
+        .outputs
+        .iter()
+        .zip(&facts)
+        .map(|(output, (duration, segments, _))| upload(service, work, output, *duration, segments))
+        .collect();
+    let details: Vec<OutputDetail> = futures::stream::iter(uploads).buffered(AT_ONCE).try_collect().await?;
     let mut variants: Vec<Vec<(hls::Variant, (u64, u64))>> = vec![Vec::new(); groups.len()];
-    for (output, (duration, segments, variant)) in compiled.outputs.iter().zip(facts) {
-        let detail = upload(service, work, output, duration, &segments).await?;
+    for ((output, (_, _, variant)), detail) in compiled.outputs.iter().zip(facts).zip(details) {
         groups[output.group].output_details.push(detail);
         variants[output.group].extend(variant);
     }
@@ -205,8 +212,8 @@ async fn transcode(
     Ok(groups)
 }
 
-/// How many outputs of a job are probed at once.
-const PROBES_AT_ONCE: usize = 4;
+/// How many outputs of a job are probed, or uploaded, at once.
+const AT_ONCE: usize = 4;
 
 /// What an output holds, as [`upload`] and the master playlist need it: its duration, and for
 /// an HLS variant its segments and what its master says of it.
