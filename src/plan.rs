@@ -57,11 +57,9 @@ pub fn run(args: &Args) -> Result<()> {
         None => PriceTable::shipped(),
     };
     let config = PlanConfig {
-        watch_bucket: args.watch_bucket.clone(),
-        public_bucket: args.public_bucket.clone(),
         frame_seconds: args.frame_seconds,
-        staging: None,
         prices,
+        ..PlanConfig::new(&args.watch_bucket, &args.public_bucket)
     };
     let template_name = args.template.as_ref().map(|p| p.display().to_string());
     let template_ref = template.as_ref().zip(template_name.as_deref()).map(|(t, n)| (n, t));

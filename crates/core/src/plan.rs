@@ -25,6 +25,20 @@ pub struct PlanConfig {
     pub prices: PriceTable,
 }
 
+impl PlanConfig {
+    /// The pipeline's defaults between these buckets: the frame at 7 s, no staging folder and
+    /// the shipped price table.
+    pub fn new(watch_bucket: &str, public_bucket: &str) -> Self {
+        PlanConfig {
+            watch_bucket: watch_bucket.into(),
+            public_bucket: public_bucket.into(),
+            frame_seconds: thumbnail::DEFAULT_FRAME_SECONDS,
+            staging: None,
+            prices: PriceTable::shipped(),
+        }
+    }
+}
+
 /// The job template for a probed source: video, or audio only.
 pub fn template_for(probe: &Probe) -> (&'static str, Value) {
     if probe.video.is_some() {

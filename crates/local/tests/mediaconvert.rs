@@ -41,13 +41,7 @@ async fn job_for_upload(w: &World, file: &Path, key: &str, token: &str) -> Value
     w.s3.client().put_object().bucket("watch").key(key).body(body).send().await.unwrap();
     let probe = parse_ffprobe(ffprobe(file).to_string().as_bytes()).unwrap();
     let (name, template) = template_for(&probe);
-    let config = PlanConfig {
-        watch_bucket: "watch".into(),
-        public_bucket: "public".into(),
-        frame_seconds: 7.0,
-        staging: None,
-        prices: mediaflow_core::cost::PriceTable::shipped(),
-    };
+    let config = PlanConfig::new("watch", "public");
     let plan = job_for(&SourceKey::parse(key).unwrap(), &probe, name, &template, &config).unwrap();
     let mut job = plan.job;
     job["Role"] = json!("arn:aws:iam::123456789012:role/mediaconvert");

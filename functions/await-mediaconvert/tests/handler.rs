@@ -74,13 +74,7 @@ fn submit_payload(template: &Value) -> Value {
         .as_bytes(),
     )
     .unwrap();
-    let config = PlanConfig {
-        watch_bucket: "watch".into(),
-        public_bucket: "public".into(),
-        frame_seconds: 7.0,
-        staging: None,
-        prices: mediaflow_core::cost::PriceTable::shipped(),
-    };
+    let config = PlanConfig::new("watch", "public");
     let plan = job_for(&key, &probe, "custom", template, &config).unwrap();
     json!({
         "action": "submit",

@@ -73,11 +73,9 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<JobPlan, Er
         None => PriceTable::shipped(),
     };
     let config = PlanConfig {
-        watch_bucket: source.bucket.clone(),
-        public_bucket: clients.destination_bucket.clone(),
-        frame_seconds: mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
         staging: Some(mediaflow_core::publish::staging_prefix(&source)),
         prices,
+        ..PlanConfig::new(&source.bucket, &clients.destination_bucket)
     };
     Ok(job_for(&key, &probe, &name, &template, &config)?)
 }
