@@ -77,8 +77,9 @@ impl Operations {
         self.0.call(operation, input).await
     }
 
-    /// Every execution of `machine_arn`, newest first, as last known (a running one's history
-    /// is as it started: `GetExecutionHistory` gives it as it grows).
+    /// Every execution of `machine_arn`, newest first, as last known; a kept one without its
+    /// history and output, as a listing needs it (`GetExecutionHistory` and
+    /// `DescribeExecution` give those).
     pub fn executions(&self, machine_arn: &str) -> Vec<Execution> {
         let mut all = self.0.all_executions();
         all.retain(|e| e.state_machine_arn == machine_arn);
@@ -384,7 +385,7 @@ impl Api {
 
     fn all_executions(&self) -> Vec<Execution> {
         let mut all: BTreeMap<String, Execution> = match &self.store {
-            Some(store) => store.list().unwrap_or_default().into_iter().map(|e| (e.arn.clone(), e)).collect(),
+            Some(store) => store.summaries().unwrap_or_default().into_iter().map(|e| (e.arn.clone(), e)).collect(),
             None => BTreeMap::new(),
         };
         for (arn, t) in self.executions.lock().unwrap().iter() {
@@ -396,16 +397,37 @@ impl Api {
     }
 
     /// An execution's status changed: keep its record and tell the subscribers. The record of
-    /// an ended execution is whole, so its journal goes.
-    fn keep(&self, execution: &Execution) {
-        if let Some(store) = &self.store {
-            match store.save(execution) {
-                Ok(()) if execution.status != Status::Running => store.remove_journal(execution),
-                Ok(()) => {}
-                Err(e) => eprintln!("mediaflow: could not keep execution {}: {e}", execution.arn),
-            }
-        }
+    /// an ended execution is whole, so its journal goes. Whether the record is on disk.
+    fn keep(&self, execution: &Execution) -> bool {
+        let kept = match &self.store {
+            Some(store) => match store.save(execution) {
+                Ok(()) if execution.status != Status::Running => {
+                    store.remove_journal(execution);
+                    true
+                }
+                Ok(()) => true,
+                Err(e) => {
+                    eprintln!("mediaflow: could not keep execution {}: {e}", execution.arn);
+                    false
+                }
+            },
+            None => false,
+        };
         self.events.send(&status_change(execution));
+        kept
+    }
+
+    /// An execution ended as `ended`. Once its record is on disk it is read from there, so a
+    /// long-running platform does not hold every history it ever ran in memory.
+    fn ended(&self, ended: Execution) {
+        let on_disk = self.keep(&ended);
+        let mut executions = self.executions.lock().unwrap();
+        if on_disk {
+            executions.remove(&ended.arn);
+        } else if let Some(t) = executions.get_mut(&ended.arn) {
+            t.execution = ended;
+            t.run = None;
+        }
     }
 
     fn start_execution(self: &Arc<Self>, machine_arn: &str, name: &str, input: Value) -> Result<Value, ApiError> {
@@ -461,11 +483,7 @@ impl Api {
                 Launch::Start => engine.run_prepared(&machine.machine, execution).await,
                 Launch::Resume => engine.resume(&machine.machine, execution).await,
             };
-            api.keep(&ended);
-            if let Some(t) = api.executions.lock().unwrap().get_mut(&ended.arn) {
-                t.execution = ended;
-                t.run = None;
-            }
+            api.ended(ended);
         });
         executions.insert(arn, Tracked { execution: running, run: Some(run) });
     }
@@ -479,10 +497,10 @@ impl Api {
         if let Some(run) = tracked.run.take() {
             run.abort();
         }
-        tracked.execution = self.engine.aborted(tracked.execution.clone(), failure);
-        let stopped = tracked.execution.clone();
+        let stopped = self.engine.aborted(tracked.execution.clone(), failure);
+        tracked.execution = stopped.clone();
         drop(executions);
-        self.keep(&stopped);
+        self.ended(stopped.clone());
         Ok(json!({"stopDate": epoch(stopped.stop_date.unwrap_or_else(|| self.engine.now()))}))
     }
 }

@@ -5,25 +5,33 @@
 //! is, appended and flushed to disk as it happens, so a crash loses nothing that completed and
 //! the next start resumes the execution from there.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
 use mediaflow_core::arn::Arn;
 
 use super::execution::{Branch, Execution, Resume};
-use super::history::HistoryEvent;
+use super::history::{History, HistoryEvent};
 
 #[derive(Clone, Debug)]
 pub struct ExecutionStore {
     dir: PathBuf,
+    /// What [`ExecutionStore::summaries`] read, by file, with the file's stamp.
+    summaries: Arc<Mutex<HashMap<PathBuf, (Stamp, Execution)>>>,
 }
+
+/// When a record file was last written, and its size: it changes with every save (a new
+/// file is renamed into place).
+type Stamp = (SystemTime, u64);
 
 impl ExecutionStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        ExecutionStore { dir: dir.into() }
+        ExecutionStore { dir: dir.into(), summaries: Arc::default() }
     }
 
     fn path(&self, state_machine: &str, name: &str) -> PathBuf {
@@ -87,23 +95,62 @@ impl ExecutionStore {
 
     /// Every execution kept, newest first.
     pub fn list(&self) -> io::Result<Vec<Execution>> {
-        let mut all = Vec::new();
+        let mut all = self.records()?.iter().map(|path| read(path)).collect::<io::Result<Vec<_>>>()?;
+        all.sort_by_key(|e| std::cmp::Reverse(e.start_date));
+        Ok(all)
+    }
+
+    /// Every execution kept, newest first, without its history and output: what a listing
+    /// shows (ListExecutions, the console's list, polled every few seconds). A record is read
+    /// again only when its file has changed since the last call, so an unchanged one costs a
+    /// `stat`, and what is held stays small however long the histories.
+    pub fn summaries(&self) -> io::Result<Vec<Execution>> {
+        let mut known = self.summaries.lock().unwrap();
+        let mut now = HashMap::with_capacity(known.len());
+        for path in self.records()? {
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let stamp = (meta.modified()?, meta.len());
+            let summary = match known.remove(&path) {
+                Some((was, summary)) if was == stamp => summary,
+                _ => summary_of(read(&path)?),
+            };
+            now.insert(path, (stamp, summary));
+        }
+        *known = now;
+        let mut all: Vec<Execution> = known.values().map(|(_, summary)| summary.clone()).collect();
+        all.sort_by_key(|e| std::cmp::Reverse(e.start_date));
+        Ok(all)
+    }
+
+    /// The path of every kept record.
+    fn records(&self) -> io::Result<Vec<PathBuf>> {
+        let mut paths = Vec::new();
         let machines = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(all),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(paths),
             Err(e) => return Err(e),
         };
         for machine in machines {
             for file in std::fs::read_dir(machine?.path())? {
                 let path = file?.path();
                 if path.extension().is_some_and(|e| e == "json") {
-                    all.push(read(&path)?);
+                    paths.push(path);
                 }
             }
         }
-        all.sort_by_key(|e| std::cmp::Reverse(e.start_date));
-        Ok(all)
+        Ok(paths)
     }
+}
+
+/// An execution as a listing needs it: all but its history and output.
+fn summary_of(mut execution: Execution) -> Execution {
+    execution.history = History::default();
+    execution.output = None;
+    execution
 }
 
 fn machine_of(execution: &Execution) -> &str {
@@ -151,4 +198,60 @@ fn read(path: &Path) -> io::Result<Execution> {
     let bytes = std::fs::read(path)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::Status;
+
+    fn execution(name: &str, status: Status, started: i64) -> Execution {
+        let mut history = History::default();
+        history.record(chrono::DateTime::from_timestamp(started, 0).unwrap(), "ExecutionStarted", "x", json!({}), None);
+        Execution {
+            arn: format!("arn:aws:states:us-east-1:123456789012:execution:sm:{name}"),
+            name: name.into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
+            input: json!({"detail": {"object": {"key": format!("inputs/{name}.mp4")}}}),
+            status,
+            start_date: chrono::DateTime::from_timestamp(started, 0).unwrap(),
+            stop_date: None,
+            output: Some(json!({"big": "document"})),
+            failure: None,
+            redrive_count: 0,
+            resume: None,
+            history,
+        }
+    }
+
+    #[test]
+    fn summaries_read_a_record_again_only_when_its_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ExecutionStore::new(dir.path());
+        store.save(&execution("old", Status::Succeeded, 100)).unwrap();
+        store.save(&execution("new", Status::Failed, 200)).unwrap();
+        let listed = store.summaries().unwrap();
+        assert_eq!(listed.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["new", "old"]);
+        assert!(listed.iter().all(|e| e.history.events.is_empty() && e.output.is_none()), "{listed:?}");
+        assert_eq!(listed[1].input["detail"]["object"]["key"], "inputs/old.mp4");
+
+        // The same size and time: not read again, so what was read stands.
+        let path = store.path("sm", "old");
+        let when = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap().replace("\"SUCCEEDED\"", "\"ABORTED\"  ");
+        std::fs::write(&path, &text).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
+        assert_eq!(store.summaries().unwrap()[1].status, Status::Succeeded);
+        // Written again: read again.
+        let later = when + Duration::from_secs(1);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        assert_eq!(store.summaries().unwrap()[1].status, Status::Aborted);
+
+        std::fs::remove_file(store.path("sm", "new")).unwrap();
+        assert_eq!(store.summaries().unwrap().len(), 1);
+    }
 }
