@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use mediaflow_local::engine::{Definition, Engine, Registry, StateMachine, Status, handler};
+use mediaflow_local::engine::{Definition, Engine, ExecutionStore, Registry, StateMachine, Status, handler};
 use serde_json::{Value, json};
 
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:trivial";
@@ -56,10 +56,12 @@ async fn main() -> Result<()> {
     let baseline = started.elapsed();
 
     // One execution after another.
+    let mut ended = Vec::with_capacity(n as usize);
     let started = Instant::now();
     for i in 0..n {
         let run = engine.execute(&machine, &format!("seq-{i}"), json!({"n": i})).await;
         anyhow::ensure!(run.status == Status::Succeeded && run.output == Some(json!(i * 2)), "{:?}", run.failure);
+        ended.push(run);
     }
     let sequential = started.elapsed();
 
@@ -95,5 +97,29 @@ async fn main() -> Result<()> {
     );
     println!("  engine overhead per state:   {per_state:>9.1} µs");
     println!("  one execution / one direct call: {:.0}x", sequential.as_secs_f64() / baseline.as_secs_f64());
+    listing(&ended)
+}
+
+/// What a listing of kept executions costs (ListExecutions, the console's list): every record
+/// read whole, as before, against summaries read once and then only stat-ed.
+fn listing(ended: &[mediaflow_local::engine::Execution]) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = ExecutionStore::new(dir.path());
+    for execution in ended {
+        store.save(execution)?;
+    }
+    let timed = |list: &dyn Fn() -> std::io::Result<usize>| -> Result<Duration> {
+        let started = Instant::now();
+        anyhow::ensure!(list()? == ended.len(), "the listing missed executions");
+        Ok(started.elapsed())
+    };
+    let whole = timed(&|| store.list().map(|l| l.len()))?;
+    let first = timed(&|| store.summaries().map(|l| l.len()))?;
+    let unchanged = timed(&|| store.summaries().map(|l| l.len()))?;
+    println!("listing {} kept executions:", ended.len());
+    println!("  every record read whole:     {:>9.1} ms", whole.as_secs_f64() * 1e3);
+    println!("  summaries, first read:       {:>9.1} ms", first.as_secs_f64() * 1e3);
+    println!("  summaries, none changed:     {:>9.1} ms", unchanged.as_secs_f64() * 1e3);
+    println!("  none changed / whole:        {:>9.3}", unchanged.as_secs_f64() / whole.as_secs_f64());
     Ok(())
 }
