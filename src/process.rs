@@ -74,6 +74,11 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
     let store = ExecutionStore::new(Layout::of(&platform.data).executions);
     let mut ended = finished.iter().map(|arn| store.load_arn(arn)).collect::<Result<Vec<_>, _>>()?;
     ended.sort_by_key(|e| e.start_date);
+    // The failure rule tells the topic on a task of its own, just after the status change.
+    for execution in ended.iter().filter(|e| e.status != Status::Succeeded) {
+        let status = serde_json::to_value(execution.status)?;
+        platform.told(&execution.name, status.as_str().unwrap_or_default()).await;
+    }
     let notifications = platform.notifications();
     if as_json {
         let all: Vec<Value> = ended

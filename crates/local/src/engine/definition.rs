@@ -234,8 +234,18 @@ fn filter(state: &Value, field: &str, at: &str) -> Result<Filter, LoadError> {
     Ok(match state.get(field) {
         None => Filter::All,
         Some(Value::Null) => Filter::Nothing,
-        Some(_) => Filter::Path(path_field(state, field, at)?.expect("present")),
+        Some(Value::String(path)) => Filter::Path(path.clone()),
+        Some(other) => return Err(invalid(at, format!("{field} {other} is not a path"))),
     })
+}
+
+/// At most one of `fields` may be given (a value and its `…Path` form, or a Wait's four).
+fn at_most_one(state: &Value, fields: &[&str], at: &str) -> Result<(), LoadError> {
+    let given: Vec<&str> = fields.iter().copied().filter(|f| state.get(*f).is_some()).collect();
+    match given.as_slice() {
+        [_, _, ..] => Err(invalid(at, format!("only one of {} may be given", given.join(" and ")))),
+        _ => Ok(()),
+    }
 }
 
 /// `ResultPath`: absent or `$`, `null`, or `$.` and field names.
@@ -259,6 +269,7 @@ pub fn result_path(value: Option<&Value>, at: &str) -> Result<ResultPath, LoadEr
 
 /// `TimeoutSeconds`/`HeartbeatSeconds` (a positive whole number) or its `…Path` form.
 fn seconds(state: &Value, field: &str, at: &str) -> Result<Option<Seconds>, LoadError> {
+    at_most_one(state, &[field, &format!("{field}Path")], at)?;
     if let Some(path) = path_field(state, &format!("{field}Path"), at)? {
         return Ok(Some(Seconds::Path(path)));
     }
@@ -272,6 +283,7 @@ fn seconds(state: &Value, field: &str, at: &str) -> Result<Option<Seconds>, Load
 }
 
 fn wait(state: &Value, at: &str) -> Result<Wait, LoadError> {
+    at_most_one(state, &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"], at)?;
     if let Some(s) = state.get("Seconds") {
         let seconds = s.as_f64().filter(|s| *s >= 0.0);
         return seconds
@@ -295,6 +307,7 @@ fn wait(state: &Value, at: &str) -> Result<Wait, LoadError> {
 
 /// `Error`/`Cause` of a Fail state, or their `…Path` form.
 fn text(state: &Value, field: &str, at: &str) -> Result<Option<Text>, LoadError> {
+    at_most_one(state, &[field, &format!("{field}Path")], at)?;
     if let Some(v) = state.get(field) {
         let literal = v.as_str().ok_or_else(|| invalid(at, format!("{field} must be a string")))?;
         return Ok(Some(Text::Literal(literal.to_string())));
@@ -462,6 +475,9 @@ mod tests {
         );
         refused(json!({"Type": "Choice", "Choices": [{"StringEquals": "x", "Next": "T"}]}), "Variable");
         refused(json!({"Type": "Map", "End": true}), "ItemProcessor");
+        refused(task(json!({"TimeoutSeconds": 5, "TimeoutSecondsPath": "$.t"})), "only one of TimeoutSeconds and");
+        refused(json!({"Type": "Wait", "Seconds": 1, "TimestampPath": "$.t", "End": true}), "only one of Seconds and");
+        refused(json!({"Type": "Fail", "Cause": "c", "CausePath": "$.c"}), "only one of Cause and CausePath");
         // What is well formed loads, typed.
         let ok = load(json!({"StartAt": "S", "TimeoutSeconds": 60, "States": {
             "S": {"Type": "Task", "Resource": LAMBDA_INVOKE, "ResultPath": "$.a.b", "OutputPath": null,

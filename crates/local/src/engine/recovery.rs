@@ -52,7 +52,9 @@ pub fn decide(recovery: &Recovery, failure: &Failure, retries: &[u32], random: &
         if retrier.full_jitter {
             seconds *= random();
         }
-        return Decision::Retry { retrier: i, delay: Duration::from_secs_f64(seconds) };
+        // A backoff grown past any time there is waits "forever" rather than panicking.
+        let delay = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
+        return Decision::Retry { retrier: i, delay };
     }
     for catcher in &recovery.catch {
         if names(&catcher.error_equals, &failure.error) {

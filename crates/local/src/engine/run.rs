@@ -402,7 +402,13 @@ impl Run {
                 None => (machine.start_at.clone(), input, Carried::default()),
             };
             loop {
-                let state = &machine.states[&current];
+                // Only a resume point can name a state the definition lacks (one kept by an
+                // earlier definition); the loader checked every transition.
+                let Some(state) = machine.states.get(&current) else {
+                    let cause = format!("the state machine has no state {current:?} to go on at");
+                    let failure = Failure { error: "States.Runtime".into(), cause };
+                    return Err(Halt { failure, resume: Resume { state: current, input, fan_out: None, token: None } });
+                };
                 self.progress(|p| p.enter(&path, &current, &input));
                 match self.state(&current, &path, state, input.clone(), std::mem::take(&mut carried)).await {
                     Ok((output, Some(next))) => {
