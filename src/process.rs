@@ -59,16 +59,14 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
     let platform = Platform::start(data, options).await?;
     // Subscribed before the first upload, so no execution of ours goes unseen.
     let mut changes = platform.sfn.events();
+    let mut awaited = Awaited::default();
     for (file, key) in uploads {
         let body = aws_sdk_s3::primitives::ByteStream::from_path(file).await?;
         platform.s3.client().put_object().bucket(WATCH_BUCKET).key(key).body(body).send().await?;
+        awaited.uploaded(key);
         if !as_json {
             eprintln!("uploaded {} → s3://{WATCH_BUCKET}/{key}", file.display());
         }
-    }
-    let mut awaited = Awaited::default();
-    for (_, key) in uploads {
-        awaited.uploaded(key);
     }
     let finished = wait_for_all(&platform, &mut changes, awaited, !as_json).await;
     let store = ExecutionStore::new(Layout::of(&platform.data).executions);

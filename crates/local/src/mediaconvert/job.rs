@@ -275,6 +275,7 @@ async fn streams_of(ffprobe: &Path, path: &Path) -> Vec<serde_json::Value> {
         .args(["-v", "error", "-show_entries", entries, "-of", "json"])
         .arg(path)
         .stdin(Stdio::null())
+        .kill_on_drop(true)
         .output()
         .await;
     let parsed: Option<serde_json::Value> = out.ok().and_then(|o| serde_json::from_slice(&o.stdout).ok());
@@ -326,11 +327,13 @@ async fn upload(
     })
 }
 
-/// A media file's duration in seconds, as ffprobe reads it.
+/// A media file's duration in seconds, as ffprobe reads it. Like the job's ffmpeg, the probe
+/// dies with its task.
 async fn seconds_of(ffprobe: &Path, target: &str) -> Option<f64> {
     let out = tokio::process::Command::new(ffprobe)
         .args(["-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", target])
         .stdin(Stdio::null())
+        .kill_on_drop(true)
         .output()
         .await
         .ok()?;
