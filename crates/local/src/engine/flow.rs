@@ -10,7 +10,7 @@ use super::choice::{self, ChoiceError};
 use super::dataflow::{DataError, apply_result_path, apply_template, evaluate, filtered, select};
 use super::execution::Failure;
 use super::run::{Run, runtime};
-use super::states::{Fail, Kind, Pass, State, Text, Wait};
+use super::states::{Fail, Kind, State, Text, Wait};
 
 impl Run {
     /// Runs state `name`, one of these kinds, with its `context`: its output and next state, or
@@ -25,7 +25,15 @@ impl Run {
         let effective = || filtered(&state.input_path, input.clone(), context).map_err(runtime);
         let output = |value: Value| filtered(&state.output_path, value, context).map_err(runtime);
         match &state.kind {
-            Kind::Pass(pass) => Ok((self.pass(state, pass, &input, context).map_err(runtime)?, state.next.clone())),
+            Kind::Pass(pass) => {
+                let result = match (&pass.result, &pass.parameters) {
+                    (Some(result), _) => result.clone(),
+                    (None, Some(template)) => apply_template(template, &effective()?, context).map_err(runtime)?,
+                    (None, None) => effective()?,
+                };
+                let placed = apply_result_path(&input, result, &pass.result_path).map_err(runtime)?;
+                Ok((output(placed)?, state.next.clone()))
+            }
             Kind::Succeed => Ok((output(effective()?)?, None)),
             Kind::Choice(rules) => {
                 let effective = effective()?;
@@ -46,17 +54,6 @@ impl Run {
             Kind::Fail(fail) => Err(self.fail(fail, &input, context)),
             Kind::Task(_) | Kind::Parallel(_) | Kind::Map(_) => unreachable!("{name} calls something"),
         }
-    }
-
-    fn pass(&self, state: &State, pass: &Pass, input: &Value, context: &Value) -> Result<Value, DataError> {
-        let effective = filtered(&state.input_path, input.clone(), context)?;
-        let result = match (&pass.result, &pass.parameters) {
-            (Some(result), _) => result.clone(),
-            (None, Some(template)) => apply_template(template, &effective, context)?,
-            (None, None) => effective,
-        };
-        let output = apply_result_path(input, result, &pass.result_path)?;
-        filtered(&state.output_path, output, context)
     }
 
     fn fail(&self, fail: &Fail, input: &Value, context: &Value) -> Failure {
