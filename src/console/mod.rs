@@ -19,6 +19,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use mediaflow_local::Operations;
 use tokio::net::TcpListener;
 
@@ -82,6 +83,11 @@ pub async fn start(addr: &str, backend: Backend) -> Result<Console> {
         .route("/files/{*key}", get(outputs::file))
         .layer(middleware::from_fn_with_state(shared.clone(), check))
         .with_state(shared);
+    // Answers go out at once (`TCP_NODELAY`), as the platform's endpoints' do: a streamed file
+    // (a video seek) would otherwise wait for the browser's delayed ACK after its headers.
+    let listener = listener.tap_io(|socket| {
+        let _ = socket.set_nodelay(true);
+    });
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             eprintln!("mediaflow: the console stopped: {e}");
