@@ -124,6 +124,9 @@ async fn the_pipelines_job_becomes_renditions_in_the_public_bucket() {
         assert!(streams.iter().any(|s| s["codec_type"] == "audio" && s["codec_name"] == "aac"), "{key}");
         let ms = detail.duration_in_ms.unwrap();
         assert!((1900..=2100).contains(&ms), "{key}: {ms} ms");
+        // Read from the MP4's header, it is the duration ffprobe gives the file.
+        let seconds: f64 = probed["format"]["duration"].as_str().unwrap().parse().unwrap();
+        assert_eq!(ms, (seconds * 1000.0).round() as u64, "{key}");
         let size = detail.video_details.as_ref().unwrap();
         assert_eq!((size.width_in_px as u64, size.height_in_px as u64), (width, height));
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use ffmpeg_sidecar::log_parser::{parse_time_str, try_parse_progress};
+use ffmpeg_sidecar::log_parser::{parse_time_str, try_parse_duration, try_parse_progress};
 use futures::{StreamExt, TryStreamExt};
 use mediaflow_core::contract::{OutputDetail, OutputGroupDetail, VideoDetails};
 use mediaflow_core::keys::s3_location;
@@ -30,9 +30,9 @@ const OUTPUT_FAILED: i64 = 1999;
 
 type JobError = (i64, String);
 
-/// Runs job `id` once a slot of the queue is free. The slot is held while ffprobe and ffmpeg
-/// run, and freed before the outputs are uploaded, so the next job's encode overlaps this
-/// one's uploads and no more tools run than there are slots.
+/// Runs job `id` once a slot of the queue is free. The slot is held while ffmpeg runs and the
+/// outputs are read, and freed before they are uploaded, so the next job's encode overlaps
+/// this one's uploads and no more tools run than there are slots.
 pub(super) async fn run(service: &Service, id: &str) {
     let Ok(slot) = service.slots.acquire().await else { return };
     let Some(job) = service.update(id, |j| j.status = "PROGRESSING".into()) else { return };
@@ -120,10 +120,11 @@ async fn transcode(
         }
     }
 
-    // ffmpeg's stats lines (`-stats`, each ended by `\r`) give the progress, read with
-    // ffmpeg-sidecar's parser; its errors come level-prefixed (`[error] …`).
+    // ffmpeg's log (`level+info`: each line level-prefixed, `[error] …`) gives the input's
+    // duration and the errors; its stats lines (`-stats`, each ended by `\r`) the progress,
+    // both read with ffmpeg-sidecar's parser.
     let mut child = tokio::process::Command::new(&settings.ffmpeg)
-        .args(["-hide_banner", "-nostdin", "-y", "-loglevel", "level+error", "-stats", "-i", &url])
+        .args(["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-stats", "-i", &url])
         .args(&compiled.args)
         .current_dir(work)
         .stdin(Stdio::null())
@@ -136,25 +137,16 @@ async fn transcode(
     let mut last_update = Instant::now();
     let mut last_error = None;
     let mut segments = BufReader::new(child.stderr.take().expect("piped")).split(b'\r');
-    // The input's duration, for the percentage, is probed while ffmpeg starts, not before.
-    let probe = seconds_of(&settings.ffprobe, &url);
-    tokio::pin!(probe);
-    let (mut duration, mut probed) = (None, false);
-    loop {
-        let segment = tokio::select! {
-            seconds = &mut probe, if !probed => {
-                (duration, probed) = (seconds, true);
-                continue;
-            }
-            segment = segments.next_segment() => match segment {
-                Ok(Some(segment)) => segment,
-                _ => break,
-            },
-        };
+    // The input's duration, for the percentage, is the one ffmpeg prints as it opens it.
+    let mut duration = None;
+    while let Ok(Some(segment)) = segments.next_segment().await {
         for line in String::from_utf8_lossy(&segment).split('\n') {
             if let Some(message) = line.strip_prefix("[error] ").or_else(|| line.strip_prefix("[fatal] ")) {
                 last_error = Some(message.trim().to_string());
                 continue;
+            }
+            if duration.is_none() {
+                duration = try_parse_duration(line).filter(|s| *s > 0.0);
             }
             let Some(at) = try_parse_progress(line).and_then(|p| parse_time_str(&p.time)) else { continue };
             let Some(total) = duration else { continue };
@@ -176,7 +168,7 @@ async fn transcode(
     }
 
     // What each output holds: its duration, and for an HLS variant its segments (read once,
-    // for the upload and the master) and what its master says of it. The outputs are probed a
+    // for the upload and the master) and what its master says of it. The outputs are read a
     // few at a time (the encode has ended, so its cores are free).
     let probes: Vec<_> = compiled.outputs.iter().map(|output| facts_of(&settings.ffprobe, work, output)).collect();
     let facts: Vec<Facts> = futures::stream::iter(probes).buffered(AT_ONCE).try_collect().await?;
@@ -212,7 +204,7 @@ async fn transcode(
     Ok(groups)
 }
 
-/// How many outputs of a job are probed, or uploaded, at once.
+/// How many outputs of a job are read, or uploaded, at once.
 const AT_ONCE: usize = 4;
 
 /// What an output holds, as [`upload`] and the master playlist need it: its duration, and for
@@ -220,7 +212,11 @@ const AT_ONCE: usize = 4;
 type Facts = (Option<f64>, Vec<(String, f64)>, Option<(hls::Variant, (u64, u64))>);
 
 async fn facts_of(ffprobe: &Path, work: &Path, output: &Output) -> Result<Facts, JobError> {
-    let duration = seconds_of(ffprobe, &work.join(&output.file).to_string_lossy()).await;
+    let path = work.join(&output.file);
+    let duration = match mp4_seconds(&path).await {
+        Some(seconds) => Some(seconds),
+        None => seconds_of(ffprobe, &path.to_string_lossy()).await,
+    };
     if !output.hls {
         return Ok((duration, Vec::new(), None));
     }
@@ -296,7 +292,7 @@ async fn put_file(service: &Service, path: &Path, destination: &str, content_typ
     put(service, body, destination, content_type).await
 }
 
-/// Writes `output` (of `duration` seconds, as ffprobe read it) to its destination: an HLS
+/// Writes `output` (of `duration` seconds) to its destination: an HLS
 /// variant's `segments` first, then its playlist.
 async fn upload(
     service: &Service,
@@ -325,6 +321,22 @@ async fn upload(
             average_bitrate: None,
         }),
     })
+}
+
+/// An MP4 file's duration in seconds, as its movie header gives it (what ffprobe reports for
+/// one); `None` for a file that is not an MP4 the `mp4` crate can read.
+async fn mp4_seconds(path: &Path) -> Option<f64> {
+    if path.extension().is_none_or(|e| e != "mp4") {
+        return None;
+    }
+    let path = path.to_path_buf();
+    let read = move || {
+        let file = std::fs::File::open(&path).ok()?;
+        let size = file.metadata().ok()?.len();
+        let mp4 = mp4::Mp4Reader::read_header(std::io::BufReader::new(file), size).ok()?;
+        Some(mp4.duration().as_secs_f64()).filter(|s| *s > 0.0)
+    };
+    tokio::task::spawn_blocking(read).await.ok().flatten()
 }
 
 /// A media file's duration in seconds, as ffprobe reads it. Like the job's ffmpeg, the probe
