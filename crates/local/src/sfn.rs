@@ -498,10 +498,12 @@ impl Api {
             run.abort();
         }
         let stopped = self.engine.aborted(tracked.execution.clone(), failure);
+        // Aborted in memory at once: a reader while `ended` writes the record sees it stopped.
         tracked.execution = stopped.clone();
         drop(executions);
-        self.ended(stopped.clone());
-        Ok(json!({"stopDate": epoch(stopped.stop_date.unwrap_or_else(|| self.engine.now()))}))
+        let stop_date = stopped.stop_date.unwrap_or_else(|| self.engine.now());
+        self.ended(stopped);
+        Ok(json!({"stopDate": epoch(stop_date)}))
     }
 }
 
