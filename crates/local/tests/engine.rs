@@ -344,6 +344,15 @@ async fn a_path_that_finds_nothing_is_states_runtime_which_states_all_does_not_c
     assert_eq!(outcome.failure.unwrap().error, "States.Runtime");
 }
 
+/// A Pass applies its InputPath first, as every state does, even when its `Result` does not
+/// read the input: a path that finds nothing fails it.
+#[tokio::test(start_paused = true)]
+async fn a_pass_with_a_result_still_fails_on_an_input_path_that_finds_nothing() {
+    let state = json!({"Type": "Pass", "InputPath": "$.missing", "Result": {"x": 1}, "End": true});
+    let outcome = run(single(state), Registry::default(), json!({})).await;
+    assert_eq!(outcome.failure.unwrap().error, "States.Runtime");
+}
+
 /// Over its TimeoutSeconds an execution times out; a redrive starts again at the state it was
 /// in, with that state's input.
 #[tokio::test(start_paused = true)]

@@ -26,10 +26,13 @@ impl Run {
         let output = |value: Value| filtered(&state.output_path, value, context).map_err(runtime);
         match &state.kind {
             Kind::Pass(pass) => {
+                // InputPath first, even under a `Result` that ignores it: a path that finds
+                // nothing fails the state, as on AWS.
+                let effective = effective()?;
                 let result = match (&pass.result, &pass.parameters) {
                     (Some(result), _) => result.clone(),
-                    (None, Some(template)) => apply_template(template, &effective()?, context).map_err(runtime)?,
-                    (None, None) => effective()?,
+                    (None, Some(template)) => apply_template(template, &effective, context).map_err(runtime)?,
+                    (None, None) => effective,
                 };
                 let placed = apply_result_path(&input, result, &pass.result_path).map_err(runtime)?;
                 Ok((output(placed)?, state.next.clone()))
