@@ -31,10 +31,14 @@ class NoManagedPolicyLookups:
 def packaged(template):
     """Local CodeUri/DefinitionUri replaced by S3 locations, as `sam package` does."""
     template = json.loads(json.dumps(template))
-    template["Globals"]["Function"]["CodeUri"] = "s3://sam-artifacts/mediaflow.zip"
-    for resource in template["Resources"].values():
+    if "CodeUri" in template["Globals"]["Function"]:
+        template["Globals"]["Function"]["CodeUri"] = "s3://sam-artifacts/mediaflow.zip"
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function" and "CodeUri" in properties:
+            properties["CodeUri"] = f"s3://sam-artifacts/{name}.zip"
         if resource["Type"] == "AWS::Serverless::StateMachine":
-            resource["Properties"]["DefinitionUri"] = "s3://sam-artifacts/pipeline.asl.json"
+            properties["DefinitionUri"] = "s3://sam-artifacts/pipeline.asl.json"
     return template
 
 
