@@ -178,7 +178,7 @@ pub fn build(
                     height: v.height,
                     ..record(&r.bucket, &v.playlist)?
                 };
-                variants.push(VariantRecord { playlist, bandwidth: v.bandwidth, segments: v.segments.len() as u32 });
+                variants.push(VariantRecord { playlist, bandwidth: v.bandwidth, segments: v.segments });
             }
             streaming.push(StreamRecord { kind: "HLS".into(), master: record(&r.bucket, &stream.master)?, variants });
         }

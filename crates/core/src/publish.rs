@@ -55,6 +55,29 @@ pub fn unstaged(key: &str) -> Option<&str> {
     (id.len() == STAGING_ID_LEN && id.bytes().all(|b| b.is_ascii_hexdigit()) && !key.is_empty()).then_some(key)
 }
 
+/// Where the listing of an HLS ladder's segments is staged, beside the ladder whose master
+/// playlist is staged at `staged_master`: `.mediaflow/staging/<id>/listings/<public key>.json`.
+/// A ladder names a segment every few seconds of every variant, thousands for a long video, so
+/// they stay in S3 and the state carries this key and their count (Step Functions' 256 KiB).
+pub fn listing_key(staged_master: &str) -> Option<String> {
+    let public = unstaged(staged_master)?;
+    let prefix = &staged_master[..staged_master.len() - public.len()];
+    Some(format!("{prefix}{LISTINGS_FOLDER}/{public}.json"))
+}
+
+/// The folder of a staging prefix that holds segment listings: not a public folder, so nothing
+/// staged for publishing is ever named alike.
+pub const LISTINGS_FOLDER: &str = "listings";
+
+/// The segment keys of one HLS ladder (public keys, in the order they are published), as its
+/// listing object holds them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SegmentListing {
+    pub master: String,
+    pub segments: Vec<String>,
+}
+
 /// Uploads whose outputs replace each other: media by dir and stem (`talk.mov` replaces
 /// `talk.mp4`), captions by dir and stem with their language (`talk.en.srt`), apart from media
 /// so that `talk.srt` never removes `talk.mp4`'s renditions.
@@ -109,8 +132,17 @@ pub struct PublishRecord {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublishedSet {
     pub upload: Upload,
-    /// Every public key of the set.
+    /// Every public key of the set but its HLS segments.
     pub keys: Vec<String>,
+    /// The set's HLS segments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<String>,
+}
+
+impl PublishedSet {
+    pub fn all_keys(&self) -> impl Iterator<Item = &String> {
+        self.keys.iter().chain(&self.segments)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -144,27 +176,33 @@ pub fn decide(record: &PublishRecord, mine: &Upload, keys: &[String], now: DateT
     match &record.published {
         Some(set) if set.upload.execution_id == mine.execution_id => Decision::Done,
         Some(set) if !mine.is_newer_than(&set.upload) => Decision::Superseded { by: set.upload.clone() },
-        Some(set) => Decision::Publish { stale: set.keys.iter().filter(|k| !keys.contains(k)).cloned().collect() },
+        Some(set) => {
+            let mine: std::collections::HashSet<&String> = keys.iter().collect();
+            Decision::Publish { stale: set.all_keys().filter(|k| !mine.contains(k)).cloned().collect() }
+        }
         None => Decision::Publish { stale: Vec::new() },
     }
 }
 
-/// The public keys of an upload's outputs, in the order they are published: the metadata
-/// document last, so that it never names an output that is not public yet.
-pub fn public_keys(document: &ExecutionDocument) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    keys.extend(document.original.iter().map(|o| o.key.clone()));
-    keys.extend(document.renditions.iter().flat_map(|r| r.outputs.iter().map(|o| o.key.clone())));
-    // A ladder's segments before its variant playlists, and those before the master.
-    for stream in document.renditions.iter().flat_map(|r| &r.streams) {
-        keys.extend(stream.variants.iter().flat_map(|v| v.segments.iter().cloned()));
-        keys.extend(stream.variants.iter().map(|v| v.playlist.clone()));
-        keys.push(stream.master.clone());
+/// The public keys of an upload's outputs in the order they become public, in waves: the keys
+/// of one wave may be copied at once, and a wave starts when the one before it is done. The
+/// files and HLS segments first, then the variant playlists that name the segments, then the
+/// master playlists that name the variants, and the metadata document last, so that nothing
+/// public names what is not public yet. `listings` holds the segments of each ladder.
+pub fn publish_waves(document: &ExecutionDocument, listings: &[SegmentListing]) -> [Vec<String>; 4] {
+    let streams: Vec<&crate::contract::Stream> = document.renditions.iter().flat_map(|r| &r.streams).collect();
+    let mut files: Vec<String> = Vec::new();
+    files.extend(document.original.iter().map(|o| o.key.clone()));
+    files.extend(document.renditions.iter().flat_map(|r| r.outputs.iter().map(|o| o.key.clone())));
+    for stream in &streams {
+        files.extend(listings.iter().filter(|l| l.master == stream.master).flat_map(|l| l.segments.iter().cloned()));
     }
-    keys.extend(document.thumbnail.iter().map(|t| t.key.clone()));
-    keys.extend(document.caption.iter().map(|c| c.key.clone()));
-    keys.extend(document.metadata.iter().map(|m| m.key.clone()));
-    keys
+    files.extend(document.thumbnail.iter().map(|t| t.key.clone()));
+    files.extend(document.caption.iter().map(|c| c.key.clone()));
+    let variants = streams.iter().flat_map(|s| s.variants.iter().map(|v| v.playlist.clone())).collect();
+    let masters = streams.iter().map(|s| s.master.clone()).collect();
+    let metadata = document.metadata.iter().map(|m| m.key.clone()).collect();
+    [files, variants, masters, metadata]
 }
 
 #[cfg(test)]
@@ -203,7 +241,7 @@ mod tests {
         let new = upload("inputs/r.mp4", Some("02"), 1, "new");
         let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let published = |u: &Upload, k: &[&str]| PublishRecord {
-            published: Some(PublishedSet { upload: u.clone(), keys: keys(k) }),
+            published: Some(PublishedSet { upload: u.clone(), keys: keys(k), segments: vec![] }),
             guard: None,
         };
         assert_eq!(decide(&PublishRecord::default(), &old, &[], now), Decision::Publish { stale: vec![] });
@@ -211,6 +249,13 @@ mod tests {
         assert_eq!(
             decide(&record, &new, &keys(&["audiovideo/r_360p.mp4"]), now),
             Decision::Publish { stale: keys(&["audiovideo/r_1080p.mp4"]) }
+        );
+        // An earlier ladder's segments are stale too.
+        let mut ladder = published(&old, &["audiovideo/r.m3u8"]);
+        ladder.published.as_mut().unwrap().segments = keys(&["audiovideo/r_360p_00001.ts"]);
+        assert_eq!(
+            decide(&ladder, &new, &keys(&["audiovideo/r_360p.mp4"]), now),
+            Decision::Publish { stale: keys(&["audiovideo/r.m3u8", "audiovideo/r_360p_00001.ts"]) }
         );
         assert_eq!(decide(&published(&new, &[]), &old, &[], now), Decision::Superseded { by: new.clone() });
         assert_eq!(decide(&published(&new, &[]), &new, &[], now), Decision::Done);
@@ -235,6 +280,11 @@ mod tests {
         assert_eq!(unstaged(&a), Some("audiovideo/race/r_720p.mp4"));
         assert_eq!(unstaged("audiovideo/race/r_720p.mp4"), None);
         assert_eq!(unstaged(".mediaflow/staging/xyz/a.mp4"), None);
+        let master = staged_key(&source, "audiovideo/race/r.m3u8");
+        let listing = listing_key(&master).unwrap();
+        assert_eq!(listing, format!("{}listings/audiovideo/race/r.m3u8.json", staging_prefix(&source)));
+        assert_eq!(unstaged(&listing), Some("listings/audiovideo/race/r.m3u8.json"), "inside the upload's staging");
+        assert_eq!(listing_key("audiovideo/race/r.m3u8"), None, "only a staged master has a listing");
     }
 
     #[test]

@@ -287,3 +287,54 @@ async fn an_unknown_payload_says_what_was_expected() {
     assert_eq!(err.name(), ErrorName::InvalidInput);
     assert!(err.to_string().starts_with("neither a Transcode payload nor a MediaConvert job event"), "{err}");
 }
+
+/// A 3-hour HLS ladder (four rungs of 1,800 segments) answers the waiting state within Step
+/// Functions' 256 KiB: the segments go to a listing in staging, the answer carries its key and
+/// the counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_ladder_answers_with_its_listing_not_its_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = start(dir.path()).await;
+    let reference = task_ref(EXECUTION, 0);
+    let mut source = Source::new("watch", "inputs/team/talk.mp4", 10, "e1");
+    source.sequencer = Some("01".into());
+    let staged = |key: &str| mediaflow_core::publish::staged_key(&source, key);
+    let put = |key: String, body: String| {
+        let client = s3.client();
+        async move { client.put_object().bucket("watch").key(key).body(body.into_bytes().into()).send().await.unwrap() }
+    };
+    let rungs = ["360p", "480p", "720p", "1080p"];
+    let mut master = String::from("#EXTM3U\n#EXT-X-VERSION:3\n");
+    for rung in rungs {
+        master.push_str(&format!("#EXT-X-STREAM-INF:BANDWIDTH=1000000,RESOLUTION=640x360\ntalk_{rung}.m3u8\n"));
+        let mut variant = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:6\n");
+        for n in 1..=1800 {
+            variant.push_str(&format!("#EXTINF:6.0,\ntalk_{rung}_{n:05}.ts\n"));
+        }
+        variant.push_str("#EXT-X-ENDLIST\n");
+        put(staged(&format!("audiovideo/team/talk_{rung}.m3u8")), variant).await;
+    }
+    put(staged("audiovideo/team/talk.m3u8"), master).await;
+    let record = json!({"taskToken": TOKEN, "executionId": EXECUTION, "redriveCount": 0, "jobId": "1700000000000-abc123",
+        "outputs": [], "masters": [format!("s3://watch/{}", staged("audiovideo/team/talk.m3u8"))]});
+    put(task_key(&reference), record.to_string()).await;
+
+    let (clients, _, sfn_requests) = clients(&s3, None, Some(answer(200, "{}")));
+    let mut event = job_event("COMPLETE", &reference);
+    event["detail"]["outputGroupDetails"] = json!([]);
+    handler(event, &clients).await.unwrap();
+    let request = sfn_requests.expect_request();
+    let body: Value = serde_json::from_slice(request.body().bytes().unwrap()).unwrap();
+    let output = body["output"].as_str().unwrap();
+    assert!(output.len() < 16 * 1024, "SendTaskSuccess carries {} bytes", output.len());
+    let renditions: Renditions = serde_json::from_str(output).unwrap();
+    let stream = &renditions.streams[0];
+    assert_eq!(stream.master, "audiovideo/team/talk.m3u8");
+    assert!(stream.variants.iter().all(|v| v.segments == 1800));
+    let got = s3.client().get_object().bucket("watch").key(&stream.listing).send().await.unwrap();
+    let listing: mediaflow_core::publish::SegmentListing =
+        serde_json::from_slice(&got.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(listing.segments.len(), 7200);
+    assert_eq!(listing.segments[0], "audiovideo/team/talk_360p_00001.ts");
+    assert_eq!(listing.master, stream.master);
+}

@@ -7,12 +7,21 @@
 //!
 //! Every step is safe to run twice: a repeated or resumed publish of the same execution finds
 //! its own guard or its own published set and finishes the work.
+//!
+//! A long HLS ladder has thousands of segments: their keys come from the ladders' listings in
+//! staging, the staging folder is listed once rather than asked about key by key, copies run
+//! [`COPIES_AT_ONCE`] at a time and deletes go [`DELETE_BATCH`] to a request.
+
+use std::collections::{HashMap, HashSet};
 
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use futures::{StreamExt, TryStreamExt};
 use mediaflow_core::contract::{PublishInput, PublishResult, PublishStatus, Source};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::publish::{
-    Decision, Guard, PublishRecord, PublishedSet, Upload, decide, guard_key, public_keys, staged_key,
+    Decision, Guard, PublishRecord, PublishedSet, SegmentListing, Upload, decide, guard_key, publish_waves, staged_key,
+    staging_prefix, unstaged,
 };
 use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect};
@@ -31,6 +40,8 @@ pub enum Error {
     Raced,
     #[error("the publish record {0} is not one mediaflow wrote: delete it, then redrive")]
     BadRecord(String),
+    #[error("the staged output {0} is missing: the step that wrote it must run again (redrive)")]
+    NotStaged(String),
     #[error("S3 {0}")]
     S3(#[from] AwsFailure),
 }
@@ -43,6 +54,7 @@ impl Named for Error {
             // Step Functions retries these with backoff: the other publish ends in seconds.
             Error::Busy(_) | Error::Raced => ErrorName::Transient,
             Error::BadRecord(_) => ErrorName::InvalidInput,
+            Error::NotStaged(_) => ErrorName::OutputMismatch,
             Error::S3(f) => f.name(),
         }
     }
@@ -50,12 +62,21 @@ impl Named for Error {
 
 mediaflow_lambda::lambda_error!(Error);
 
+/// How many copies (and deletes) run at once: enough to keep S3 busy, few enough to stay far
+/// from its per-prefix request rates.
+pub const COPIES_AT_ONCE: usize = 32;
+/// DeleteObjects takes at most 1,000 keys.
+pub const DELETE_BATCH: usize = 1000;
+
 pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishResult, Error> {
     let document = &input.document;
     let source = &document.source;
     let name = SourceKey::parse(&source.key)?;
     let record_key = guard_key(&name, document.asset.kind);
-    let keys = public_keys(document);
+    let listings = read_listings(clients, &input).await?;
+    let segments: HashSet<&String> = listings.iter().flat_map(|l| &l.segments).collect();
+    let waves = publish_waves(document, &listings);
+    let keys: Vec<String> = waves.concat();
     let me = Upload {
         key: source.key.clone(),
         sequencer: source.sequencer.clone(),
@@ -63,6 +84,11 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
         execution_id: input.execution_id.clone(),
     };
     let (record, etag) = load(clients, &source.bucket, &record_key).await?;
+    let files = |keys: &[String], segments: &HashSet<&String>| -> (Vec<String>, u32) {
+        let (segment_keys, files): (Vec<&String>, Vec<&String>) = keys.iter().partition(|k| segments.contains(k));
+        (files.into_iter().cloned().collect(), segment_keys.len() as u32)
+    };
+    let (published, segment_count) = files(&keys, &segments);
     let stale = match decide(&record, &me, &keys, chrono::Utc::now()) {
         Decision::Busy { holder } => return Err(Error::Busy(holder)),
         Decision::Superseded { by } => {
@@ -71,21 +97,25 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
                 let released = PublishRecord { guard: None, ..record.clone() };
                 store(clients, &source.bucket, &record_key, &released, etag.as_deref()).await?;
             }
-            clean_staging(clients, source, &keys).await?;
+            clean_staging(clients, &input, &keys).await?;
             let reason = format!("superseded by the upload of {} in execution {}", by.key, by.execution_id);
             return Ok(PublishResult {
                 status: PublishStatus::Superseded,
                 published: vec![],
+                segments: 0,
                 removed: vec![],
+                removed_segments: 0,
                 reason: Some(reason),
             });
         }
         Decision::Done => {
-            clean_staging(clients, source, &keys).await?;
+            clean_staging(clients, &input, &keys).await?;
             return Ok(PublishResult {
                 status: PublishStatus::Published,
-                published: keys,
+                published,
+                segments: segment_count,
                 removed: vec![],
+                removed_segments: 0,
                 reason: None,
             });
         }
@@ -99,37 +129,91 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
     };
     let etag = store(clients, &source.bucket, &record_key, &guarded, etag.as_deref()).await?;
 
-    for key in &keys {
-        let staged = staged_object(clients, source, key).await?;
-        copy::copy_object(clients, &staged, &clients.destination_bucket, key, None).await?;
+    let staged = staged_objects(clients, source).await?;
+    for wave in &waves {
+        // Owned keys: a future that borrows from the stream's items is not Send for every lifetime.
+        futures::stream::iter(wave.iter().cloned())
+            .map(|key| {
+                let staged = staged.get(&key).cloned().ok_or_else(|| Error::NotStaged(staged_key(source, &key)));
+                async move {
+                    let staged = staged?;
+                    copy::copy_object(clients, &staged, &clients.destination_bucket, &key, None).await?;
+                    Ok::<(), Error>(())
+                }
+            })
+            .buffer_unordered(COPIES_AT_ONCE)
+            .try_collect::<Vec<()>>()
+            .await?;
     }
     let mut removed = stale;
     if record.published.is_none() {
         // Outputs from before any record: renditions of this stem that this set does not make.
         removed.extend(earlier_renditions(clients, &name, &keys).await?);
     }
-    for key in &removed {
-        delete(clients, &clients.destination_bucket, key).await?;
-    }
-    let published = PublishRecord { published: Some(PublishedSet { upload: me, keys: keys.clone() }), guard: None };
-    store(clients, &source.bucket, &record_key, &published, Some(&etag)).await?;
-    clean_staging(clients, source, &keys).await?;
-    Ok(PublishResult { status: PublishStatus::Published, published: keys, removed, reason: None })
+    delete_all(clients, &clients.destination_bucket, &removed).await?;
+    let (files_kept, segments_kept): (Vec<String>, Vec<String>) =
+        keys.iter().cloned().partition(|k| !segments.contains(k));
+    let set = PublishedSet { upload: me, keys: files_kept, segments: segments_kept };
+    let earlier_segments: HashSet<&String> = record.published.iter().flat_map(|p| &p.segments).collect();
+    let (removed, removed_segments) = files(&removed, &earlier_segments);
+    store(clients, &source.bucket, &record_key, &PublishRecord { published: Some(set), guard: None }, Some(&etag))
+        .await?;
+    clean_staging(clients, &input, &keys).await?;
+    tracing::info!(
+        files = published.len(),
+        segments = segment_count,
+        removed = removed.len(),
+        removed_segments,
+        "published"
+    );
+    Ok(PublishResult {
+        status: PublishStatus::Published,
+        published,
+        segments: segment_count,
+        removed,
+        removed_segments,
+        reason: None,
+    })
 }
 
-/// The staged object of the public `key`, with the size and ETag its copy is checked against.
-async fn staged_object(clients: &Clients, source: &Source, key: &str) -> Result<Source, Error> {
-    let staged = staged_key(source, key);
-    let head = clients
-        .s3
-        .head_object()
-        .bucket(&source.bucket)
-        .key(&staged)
-        .send()
-        .await
-        .map_err(|e| aws_failure("HeadObject", e))?;
-    let size = head.content_length().unwrap_or_default().max(0) as u64;
-    Ok(Source::new(&source.bucket, staged, size, head.e_tag().unwrap_or_default()))
+/// The segment listings of the document's HLS ladders, as await-mediaconvert staged them.
+async fn read_listings(clients: &Clients, input: &PublishInput) -> Result<Vec<SegmentListing>, Error> {
+    let bucket = &input.document.source.bucket;
+    let mut listings = Vec::new();
+    for stream in input.document.renditions.iter().flat_map(|r| &r.streams) {
+        let got = match clients.s3.get_object().bucket(bucket).key(&stream.listing).send().await {
+            Ok(got) => got,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(Error::NotStaged(stream.listing.clone()));
+            }
+            Err(e) => return Err(aws_failure("GetObject", e).into()),
+        };
+        let bytes = collect("GetObject", got.body).await?;
+        let listing: SegmentListing =
+            serde_json::from_slice(&bytes).map_err(|_| Error::BadRecord(stream.listing.clone()))?;
+        listings.push(listing);
+    }
+    Ok(listings)
+}
+
+/// Every staged object of the upload by its public key, with the size and ETag its copy is
+/// checked against: one listing for the whole folder rather than a HEAD a key.
+async fn staged_objects(clients: &Clients, source: &Source) -> Result<HashMap<String, Source>, Error> {
+    let mut staged = HashMap::new();
+    let mut pages =
+        clients.s3.list_objects_v2().bucket(&source.bucket).prefix(staging_prefix(source)).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_failure("ListObjectsV2", e))?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            if let Some(public) = unstaged(key) {
+                let size = object.size().unwrap_or_default().max(0) as u64;
+                let etag = object.e_tag().unwrap_or_default();
+                staged.insert(public.to_string(), Source::new(&source.bucket, key, size, etag));
+            }
+        }
+    }
+    Ok(staged)
 }
 
 /// The record and its ETag; an empty record when there is none yet.
@@ -184,21 +268,48 @@ async fn earlier_renditions(clients: &Clients, name: &SourceKey, keys: &[String]
     Ok(name.stale_renditions(&existing, keys).into_iter().map(str::to_string).collect())
 }
 
-/// Deletes the staged copies of `keys`: after a publish, or when there is nothing to publish.
-async fn clean_staging(clients: &Clients, source: &Source, keys: &[String]) -> Result<(), Error> {
-    for key in keys {
-        delete(clients, &source.bucket, &staged_key(source, key)).await?;
-    }
-    Ok(())
+/// Deletes the staged copies of `keys` and the ladders' listings: after a publish, or when
+/// there is nothing to publish.
+async fn clean_staging(clients: &Clients, input: &PublishInput, keys: &[String]) -> Result<(), Error> {
+    let source = &input.document.source;
+    let mut staged: Vec<String> = keys.iter().map(|k| staged_key(source, k)).collect();
+    staged.extend(input.document.renditions.iter().flat_map(|r| &r.streams).map(|s| s.listing.clone()));
+    delete_all(clients, &source.bucket, &staged).await
 }
 
-/// Deletes `bucket`/`key`; one that is gone already (a repeated run) is no error.
-async fn delete(clients: &Clients, bucket: &str, key: &str) -> Result<(), Error> {
-    match clients.s3.delete_object().bucket(bucket).key(key).send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let failure = aws_failure("DeleteObject", e);
-            if failure.code.as_deref() == Some("NoSuchKey") { Ok(()) } else { Err(failure.into()) }
-        }
-    }
+/// Deletes `keys` of `bucket`, a batch a request; one that is gone already (a repeated run) is
+/// no error.
+async fn delete_all(clients: &Clients, bucket: &str, keys: &[String]) -> Result<(), Error> {
+    futures::stream::iter(keys.chunks(DELETE_BATCH).map(<[String]>::to_vec))
+        .map(|batch| async move {
+            let objects: Vec<ObjectIdentifier> =
+                batch.iter().map(|k| ObjectIdentifier::builder().key(k).build().expect("a key is set")).collect();
+            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().expect("objects are set");
+            let done = clients
+                .s3
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| aws_failure("DeleteObjects", e))?;
+            match done.errors().iter().find(|e| e.code() != Some("NoSuchKey")) {
+                // A key S3 could not delete is told per key, in a successful answer.
+                Some(e) => Err(Error::S3(AwsFailure {
+                    operation: "DeleteObjects",
+                    message: format!("{}: {}", e.key().unwrap_or_default(), e.message().unwrap_or_default()),
+                    name: if e.code() == Some("AccessDenied") {
+                        ErrorName::Configuration
+                    } else {
+                        ErrorName::Transient
+                    },
+                    code: e.code().map(str::to_string),
+                })),
+                None => Ok(()),
+            }
+        })
+        .buffer_unordered(4)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
 }

@@ -1,14 +1,16 @@
 //! Publish against the embedded S3 endpoint: the staged set made public whole, an earlier
 //! upload's leftovers removed, a superseded upload publishing nothing, a busy guard retried.
 
+use futures::{StreamExt, TryStreamExt};
 use mediaflow_core::ErrorName;
 use mediaflow_core::Named;
 use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{
-    ExecutionDocument, MetadataResult, OutputFile, PublishInput, PublishStatus, Renditions, Source,
+    ExecutionDocument, MetadataResult, OutputFile, PublishInput, PublishStatus, Renditions, Source, Stream,
+    StreamVariant,
 };
 use mediaflow_core::keys::SourceKey;
-use mediaflow_core::publish::{guard_key, staged_key};
+use mediaflow_core::publish::{SegmentListing, guard_key, listing_key, staged_key};
 use mediaflow_local::EmbeddedS3;
 use publish::{Clients, handler};
 
@@ -54,7 +56,7 @@ fn input(sequencer: &str, labels: &[&str]) -> PublishInput {
 
 /// Stages every output `input` names, each holding `content`.
 async fn stage(s3: &EmbeddedS3, input: &PublishInput, content: &str) {
-    for key in mediaflow_core::publish::public_keys(&input.document) {
+    for key in mediaflow_core::publish::publish_waves(&input.document, &[]).concat() {
         let staged = staged_key(&input.document.source, &key);
         s3.client()
             .put_object()
@@ -181,4 +183,88 @@ async fn a_superseded_publish_releases_a_guard_it_took_before_a_crash() {
     let record: serde_json::Value = serde_json::from_slice(&got.body.collect().await.unwrap().into_bytes()).unwrap();
     assert!(record.get("guard").is_none(), "the guard is released: {record:#}");
     assert_eq!(body(&s3, "audiovideo/a/talk_360p.mp4").await, "newer");
+}
+
+/// Step Functions refuses a state's output over 256 KiB.
+const STATE_LIMIT: usize = 256 * 1024;
+
+/// A 3-hour HLS ladder at 6 s segments and four rungs (7,200 segments), staged as
+/// await-mediaconvert leaves it: the playlists, the segments and their listing.
+async fn stage_long_ladder(s3: &EmbeddedS3, input: &mut PublishInput) -> usize {
+    const SEGMENTS_PER_RUNG: usize = 3 * 3600 / 6;
+    let key = SourceKey::parse("inputs/a/talk.mp4").unwrap();
+    let source = input.document.source.clone();
+    let master = format!("{}.m3u8", key.rendition_base());
+    let listing = listing_key(&staged_key(&source, &master)).unwrap();
+    let mut variants = Vec::new();
+    let mut segments = Vec::new();
+    for label in ["360p", "480p", "720p", "1080p"] {
+        variants.push(StreamVariant {
+            playlist: format!("{}_{label}.m3u8", key.rendition_base()),
+            label: Some(label.into()),
+            width: None,
+            height: None,
+            bandwidth: 1_000_000,
+            segments: SEGMENTS_PER_RUNG as u32,
+        });
+        segments.extend((1..=SEGMENTS_PER_RUNG).map(|n| format!("{}_{label}_{n:05}.ts", key.rendition_base())));
+    }
+    let body = serde_json::to_vec(&SegmentListing { master: master.clone(), segments: segments.clone() }).unwrap();
+    s3.client().put_object().bucket("watch").key(&listing).body(body.into()).send().await.unwrap();
+    let stream = Stream { master: master.clone(), listing, variants };
+    input.document.renditions.as_mut().unwrap().streams.push(stream);
+    let client = s3.client();
+    let staged: Vec<String> = mediaflow_core::publish::publish_waves(&input.document, &[])
+        .concat()
+        .into_iter()
+        .chain(segments.iter().cloned())
+        .map(|k| staged_key(&source, &k))
+        .collect();
+    futures::stream::iter(staged)
+        .map(|key| {
+            let client = client.clone();
+            async move { client.put_object().bucket("watch").key(key).body(b"ts".to_vec().into()).send().await }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    segments.len()
+}
+
+/// What grows with the video's length stays out of the state: a 3-hour ladder is published
+/// whole, its result names the files and counts the segments, and a later upload without the
+/// ladder removes every segment of it, within Step Functions' limit too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_three_hour_ladder_is_published_and_replaced_within_the_state_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let clients = clients(&s3);
+    let mut first = input("01", &["360p", "1080p"]);
+    let segments = stage_long_ladder(&s3, &mut first).await;
+    assert_eq!(segments, 7200);
+
+    let result = handler(first, &clients).await.unwrap();
+    let size = serde_json::to_vec(&result).unwrap().len();
+    assert!(size < STATE_LIMIT / 16, "the result takes {size} bytes of the state");
+    assert_eq!(result.segments as usize, segments);
+    assert!(result.published.contains(&"audiovideo/a/talk.m3u8".to_string()));
+    assert!(result.published.iter().all(|k| !k.ends_with(".ts")), "segments are counted, not listed");
+    let mut public_segments = 0;
+    let mut pages = s3.client().list_objects_v2().bucket("public").prefix("audiovideo/a/").into_paginator().send();
+    while let Some(page) = pages.next().await {
+        public_segments += page.unwrap().contents().iter().filter(|o| o.key().unwrap().ends_with(".ts")).count();
+    }
+    assert_eq!(public_segments, segments, "every segment is public");
+    let staged = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
+    assert_eq!(staged.key_count(), Some(0), "the staging, listing and all, is emptied");
+
+    // A newer upload without the ladder: the earlier one goes, counted.
+    let second = input("02", &["360p"]);
+    stage(&s3, &second, "second").await;
+    let result = handler(second, &clients).await.unwrap();
+    assert!(serde_json::to_vec(&result).unwrap().len() < STATE_LIMIT / 16);
+    assert_eq!(result.removed_segments as usize, segments);
+    assert!(result.removed.contains(&"audiovideo/a/talk.m3u8".to_string()));
+    assert_eq!(public(&s3).await, ["audiovideo/a/talk_360p.mp4", "json/a/talk.json"]);
 }

@@ -337,11 +337,16 @@ pub struct Renditions {
     pub streams: Vec<Stream>,
 }
 
-/// An HLS ladder a job wrote: its master playlist, and each variant with its segments.
+/// An HLS ladder a job wrote: its master playlist, and each variant with how many segments it
+/// has. The segments' keys grow with the video's length (about 2,400 an hour at four rungs of
+/// 6 s), so they stay in S3: `listing` is the watch-bucket key of their [`SegmentListing`].
+///
+/// [`SegmentListing`]: crate::publish::SegmentListing
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Stream {
     pub master: String,
+    pub listing: String,
     pub variants: Vec<StreamVariant>,
 }
 
@@ -357,7 +362,8 @@ pub struct StreamVariant {
     pub height: Option<u32>,
     /// Peak bits a second, as the master playlist says.
     pub bandwidth: u64,
-    pub segments: Vec<String>,
+    /// How many segments its playlist names (their keys are in the ladder's listing).
+    pub segments: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -435,11 +441,19 @@ pub enum PublishStatus {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublishResult {
     pub status: PublishStatus,
-    /// Public keys this run made public.
+    /// Public keys this run made public, but HLS segments, which are only counted: a long
+    /// ladder has thousands, past what a state's output may hold.
     pub published: Vec<String>,
-    /// Public keys of an earlier upload of the name that this one replaced, and removed.
+    /// How many HLS segments this run made public.
+    #[serde(default)]
+    pub segments: u32,
+    /// Public keys of an earlier upload of the name that this one replaced, and removed (HLS
+    /// segments only counted).
     #[serde(default)]
     pub removed: Vec<String>,
+    /// How many HLS segments of an earlier upload this run removed.
+    #[serde(default)]
+    pub removed_segments: u32,
     /// Why nothing was published: `superseded by …`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
