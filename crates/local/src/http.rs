@@ -64,6 +64,27 @@ where
     serve(listener, service, |_| {})
 }
 
+/// Serves `router` (axum) on `listener` until the returned sender is dropped, then stops
+/// gracefully: no new connection, requests under way answered. Every accepted socket sends at
+/// once (`TCP_NODELAY`, as in [`serve`]) and is then given to `tune`.
+pub(crate) fn serve_router(listener: TcpListener, router: axum::Router, tune: fn(&TcpStream)) -> oneshot::Sender<()> {
+    use axum::serve::ListenerExt;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let listener = listener.tap_io(move |socket| {
+        let _ = socket.set_nodelay(true);
+        tune(socket);
+    });
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "an endpoint stopped serving");
+        }
+    });
+    stop
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU8, Ordering};
@@ -88,5 +109,21 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         assert_eq!(NODELAY.load(Ordering::SeqCst), 2, "the accepted socket has Nagle's algorithm on");
+    }
+
+    static ROUTED_NODELAY: AtomicU8 = AtomicU8::new(0);
+
+    #[tokio::test]
+    async fn every_socket_an_axum_router_accepts_sends_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _stop = serve_router(listener, axum::Router::new(), |socket| {
+            ROUTED_NODELAY.store(if socket.nodelay().unwrap() { 2 } else { 1 }, Ordering::SeqCst);
+        });
+        let _client = TcpStream::connect(addr).await.unwrap();
+        while ROUTED_NODELAY.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(ROUTED_NODELAY.load(Ordering::SeqCst), 2, "the accepted socket has Nagle's algorithm on");
     }
 }

@@ -1,14 +1,18 @@
 //! The MediaConvert stand-in: the REST endpoint `aws-sdk-mediaconvert` talks to (`CreateJob`,
 //! `GetJob`, `ListJobs`), each job run as one ffmpeg process (see [`compile`]) whose outputs
 //! are written through the embedded S3, with `MediaConvert Job State Change` events shaped as
-//! MediaConvert's. Requests are not authenticated: the endpoint listens on 127.0.0.1 only.
+//! MediaConvert's. Requests are not authenticated: the platform listens on 127.0.0.1 only, and
+//! `mediaflow mediaconvert` elsewhere only when told to. [`delivery`] takes the events to the
+//! targets of the EventBridge rules that match them.
 //!
 //! As in a MediaConvert queue, at most [`Settings::max_jobs`] jobs transcode at once and the
 //! rest wait as SUBMITTED. Jobs are kept under [`Settings::jobs_dir`] as their status changes,
 //! so a restarted platform knows them, and [`MediaConvertEndpoint::resume`] runs again from
 //! the start each job that was SUBMITTED or PROGRESSING when the last process ended.
 
+mod api;
 pub mod compile;
+pub mod delivery;
 mod hls;
 mod job;
 
@@ -17,10 +21,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, Response, StatusCode};
 use mediaflow_core::contract::{JobStateChangeEvent, OutputGroupDetail};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -28,7 +29,6 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::feed::Feed;
 use crate::{ACCOUNT, REGION};
-const JOBS_PATH: &str = "/2017-08-29/jobs";
 
 /// A running endpoint. Dropping it stops the server (jobs already running finish).
 pub struct MediaConvertEndpoint {
@@ -39,7 +39,8 @@ pub struct MediaConvertEndpoint {
 
 /// How the stand-in reaches its inputs and outputs, and where ffmpeg works.
 pub struct Settings {
-    /// A client of the embedded S3 endpoint: inputs are read and outputs written through it.
+    /// Inputs are read and outputs written through this client: the embedded S3's in the
+    /// platform, any S3 endpoint's in `mediaflow mediaconvert`.
     pub s3: aws_sdk_s3::Client,
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
@@ -140,11 +141,7 @@ impl MediaConvertEndpoint {
         let service = Arc::new(Service { settings, jobs: Mutex::new(jobs), events: Feed::default(), slots });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let serving = service.clone();
-        let stop = crate::http::serve_requests(listener, move |request| {
-            let service = serving.clone();
-            async move { service.serve(request).await }
-        });
+        let stop = crate::http::serve_router(listener, api::router(service.clone()), |_| {});
         Ok(MediaConvertEndpoint { addr, service, _stop: stop })
     }
 
@@ -207,49 +204,7 @@ impl MediaConvertEndpoint {
     }
 }
 
-fn respond(status: StatusCode, body: Value, error_type: Option<&str>) -> Response<Full<Bytes>> {
-    let mut response = Response::builder().status(status).header("content-type", "application/json");
-    if let Some(kind) = error_type {
-        response = response.header("x-amzn-errortype", kind);
-    }
-    response.body(Full::new(Bytes::from(body.to_string()))).expect("a valid response")
-}
-
 impl Service {
-    async fn serve(self: &Arc<Self>, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-        let method = request.method().clone();
-        let path = request.uri().path().trim_end_matches('/').to_string();
-        let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        match (method, path.as_str()) {
-            (Method::POST, JOBS_PATH) => match serde_json::from_slice::<Value>(&body) {
-                Ok(create) => respond(StatusCode::CREATED, json!({"job": self.create(create)}), None),
-                Err(e) => {
-                    respond(StatusCode::BAD_REQUEST, json!({"message": e.to_string()}), Some("BadRequestException"))
-                }
-            },
-            (Method::GET, JOBS_PATH) => {
-                let jobs: Vec<Value> = self.jobs.lock().unwrap().values().rev().map(Job::to_json).collect();
-                respond(StatusCode::OK, json!({"jobs": jobs}), None)
-            }
-            (Method::GET, p) if p.starts_with(JOBS_PATH) => {
-                let id = &p[JOBS_PATH.len() + 1..];
-                match self.jobs.lock().unwrap().get(id) {
-                    Some(job) => respond(StatusCode::OK, json!({"job": job.to_json()}), None),
-                    None => respond(
-                        StatusCode::NOT_FOUND,
-                        json!({"message": format!("no job {id}")}),
-                        Some("NotFoundException"),
-                    ),
-                }
-            }
-            (method, path) => respond(
-                StatusCode::BAD_REQUEST,
-                json!({"message": format!("{method} {path} is not an operation the local MediaConvert serves")}),
-                Some("BadRequestException"),
-            ),
-        }
-    }
-
     /// CreateJob: a new job (or, for a `clientRequestToken` seen before, that job), started.
     fn create(self: &Arc<Self>, request: Value) -> Value {
         let token = request["clientRequestToken"].as_str().map(str::to_string);
