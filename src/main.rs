@@ -5,6 +5,7 @@ mod console;
 mod demo;
 mod executions;
 mod logs;
+mod mediaconvert;
 mod plan;
 mod platform;
 mod process;
@@ -37,6 +38,18 @@ enum Command {
     /// Keep the S3 and Step Functions endpoints up: any S3 client's upload into inputs/ starts
     /// an execution, any Step Functions client can follow it.
     Serve(serve::Args),
+    /// Serve the MediaConvert stand-in on its own (CreateJob, GetJob, ListJobs) against the S3
+    /// endpoint of the SDK's environment, delivering each job state change to the targets of
+    /// the EventBridge rules that match it.
+    ///
+    /// Reads the AWS SDK's environment: AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_<SERVICE> (S3,
+    /// EVENTBRIDGE, LAMBDA, SFN, SNS), AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY;
+    /// S3_FORCE_PATH_STYLE (default: true when an endpoint URL is set). The rules of the bus
+    /// are read for every event (ListRules, ListTargetsByRule); a Lambda target is invoked
+    /// asynchronously (InvocationType Event), a state machine started, a topic published to;
+    /// Input and InputPath are honoured, InputTransformer refused. Unauthenticated: listens on
+    /// loopback only, unless --allow-remote.
+    Mediaconvert(mediaconvert::Args),
     /// The executions kept under the data folder: list, show one, redrive a failed one.
     Executions(executions::Args),
     /// Run files through the whole pipeline on this machine (embedded S3, the Step Functions
@@ -64,6 +77,7 @@ fn main() -> ExitCode {
         Command::Executions(args) => executions::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Mediaconvert(args) => mediaconvert::run(&args),
         Command::Plan(args) => plan::run(&args).map(|()| true),
         Command::Captions(args) => captions::run(&args).map(|()| true),
         Command::Schemas { out, check } => schemas::run(&out, check).map(|()| true),

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, matches, upload_pattern};
 
+use mediaflow_local::mediaconvert::delivery::{Delivery, Rule, RuleTarget};
+
 use super::functions::await_clients;
 use super::{APPLICATION, Platform, WATCH_BUCKET};
 use crate::topic::Notification;
@@ -35,19 +37,21 @@ impl Platform {
                 }
             }
         });
-        let mut jobs = self.mediaconvert.events();
+        // Job state changes go through the same delivery as `mediaflow mediaconvert`'s, with
+        // this rule held here and await-mediaconvert's complete entry point run in-process.
         let clients = Arc::new(await_clients(&self.s3, &self.sfn, &self.mediaconvert));
-        let pattern = job_state_pattern(APPLICATION);
-        tokio::spawn(async move {
-            while let Some(event) = jobs.recv().await {
-                let json = serde_json::to_value(&event).expect("events serialise");
-                if matches(&pattern, &json).unwrap_or(false)
-                    && let Err(e) = await_mediaconvert::complete(event, &clients).await
-                {
+        let complete = RuleTarget::in_process("await-mediaconvert-complete", move |event| {
+            let clients = clients.clone();
+            async move {
+                let event = serde_json::from_value(event).map_err(|e| e.to_string())?;
+                await_mediaconvert::complete(event, &clients).await.map_err(|e| {
                     eprintln!("mediaflow: await-mediaconvert could not answer a job event: {e}");
-                }
+                    e.to_string()
+                })
             }
         });
+        let rule = Rule { name: format!("{APPLICATION}-job-state"), pattern: job_state_pattern(APPLICATION) };
+        tokio::spawn(Delivery::fixed(vec![(rule, vec![complete])]).run(self.mediaconvert.events()));
         let mut statuses = self.sfn.events();
         let pattern = execution_failed_pattern(&self.machine_arn);
         let topic = self.topic.clone();
