@@ -31,8 +31,10 @@ pub struct Args {
     /// The EventBridge bus whose rules receive the job state changes.
     #[arg(long, default_value = "default")]
     pub event_bus: String,
+    /// The ffmpeg every job runs.
     #[arg(long, env = "FFMPEG_PATH", default_value = "ffmpeg")]
     pub ffmpeg: PathBuf,
+    /// The ffprobe that measures outputs other than MP4.
     #[arg(long, env = "FFPROBE_PATH", default_value = "ffprobe")]
     pub ffprobe: PathBuf,
 }
