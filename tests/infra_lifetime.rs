@@ -93,7 +93,10 @@ fn every_function_may_read_and_write_what_its_code_does_with_hls() {
 
     // The checker sees a grant that is missing.
     assert!(!allows("AwaitMediaConvertFunction", "s3:GetObject", &watch_arn("inputs/a/talk.mp4")));
-    assert!(iam_matches("arn:aws:s3:::w/.mediaflow/staging/*/audiovideo/*", "arn:aws:s3:::w/.mediaflow/staging/ab/audiovideo/x/y.ts"));
+    assert!(iam_matches(
+        "arn:aws:s3:::w/.mediaflow/staging/*/audiovideo/*",
+        "arn:aws:s3:::w/.mediaflow/staging/ab/audiovideo/x/y.ts"
+    ));
     assert!(!iam_matches("arn:aws:s3:::w/.mediaflow/tasks/*", "arn:aws:s3:::w/.mediaflow/staging/ab/audiovideo/y.ts"));
 }
 
@@ -112,7 +115,10 @@ fn task_answers_and_mediaconvert_roles_are_granted_as_aws_documents_them() {
     assert_eq!(statement["Condition"]["StringEquals"]["aws:SourceAccount"], json!({"Ref": "AWS::AccountId"}));
     let source = statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].as_str().unwrap();
     assert!(iam_matches(
-        &source.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "us-east-1").replace("${AWS::AccountId}", "111122223333"),
+        &source
+            .replace("${AWS::Partition}", "aws")
+            .replace("${AWS::Region}", "us-east-1")
+            .replace("${AWS::AccountId}", "111122223333"),
         "arn:aws:mediaconvert:us-east-1:111122223333:queues/Default"
     ));
 }
