@@ -21,11 +21,13 @@ use tracing_subscriber::registry::LookupSpan;
 /// what the functions and the engine say at INFO and above: the SDKs' own chatter stays out.
 pub fn keep_in(dir: PathBuf) {
     let _ = std::fs::create_dir_all(&dir);
-    let ours = filter_fn(|meta| {
-        let noisy = ["aws_", "hyper", "h2", "rustls", "tower", "s3s"].iter().any(|t| meta.target().starts_with(t));
-        *meta.level() <= Level::INFO && !noisy
-    });
-    let _ = tracing_subscriber::registry().with(ExecutionLogs { dir }.with_filter(ours)).try_init();
+    let _ = tracing_subscriber::registry().with(ExecutionLogs { dir }.with_filter(filter_fn(ours))).try_init();
+}
+
+/// What this project says at INFO and above, without the SDKs' and HTTP stacks' own chatter.
+pub fn ours(meta: &tracing::Metadata<'_>) -> bool {
+    let noisy = ["aws_", "hyper", "h2", "rustls", "tower", "s3s"].iter().any(|t| meta.target().starts_with(t));
+    *meta.level() <= Level::INFO && !noisy
 }
 
 /// The log of execution `name` kept in `dir`, line by line.

@@ -59,10 +59,7 @@ pub fn run(args: &Args) -> Result<bool> {
 /// Structured lines on stderr: what was delivered where, and what failed.
 fn init_logs() {
     use tracing_subscriber::prelude::*;
-    let ours = tracing_subscriber::filter::filter_fn(|meta| {
-        let noisy = ["aws_", "hyper", "h2", "rustls", "tower"].iter().any(|t| meta.target().starts_with(t));
-        *meta.level() <= tracing::Level::INFO && !noisy
-    });
+    let ours = tracing_subscriber::filter::filter_fn(crate::logs::ours);
     let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(ours);
     let _ = tracing_subscriber::registry().with(stderr).try_init();
 }
@@ -82,12 +79,14 @@ async fn serve(args: &Args) -> Result<bool> {
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style()).build(),
     );
+    // The delivery tries each call a few times itself: the SDK's own retries would multiply them.
+    let once = config.to_builder().retry_config(aws_config::retry::RetryConfig::disabled()).build();
     let clients = Clients {
-        lambda: aws_sdk_lambda::Client::new(&config),
-        sfn: aws_sdk_sfn::Client::new(&config),
-        sns: aws_sdk_sns::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&once),
+        sfn: aws_sdk_sfn::Client::new(&once),
+        sns: aws_sdk_sns::Client::new(&once),
     };
-    let delivery = Delivery::eventbridge(aws_sdk_eventbridge::Client::new(&config), &args.event_bus, clients);
+    let delivery = Delivery::eventbridge(aws_sdk_eventbridge::Client::new(&once), &args.event_bus, clients);
 
     let settings = Settings {
         ffmpeg: args.ffmpeg.clone(),
@@ -114,6 +113,11 @@ async fn serve(args: &Args) -> Result<bool> {
         _ = terminate.recv() => {}
     }
     drop(endpoint);
-    delivering.abort();
+    // A state change already announced (a job that just ended is kept as COMPLETE and will not
+    // run again) gets a moment to reach its targets before the process ends.
+    let mut delivering = delivering;
+    if tokio::time::timeout(std::time::Duration::from_secs(3), &mut delivering).await.is_err() {
+        delivering.abort();
+    }
     Ok(true)
 }

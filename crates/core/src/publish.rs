@@ -23,8 +23,9 @@ const STAGING_ID_LEN: usize = 32;
 /// What the staging folder adds to an output's key: the prefix, the id and its slash.
 pub const STAGING_KEY_BYTES: usize = STAGING_PREFIX.len() + STAGING_ID_LEN + 1;
 /// How long a publish may hold its name's guard before another may take it over: a publish
-/// that crashed leaves it behind, and a live one copies a few objects in seconds.
-pub const GUARD_LEASE_SECONDS: i64 = 600;
+/// that crashed leaves it behind. Longer than Publish may run (its Lambda timeout, 900 s, with a
+/// minute to spare), so that no live publish is ever taken over while it copies.
+pub const GUARD_LEASE_SECONDS: i64 = 960;
 
 /// The SHA-256 of `parts`, each length-prefixed so that no two lists hash alike, in hex.
 pub fn digest(parts: &[&str]) -> String {
@@ -161,12 +162,12 @@ pub enum Decision {
     Superseded { by: Upload },
     /// This upload's set is published already (a repeated or resumed publish).
     Done,
-    /// Publish, then remove `stale`: what the published set has that this one does not.
-    Publish { stale: Vec<String> },
+    /// Publish, then remove what the published set has that this one does not ([`stale`]).
+    Publish,
 }
 
-/// What the publish of `mine` (its public `keys`) must do, at `now`, given `record`.
-pub fn decide(record: &PublishRecord, mine: &Upload, keys: &[String], now: DateTime<Utc>) -> Decision {
+/// What the publish of `mine` must do, at `now`, given `record`.
+pub fn decide(record: &PublishRecord, mine: &Upload, now: DateTime<Utc>) -> Decision {
     if let Some(guard) = &record.guard
         && guard.execution_id != mine.execution_id
         && (now - guard.since).num_seconds() < GUARD_LEASE_SECONDS
@@ -176,12 +177,18 @@ pub fn decide(record: &PublishRecord, mine: &Upload, keys: &[String], now: DateT
     match &record.published {
         Some(set) if set.upload.execution_id == mine.execution_id => Decision::Done,
         Some(set) if !mine.is_newer_than(&set.upload) => Decision::Superseded { by: set.upload.clone() },
-        Some(set) => {
-            let mine: std::collections::HashSet<&String> = keys.iter().collect();
-            Decision::Publish { stale: set.all_keys().filter(|k| !mine.contains(k)).cloned().collect() }
-        }
-        None => Decision::Publish { stale: Vec::new() },
+        _ => Decision::Publish,
     }
+}
+
+/// What the published set of `record` has that a set of `keys` does not, in the order to remove
+/// it: the set's files backwards (master playlists before the variants they name, variants
+/// before their files), then its segments. An empty list when nothing is published.
+pub fn stale(record: &PublishRecord, keys: &[String]) -> Vec<String> {
+    let Some(set) = &record.published else { return Vec::new() };
+    let mine: std::collections::HashSet<&String> = keys.iter().collect();
+    let files = set.keys.iter().rev().filter(|k| !mine.contains(k));
+    files.chain(set.segments.iter().filter(|k| !mine.contains(k))).cloned().collect()
 }
 
 /// The public keys of an upload's outputs in the order they become public, in waves: the keys
@@ -189,20 +196,26 @@ pub fn decide(record: &PublishRecord, mine: &Upload, keys: &[String], now: DateT
 /// files and HLS segments first, then the variant playlists that name the segments, then the
 /// master playlists that name the variants, and the metadata document last, so that nothing
 /// public names what is not public yet. `listings` holds the segments of each ladder.
-pub fn publish_waves(document: &ExecutionDocument, listings: &[SegmentListing]) -> [Vec<String>; 4] {
+pub fn publish_waves(
+    document: &ExecutionDocument,
+    listings: &[SegmentListing],
+) -> Result<[Vec<String>; 4], crate::Error> {
     let streams: Vec<&crate::contract::Stream> = document.renditions.iter().flat_map(|r| &r.streams).collect();
     let mut files: Vec<String> = Vec::new();
     files.extend(document.original.iter().map(|o| o.key.clone()));
     files.extend(document.renditions.iter().flat_map(|r| r.outputs.iter().map(|o| o.key.clone())));
     for stream in &streams {
-        files.extend(listings.iter().filter(|l| l.master == stream.master).flat_map(|l| l.segments.iter().cloned()));
+        let listing = listings.iter().find(|l| l.master == stream.master).ok_or_else(|| {
+            crate::Error::InvalidInput(format!("no segment listing for the ladder {}", stream.master))
+        })?;
+        files.extend(listing.segments.iter().cloned());
     }
     files.extend(document.thumbnail.iter().map(|t| t.key.clone()));
     files.extend(document.caption.iter().map(|c| c.key.clone()));
     let variants = streams.iter().flat_map(|s| s.variants.iter().map(|v| v.playlist.clone())).collect();
     let masters = streams.iter().map(|s| s.master.clone()).collect();
     let metadata = document.metadata.iter().map(|m| m.key.clone()).collect();
-    [files, variants, masters, metadata]
+    Ok([files, variants, masters, metadata])
 }
 
 #[cfg(test)]
@@ -244,28 +257,34 @@ mod tests {
             published: Some(PublishedSet { upload: u.clone(), keys: keys(k), segments: vec![] }),
             guard: None,
         };
-        assert_eq!(decide(&PublishRecord::default(), &old, &[], now), Decision::Publish { stale: vec![] });
+        assert_eq!(decide(&PublishRecord::default(), &old, now), Decision::Publish);
+        assert!(stale(&PublishRecord::default(), &[]).is_empty());
         let record = published(&old, &["audiovideo/r_1080p.mp4", "audiovideo/r_360p.mp4"]);
-        assert_eq!(
-            decide(&record, &new, &keys(&["audiovideo/r_360p.mp4"]), now),
-            Decision::Publish { stale: keys(&["audiovideo/r_1080p.mp4"]) }
-        );
-        // An earlier ladder's segments are stale too.
-        let mut ladder = published(&old, &["audiovideo/r.m3u8"]);
+        assert_eq!(decide(&record, &new, now), Decision::Publish);
+        assert_eq!(stale(&record, &keys(&["audiovideo/r_360p.mp4"])), keys(&["audiovideo/r_1080p.mp4"]));
+        // An earlier ladder goes too: its master before its variants, those before its files,
+        // and its segments last.
+        let mut ladder = published(&old, &["audiovideo/r_360p.mp4", "audiovideo/r_360p.m3u8", "audiovideo/r.m3u8"]);
         ladder.published.as_mut().unwrap().segments = keys(&["audiovideo/r_360p_00001.ts"]);
         assert_eq!(
-            decide(&ladder, &new, &keys(&["audiovideo/r_360p.mp4"]), now),
-            Decision::Publish { stale: keys(&["audiovideo/r.m3u8", "audiovideo/r_360p_00001.ts"]) }
+            stale(&ladder, &keys(&["audiovideo/r_720p.mp4"])),
+            keys(&[
+                "audiovideo/r.m3u8",
+                "audiovideo/r_360p.m3u8",
+                "audiovideo/r_360p.mp4",
+                "audiovideo/r_360p_00001.ts"
+            ])
         );
-        assert_eq!(decide(&published(&new, &[]), &old, &[], now), Decision::Superseded { by: new.clone() });
-        assert_eq!(decide(&published(&new, &[]), &new, &[], now), Decision::Done);
+        assert_eq!(decide(&published(&new, &[]), &old, now), Decision::Superseded { by: new.clone() });
+        assert_eq!(decide(&published(&new, &[]), &new, now), Decision::Done);
         let guarded = |holder: &str, seconds_ago: i64| PublishRecord {
             published: None,
             guard: Some(Guard { execution_id: holder.into(), since: now - chrono::TimeDelta::seconds(seconds_ago) }),
         };
-        assert_eq!(decide(&guarded("old", 5), &new, &[], now), Decision::Busy { holder: "old".into() });
-        assert_eq!(decide(&guarded("new", 5), &new, &[], now), Decision::Publish { stale: vec![] }, "its own guard");
-        assert_eq!(decide(&guarded("old", 3600), &new, &[], now), Decision::Publish { stale: vec![] }, "a stale guard");
+        assert_eq!(decide(&guarded("old", 5), &new, now), Decision::Busy { holder: "old".into() });
+        assert_eq!(decide(&guarded("old", 900), &new, now), Decision::Busy { holder: "old".into() }, "still running");
+        assert_eq!(decide(&guarded("new", 5), &new, now), Decision::Publish, "its own guard");
+        assert_eq!(decide(&guarded("old", 3600), &new, now), Decision::Publish, "a stale guard");
     }
 
     #[test]
@@ -285,6 +304,52 @@ mod tests {
         assert_eq!(listing, format!("{}listings/audiovideo/race/r.m3u8.json", staging_prefix(&source)));
         assert_eq!(unstaged(&listing), Some("listings/audiovideo/race/r.m3u8.json"), "inside the upload's staging");
         assert_eq!(listing_key("audiovideo/race/r.m3u8"), None, "only a staged master has a listing");
+    }
+
+    #[test]
+    fn a_ladder_becomes_public_from_its_segments_up_and_the_document_last() {
+        use crate::contract::{MetadataResult, OutputFile, Renditions, Stream, StreamVariant};
+        let key = SourceKey::parse("inputs/a/talk.mp4").unwrap();
+        let mut document: ExecutionDocument = serde_json::from_value(serde_json::json!({
+            "source": Source::new("watch", key.key(), 10, "e"),
+            "asset": crate::classify::classify(&key, b"\0\0\0\x20ftypisom"),
+        }))
+        .unwrap();
+        let variant = StreamVariant {
+            playlist: "audiovideo/a/talk_360p.m3u8".into(),
+            label: None,
+            width: None,
+            height: None,
+            bandwidth: 1,
+            segments: 1,
+        };
+        let stream = Stream { master: "audiovideo/a/talk.m3u8".into(), listing: "l".into(), variants: vec![variant] };
+        let file = OutputFile {
+            key: "audiovideo/a/talk_360p.mp4".into(),
+            label: None,
+            width: None,
+            height: None,
+            duration_ms: None,
+        };
+        document.renditions =
+            Some(Renditions { bucket: "p".into(), job_id: None, outputs: vec![file], streams: vec![stream] });
+        document.metadata =
+            Some(MetadataResult { bucket: "p".into(), key: "json/a/talk.json".into(), size: 1, etag: "e".into() });
+        let listing = SegmentListing {
+            master: "audiovideo/a/talk.m3u8".into(),
+            segments: vec!["audiovideo/a/talk_360p_00001.ts".into()],
+        };
+        let waves = publish_waves(&document, &[listing]).unwrap();
+        assert_eq!(
+            waves,
+            [
+                vec!["audiovideo/a/talk_360p.mp4".to_string(), "audiovideo/a/talk_360p_00001.ts".into()],
+                vec!["audiovideo/a/talk_360p.m3u8".to_string()],
+                vec!["audiovideo/a/talk.m3u8".to_string()],
+                vec!["json/a/talk.json".to_string()],
+            ]
+        );
+        assert!(publish_waves(&document, &[]).is_err(), "a ladder without its listing");
     }
 
     #[test]

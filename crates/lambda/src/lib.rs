@@ -1,9 +1,13 @@
 //! What every function shares. Functions never know where they run: endpoints come from the
 //! SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables.
 
+mod failure;
+mod objects;
 pub mod runtime;
 
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+pub use failure::{AwsFailure, aws_failure};
+pub use objects::{DELETE_BATCH, delete_keys};
+
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use mediaflow_core::{ErrorName, Named};
@@ -171,81 +175,6 @@ pub async fn run_tool(
 /// A required setting from the environment.
 pub fn setting(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
-}
-
-/// A failed AWS call, named: throttling, server errors and connection trouble are
-/// `MediaFlow.Transient` (the state machine retries them); a refusal of access or a missing
-/// bucket is `MediaFlow.Configuration` (the deployment needs fixing); anything else will fail
-/// again as it is (`MediaFlow.InvalidInput`).
-#[derive(Debug)]
-pub struct AwsFailure {
-    pub operation: &'static str,
-    pub message: String,
-    pub name: ErrorName,
-    /// The service's error code (`NoSuchKey`, `PreconditionFailed`, …), when it sent one.
-    pub code: Option<String>,
-}
-
-impl std::fmt::Display for AwsFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.operation, self.message)
-    }
-}
-
-impl std::error::Error for AwsFailure {}
-
-impl Named for AwsFailure {
-    fn name(&self) -> ErrorName {
-        self.name
-    }
-}
-
-impl AwsFailure {
-    /// Whether a conditional write (`If-None-Match: *`, `If-Match`) lost: the object was there,
-    /// or had changed (412). Another conditional write under way (409) is transient instead.
-    pub fn lost_condition(&self) -> bool {
-        self.code.as_deref() == Some("PreconditionFailed")
-    }
-}
-
-pub fn aws_failure<E: ProvideErrorMetadata>(operation: &'static str, e: SdkError<E>) -> AwsFailure {
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let transient = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        _ => {
-            status.is_some_and(|s| s >= 500 || s == 429)
-                || matches!(e.code(), Some("SlowDown" | "ThrottlingException" | "ConditionalRequestConflict"))
-        }
-    };
-    let code = e.code().map(str::to_string);
-    let message = match (e.message(), e.code()) {
-        (Some(m), Some(c)) => format!("{m} ({c})"),
-        (None, Some(c)) => c.to_string(),
-        _ => match status {
-            Some(s) => format!("HTTP {s}: {e}"),
-            None => e.to_string(),
-        },
-    };
-    let refused = status == Some(403)
-        || matches!(
-            e.code(),
-            Some(
-                "AccessDenied"
-                    | "AccessDeniedException"
-                    | "NoSuchBucket"
-                    | "InvalidAccessKeyId"
-                    | "NotSignedUp"
-                    | "SignatureDoesNotMatch"
-                    | "UnrecognizedClientException"
-                    | "InvalidClientTokenId"
-            )
-        );
-    let name = match (transient, refused) {
-        (true, _) => ErrorName::Transient,
-        (false, true) => ErrorName::Configuration,
-        (false, false) => ErrorName::InvalidInput,
-    };
-    AwsFailure { operation, message, name, code }
 }
 
 /// `text` with the secrets of presigned URLs blanked: the values of every `X-Amz-Signature`,

@@ -7,7 +7,7 @@
 //! upload starts an execution of its own.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use mediaflow_core::contract::{AssemblyResult, AssemblyStatus, AssetInput, AssetKind};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::{ErrorName, Named};
@@ -263,23 +263,6 @@ async fn send_buffer(
 }
 
 async fn delete_parts(clients: &Clients, bucket: &str, parts: &[Part]) -> Result<(), Error> {
-    for batch in parts.chunks(1000) {
-        let objects: Vec<ObjectIdentifier> =
-            batch.iter().filter_map(|p| ObjectIdentifier::builder().key(&p.key).build().ok()).collect();
-        let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| AwsFailure {
-            operation: "DeleteObjects",
-            message: e.to_string(),
-            name: ErrorName::InvalidInput,
-            code: None,
-        })?;
-        clients
-            .s3
-            .delete_objects()
-            .bucket(bucket)
-            .delete(delete)
-            .send()
-            .await
-            .map_err(|e| aws_failure("DeleteObjects", e))?;
-    }
-    Ok(())
+    let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
+    Ok(mediaflow_lambda::delete_keys(&clients.s3, bucket, &keys).await?)
 }

@@ -6,25 +6,27 @@
 //! staging folder. A superseded upload publishes nothing and succeeds with the reason.
 //!
 //! Every step is safe to run twice: a repeated or resumed publish of the same execution finds
-//! its own guard or its own published set and finishes the work.
+//! its own guard or its own published set and finishes the work. The staging folder is emptied
+//! only after the record names the new set, so a run that finds its set published needs nothing
+//! from it.
 //!
 //! A long HLS ladder has thousands of segments: their keys come from the ladders' listings in
-//! staging, the staging folder is listed once rather than asked about key by key, copies run
-//! [`COPIES_AT_ONCE`] at a time and deletes go [`DELETE_BATCH`] to a request.
+//! staging, every staged object is found by one listing of the folder (not a HEAD a key) and
+//! checked there before the first copy, copies run [`COPIES_AT_ONCE`] at a time, and deletes go
+//! in batches.
 
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use futures::{StreamExt, TryStreamExt};
 use mediaflow_core::contract::{PublishInput, PublishResult, PublishStatus, Source};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::publish::{
-    Decision, Guard, PublishRecord, PublishedSet, SegmentListing, Upload, decide, guard_key, publish_waves, staged_key,
-    staging_prefix, unstaged,
+    Decision, Guard, PublishRecord, PublishedSet, SegmentListing, Upload, decide, guard_key, publish_waves,
+    staging_prefix, stale, unstaged,
 };
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, collect};
+use mediaflow_lambda::{AwsFailure, aws_failure, collect, delete_keys};
 
 pub use copy::Clients;
 
@@ -40,7 +42,9 @@ pub enum Error {
     Raced,
     #[error("the publish record {0} is not one mediaflow wrote: delete it, then redrive")]
     BadRecord(String),
-    #[error("the staged output {0} is missing: the step that wrote it must run again (redrive)")]
+    #[error("the segment listing {0} does not read back as await-mediaconvert wrote it: redrive from Transcode")]
+    BadListing(String),
+    #[error("the staged output {0} is missing: the step that writes it must run again (redrive from it)")]
     NotStaged(String),
     #[error("S3 {0}")]
     S3(#[from] AwsFailure),
@@ -54,7 +58,7 @@ impl Named for Error {
             // Step Functions retries these with backoff: the other publish ends in seconds.
             Error::Busy(_) | Error::Raced => ErrorName::Transient,
             Error::BadRecord(_) => ErrorName::InvalidInput,
-            Error::NotStaged(_) => ErrorName::OutputMismatch,
+            Error::BadListing(_) | Error::NotStaged(_) => ErrorName::OutputMismatch,
             Error::S3(f) => f.name(),
         }
     }
@@ -62,21 +66,15 @@ impl Named for Error {
 
 mediaflow_lambda::lambda_error!(Error);
 
-/// How many copies (and deletes) run at once: enough to keep S3 busy, few enough to stay far
-/// from its per-prefix request rates.
+/// How many copies run at once: enough to keep S3 busy, few enough to stay far from its
+/// per-prefix request rates.
 pub const COPIES_AT_ONCE: usize = 32;
-/// DeleteObjects takes at most 1,000 keys.
-pub const DELETE_BATCH: usize = 1000;
 
 pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishResult, Error> {
     let document = &input.document;
     let source = &document.source;
     let name = SourceKey::parse(&source.key)?;
     let record_key = guard_key(&name, document.asset.kind);
-    let listings = read_listings(clients, &input).await?;
-    let segments: HashSet<&String> = listings.iter().flat_map(|l| &l.segments).collect();
-    let waves = publish_waves(document, &listings);
-    let keys: Vec<String> = waves.concat();
     let me = Upload {
         key: source.key.clone(),
         sequencer: source.sequencer.clone(),
@@ -84,12 +82,7 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
         execution_id: input.execution_id.clone(),
     };
     let (record, etag) = load(clients, &source.bucket, &record_key).await?;
-    let files = |keys: &[String], segments: &HashSet<&String>| -> (Vec<String>, u32) {
-        let (segment_keys, files): (Vec<&String>, Vec<&String>) = keys.iter().partition(|k| segments.contains(k));
-        (files.into_iter().cloned().collect(), segment_keys.len() as u32)
-    };
-    let (published, segment_count) = files(&keys, &segments);
-    let stale = match decide(&record, &me, &keys, chrono::Utc::now()) {
+    match decide(&record, &me, chrono::Utc::now()) {
         Decision::Busy { holder } => return Err(Error::Busy(holder)),
         Decision::Superseded { by } => {
             // A guard this execution took before a crash would hold others off until it lapsed.
@@ -97,7 +90,7 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
                 let released = PublishRecord { guard: None, ..record.clone() };
                 store(clients, &source.bucket, &record_key, &released, etag.as_deref()).await?;
             }
-            clean_staging(clients, &input, &keys).await?;
+            empty_staging(clients, source).await?;
             let reason = format!("superseded by the upload of {} in execution {}", by.key, by.execution_id);
             return Ok(PublishResult {
                 status: PublishStatus::Superseded,
@@ -109,18 +102,29 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
             });
         }
         Decision::Done => {
-            clean_staging(clients, &input, &keys).await?;
+            // Published by an earlier run of this execution, which may have died emptying staging.
+            empty_staging(clients, source).await?;
+            let set = record.published.as_ref().expect("a set is published when done");
             return Ok(PublishResult {
                 status: PublishStatus::Published,
-                published,
-                segments: segment_count,
+                published: set.keys.clone(),
+                segments: set.segments.len() as u32,
                 removed: vec![],
                 removed_segments: 0,
                 reason: None,
             });
         }
-        Decision::Publish { stale } => stale,
-    };
+        Decision::Publish => {}
+    }
+
+    let listings = read_listings(clients, &input).await?;
+    let waves = publish_waves(document, &listings)?;
+    let keys: Vec<String> = waves.concat();
+    let (staged, _) = staging(clients, source).await?;
+    // Every staged object is there before the first one goes public: none is missing halfway.
+    if let Some(missing) = keys.iter().find(|k| !staged.contains_key(*k)) {
+        return Err(Error::NotStaged(mediaflow_core::publish::staged_key(source, missing)));
+    }
 
     // Take the guard: the conditional write fails if another publish changed the record since.
     let guarded = PublishRecord {
@@ -129,49 +133,51 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
     };
     let etag = store(clients, &source.bucket, &record_key, &guarded, etag.as_deref()).await?;
 
-    let staged = staged_objects(clients, source).await?;
     for wave in &waves {
-        // Owned keys: a future that borrows from the stream's items is not Send for every lifetime.
+        // Owned keys: a future that borrows the stream's items is not Send for every lifetime.
         futures::stream::iter(wave.iter().cloned())
             .map(|key| {
-                let staged = staged.get(&key).cloned().ok_or_else(|| Error::NotStaged(staged_key(source, &key)));
-                async move {
-                    let staged = staged?;
-                    copy::copy_object(clients, &staged, &clients.destination_bucket, &key, None).await?;
-                    Ok::<(), Error>(())
-                }
+                let from = staged.get(&key).cloned().expect("checked above");
+                async move { copy::copy_object(clients, &from, &clients.destination_bucket, &key, None).await }
             })
             .buffer_unordered(COPIES_AT_ONCE)
-            .try_collect::<Vec<()>>()
+            .try_collect::<Vec<_>>()
             .await?;
     }
-    let mut removed = stale;
+    let earlier: HashSet<&String> = record.published.iter().flat_map(|p| &p.segments).collect();
+    let (removed_segments, mut removed): (Vec<String>, Vec<String>) =
+        stale(&record, &keys).into_iter().partition(|k| earlier.contains(k));
     if record.published.is_none() {
         // Outputs from before any record: renditions of this stem that this set does not make.
         removed.extend(earlier_renditions(clients, &name, &keys).await?);
     }
-    delete_all(clients, &clients.destination_bucket, &removed).await?;
-    let (files_kept, segments_kept): (Vec<String>, Vec<String>) =
-        keys.iter().cloned().partition(|k| !segments.contains(k));
-    let set = PublishedSet { upload: me, keys: files_kept, segments: segments_kept };
-    let earlier_segments: HashSet<&String> = record.published.iter().flat_map(|p| &p.segments).collect();
-    let (removed, removed_segments) = files(&removed, &earlier_segments);
+    // The files one at a time, in order (a master playlist before the variants it names), and
+    // then the segments those named.
+    for key in &removed {
+        delete_keys(&clients.s3, &clients.destination_bucket, std::slice::from_ref(key)).await?;
+    }
+    delete_keys(&clients.s3, &clients.destination_bucket, &removed_segments).await?;
+
+    let segments: HashSet<&String> = listings.iter().flat_map(|l| &l.segments).collect();
+    let (segment_keys, files): (Vec<String>, Vec<String>) = keys.iter().cloned().partition(|k| segments.contains(k));
+    let set = PublishedSet { upload: me, keys: files.clone(), segments: segment_keys };
+    let segment_count = set.segments.len() as u32;
     store(clients, &source.bucket, &record_key, &PublishRecord { published: Some(set), guard: None }, Some(&etag))
         .await?;
-    clean_staging(clients, &input, &keys).await?;
+    empty_staging(clients, source).await?;
     tracing::info!(
-        files = published.len(),
+        files = files.len(),
         segments = segment_count,
         removed = removed.len(),
-        removed_segments,
+        removed_segments = removed_segments.len(),
         "published"
     );
     Ok(PublishResult {
         status: PublishStatus::Published,
-        published,
+        published: files,
         segments: segment_count,
         removed,
-        removed_segments,
+        removed_segments: removed_segments.len() as u32,
         reason: None,
     })
 }
@@ -190,30 +196,44 @@ async fn read_listings(clients: &Clients, input: &PublishInput) -> Result<Vec<Se
         };
         let bytes = collect("GetObject", got.body).await?;
         let listing: SegmentListing =
-            serde_json::from_slice(&bytes).map_err(|_| Error::BadRecord(stream.listing.clone()))?;
+            serde_json::from_slice(&bytes).map_err(|_| Error::BadListing(stream.listing.clone()))?;
         listings.push(listing);
     }
     Ok(listings)
 }
 
-/// Every staged object of the upload by its public key, with the size and ETag its copy is
-/// checked against: one listing for the whole folder rather than a HEAD a key.
-async fn staged_objects(clients: &Clients, source: &Source) -> Result<HashMap<String, Source>, Error> {
+/// Every object in the upload's staging folder: by public key those staged for publishing
+/// (with the size and ETag their copies are checked against), and the rest (listings).
+async fn staging(clients: &Clients, source: &Source) -> Result<(HashMap<String, Source>, Vec<String>), Error> {
     let mut staged = HashMap::new();
+    let mut other = Vec::new();
     let mut pages =
         clients.s3.list_objects_v2().bucket(&source.bucket).prefix(staging_prefix(source)).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_failure("ListObjectsV2", e))?;
         for object in page.contents() {
             let Some(key) = object.key() else { continue };
-            if let Some(public) = unstaged(key) {
-                let size = object.size().unwrap_or_default().max(0) as u64;
-                let etag = object.e_tag().unwrap_or_default();
-                staged.insert(public.to_string(), Source::new(&source.bucket, key, size, etag));
+            match unstaged(key) {
+                Some(public) if !public.starts_with(mediaflow_core::publish::LISTINGS_FOLDER) => {
+                    let size = object.size().unwrap_or_default().max(0) as u64;
+                    let etag = object.e_tag().unwrap_or_default();
+                    staged.insert(public.to_string(), Source::new(&source.bucket, key, size, etag));
+                }
+                _ => other.push(key.to_string()),
             }
         }
     }
-    Ok(staged)
+    Ok((staged, other))
+}
+
+/// Deletes everything in the upload's staging folder, the listings last (a run that dies
+/// halfway still finds the segments' keys).
+async fn empty_staging(clients: &Clients, source: &Source) -> Result<(), Error> {
+    let (staged, listings) = staging(clients, source).await?;
+    let staged: Vec<String> = staged.into_values().map(|s| s.key).collect();
+    delete_keys(&clients.s3, &source.bucket, &staged).await?;
+    delete_keys(&clients.s3, &source.bucket, &listings).await?;
+    Ok(())
 }
 
 /// The record and its ETag; an empty record when there is none yet.
@@ -266,50 +286,4 @@ async fn earlier_renditions(clients: &Clients, name: &SourceKey, keys: &[String]
         existing.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
     }
     Ok(name.stale_renditions(&existing, keys).into_iter().map(str::to_string).collect())
-}
-
-/// Deletes the staged copies of `keys` and the ladders' listings: after a publish, or when
-/// there is nothing to publish.
-async fn clean_staging(clients: &Clients, input: &PublishInput, keys: &[String]) -> Result<(), Error> {
-    let source = &input.document.source;
-    let mut staged: Vec<String> = keys.iter().map(|k| staged_key(source, k)).collect();
-    staged.extend(input.document.renditions.iter().flat_map(|r| &r.streams).map(|s| s.listing.clone()));
-    delete_all(clients, &source.bucket, &staged).await
-}
-
-/// Deletes `keys` of `bucket`, a batch a request; one that is gone already (a repeated run) is
-/// no error.
-async fn delete_all(clients: &Clients, bucket: &str, keys: &[String]) -> Result<(), Error> {
-    futures::stream::iter(keys.chunks(DELETE_BATCH).map(<[String]>::to_vec))
-        .map(|batch| async move {
-            let objects: Vec<ObjectIdentifier> =
-                batch.iter().map(|k| ObjectIdentifier::builder().key(k).build().expect("a key is set")).collect();
-            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().expect("objects are set");
-            let done = clients
-                .s3
-                .delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| aws_failure("DeleteObjects", e))?;
-            match done.errors().iter().find(|e| e.code() != Some("NoSuchKey")) {
-                // A key S3 could not delete is told per key, in a successful answer.
-                Some(e) => Err(Error::S3(AwsFailure {
-                    operation: "DeleteObjects",
-                    message: format!("{}: {}", e.key().unwrap_or_default(), e.message().unwrap_or_default()),
-                    name: if e.code() == Some("AccessDenied") {
-                        ErrorName::Configuration
-                    } else {
-                        ErrorName::Transient
-                    },
-                    code: e.code().map(str::to_string),
-                })),
-                None => Ok(()),
-            }
-        })
-        .buffer_unordered(4)
-        .try_collect::<Vec<()>>()
-        .await?;
-    Ok(())
 }

@@ -56,7 +56,7 @@ fn input(sequencer: &str, labels: &[&str]) -> PublishInput {
 
 /// Stages every output `input` names, each holding `content`.
 async fn stage(s3: &EmbeddedS3, input: &PublishInput, content: &str) {
-    for key in mediaflow_core::publish::publish_waves(&input.document, &[]).concat() {
+    for key in mediaflow_core::publish::publish_waves(&input.document, &[]).unwrap().concat() {
         let staged = staged_key(&input.document.source, &key);
         s3.client()
             .put_object()
@@ -188,10 +188,12 @@ async fn a_superseded_publish_releases_a_guard_it_took_before_a_crash() {
 /// Step Functions refuses a state's output over 256 KiB.
 const STATE_LIMIT: usize = 256 * 1024;
 
-/// A 3-hour HLS ladder at 6 s segments and four rungs (7,200 segments), staged as
-/// await-mediaconvert leaves it: the playlists, the segments and their listing.
-async fn stage_long_ladder(s3: &EmbeddedS3, input: &mut PublishInput) -> usize {
-    const SEGMENTS_PER_RUNG: usize = 3 * 3600 / 6;
+/// A 3-hour HLS ladder at 6 s segments: 1,800 a rung.
+const THREE_HOURS: usize = 3 * 3600 / 6;
+
+/// An HLS ladder of four rungs of `segments_per_rung` segments, staged as await-mediaconvert
+/// leaves it: the playlists, the segments and their listing.
+async fn stage_ladder(s3: &EmbeddedS3, input: &mut PublishInput, segments_per_rung: usize) -> usize {
     let key = SourceKey::parse("inputs/a/talk.mp4").unwrap();
     let source = input.document.source.clone();
     let master = format!("{}.m3u8", key.rendition_base());
@@ -205,19 +207,20 @@ async fn stage_long_ladder(s3: &EmbeddedS3, input: &mut PublishInput) -> usize {
             width: None,
             height: None,
             bandwidth: 1_000_000,
-            segments: SEGMENTS_PER_RUNG as u32,
+            segments: segments_per_rung as u32,
         });
-        segments.extend((1..=SEGMENTS_PER_RUNG).map(|n| format!("{}_{label}_{n:05}.ts", key.rendition_base())));
+        segments.extend((1..=segments_per_rung).map(|n| format!("{}_{label}_{n:05}.ts", key.rendition_base())));
     }
-    let body = serde_json::to_vec(&SegmentListing { master: master.clone(), segments: segments.clone() }).unwrap();
+    let ladder = SegmentListing { master: master.clone(), segments: segments.clone() };
+    let body = serde_json::to_vec(&ladder).unwrap();
     s3.client().put_object().bucket("watch").key(&listing).body(body.into()).send().await.unwrap();
     let stream = Stream { master: master.clone(), listing, variants };
     input.document.renditions.as_mut().unwrap().streams.push(stream);
     let client = s3.client();
-    let staged: Vec<String> = mediaflow_core::publish::publish_waves(&input.document, &[])
+    let staged: Vec<String> = mediaflow_core::publish::publish_waves(&input.document, &[ladder])
+        .unwrap()
         .concat()
         .into_iter()
-        .chain(segments.iter().cloned())
         .map(|k| staged_key(&source, &k))
         .collect();
     futures::stream::iter(staged)
@@ -241,10 +244,10 @@ async fn a_three_hour_ladder_is_published_and_replaced_within_the_state_limit() 
     let s3 = EmbeddedS3::start(dir.path(), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let clients = clients(&s3);
     let mut first = input("01", &["360p", "1080p"]);
-    let segments = stage_long_ladder(&s3, &mut first).await;
+    let segments = stage_ladder(&s3, &mut first, THREE_HOURS).await;
     assert_eq!(segments, 7200);
 
-    let result = handler(first, &clients).await.unwrap();
+    let result = handler(first.clone(), &clients).await.unwrap();
     let size = serde_json::to_vec(&result).unwrap().len();
     assert!(size < STATE_LIMIT / 16, "the result takes {size} bytes of the state");
     assert_eq!(result.segments as usize, segments);
@@ -258,6 +261,12 @@ async fn a_three_hour_ladder_is_published_and_replaced_within_the_state_limit() 
     assert_eq!(public_segments, segments, "every segment is public");
     let staged = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
     assert_eq!(staged.key_count(), Some(0), "the staging, listing and all, is emptied");
+    // Run again (a retry, a resumed run): the same set, from the record, with staging gone.
+    let again = handler(first.clone(), &clients).await.unwrap();
+    assert_eq!(
+        (again.status, again.segments, &again.published),
+        (PublishStatus::Published, result.segments, &result.published)
+    );
 
     // A newer upload without the ladder: the earlier one goes, counted.
     let second = input("02", &["360p"]);
@@ -267,4 +276,30 @@ async fn a_three_hour_ladder_is_published_and_replaced_within_the_state_limit() 
     assert_eq!(result.removed_segments as usize, segments);
     assert!(result.removed.contains(&"audiovideo/a/talk.m3u8".to_string()));
     assert_eq!(public(&s3).await, ["audiovideo/a/talk_360p.mp4", "json/a/talk.json"]);
+
+    // The first execution, late (its staging restaged): superseded, twice, leaving nothing.
+    let mut late = input("01", &["360p", "1080p"]);
+    late.execution_id = "late".into();
+    stage_ladder(&s3, &mut late, 2).await;
+    for _ in 0..2 {
+        assert_eq!(handler(late.clone(), &clients).await.unwrap().status, PublishStatus::Superseded);
+    }
+    assert_eq!(public(&s3).await, ["audiovideo/a/talk_360p.mp4", "json/a/talk.json"]);
+    let staged = s3.client().list_objects_v2().bucket("watch").prefix(".mediaflow/staging/").send().await.unwrap();
+    assert_eq!(staged.key_count(), Some(0));
+}
+
+/// A staged output that is missing is found before anything goes public.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_staged_output_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let mine = input("01", &["360p", "720p"]);
+    stage(&s3, &mine, "mine").await;
+    let gone = staged_key(&mine.document.source, "audiovideo/a/talk_720p.mp4");
+    s3.client().delete_object().bucket("watch").key(&gone).send().await.unwrap();
+    let err = handler(mine, &clients(&s3)).await.unwrap_err();
+    assert_eq!(err.name(), ErrorName::OutputMismatch, "{err}");
+    assert!(err.to_string().contains(&gone), "{err}");
+    assert!(public(&s3).await.is_empty(), "nothing partial is public");
 }
