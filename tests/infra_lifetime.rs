@@ -206,3 +206,11 @@ fn deleting_the_stack_keeps_the_media() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(!report.contains("I3011"), "cfn-lint I3011:\n{report}");
 }
+
+#[test]
+fn a_publish_still_running_keeps_its_guard() {
+    // Another publish of the name takes a guard over only after its lease: a live one must have
+    // ended by then, or the two would copy over each other.
+    let timeout = templates().written["Resources"]["PublishFunction"]["Properties"]["Timeout"].as_i64().unwrap();
+    assert!(timeout < mediaflow_core::publish::GUARD_LEASE_SECONDS, "Publish may run {timeout} s");
+}
