@@ -231,6 +231,8 @@ class Run:
             if not running and not waiting:
                 return by_key
             if time.time() > deadline:
+                for _, d in runs:
+                    self.trace(d)
                 raise Failed(f"{what}: after {self.options.timeout:.0f} s, still running: {sorted(set(running))}; "
                              f"no execution for: {waiting}")
             time.sleep(2)
