@@ -373,3 +373,58 @@ fn ffmpeg_layer_puts_arm64_tools_in_bin_and_refuses_others() {
     assert!(!out.status.success() && !zip.exists(), "an x86-64 build was packed");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an arm64"));
 }
+
+/// What `sam build` needs of the template: SAM's rust-cargolambda builder runs `cargo lambda
+/// build --release --bin <Binary>` in each function's `CodeUri` and cannot pass `-p`, so each
+/// CodeUri is the crate that has that binary (at the workspace root, a package itself, cargo
+/// found none); and every function is built for the one `Architecture` parameter.
+#[test]
+fn every_function_builds_from_the_crate_of_its_binary_for_the_chosen_architecture() {
+    let written = &templates().written;
+    let architecture = &written["Parameters"]["Architecture"];
+    assert_eq!(architecture["Default"], "arm64");
+    assert_eq!(architecture["AllowedValues"], json!(["arm64", "x86_64"]));
+    let globals = &written["Globals"]["Function"];
+    assert_eq!(globals["Architectures"], json!([{"Ref": "Architecture"}]));
+    assert!(globals.get("CodeUri").is_none(), "a CodeUri for all functions builds at one place");
+    assert!(!written["Parameters"]["FfmpegLayerArn"]["Description"].as_str().unwrap().contains("arm64"));
+    let mut binaries = Vec::new();
+    for (name, function) in resources(written, "AWS::Serverless::Function") {
+        assert!(function["Properties"].get("Architectures").is_none(), "{name} overrides the architecture");
+        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let code = function["Properties"]["CodeUri"].as_str().unwrap_or_else(|| panic!("{name} has no CodeUri"));
+        let dir = code.strip_prefix("../functions/").unwrap_or_else(|| panic!("{name}: CodeUri {code}"));
+        let crate_dir = common::repo().join("functions").join(dir);
+        assert!(bins_of(&crate_dir).contains(&binary.to_string()), "{name}: functions/{dir} has no binary {binary}");
+        binaries.push(binary.to_string());
+    }
+    let count = binaries.len();
+    binaries.sort();
+    binaries.dedup();
+    assert_eq!(binaries.len(), count, "two functions build the same binary");
+}
+
+/// The binaries cargo builds from the package in `dir`, as `cargo metadata` says.
+fn bins_of(dir: &Path) -> Vec<String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .current_dir(dir)
+        .output()
+        .expect("cargo runs");
+    let metadata: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata");
+    let manifest = dir.join("Cargo.toml");
+    let package = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| Path::new(p["manifest_path"].as_str().unwrap()) == manifest)
+        .unwrap_or_else(|| panic!("{} is no package of the workspace", dir.display()));
+    package["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == json!(["bin"]))
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}

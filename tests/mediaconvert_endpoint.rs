@@ -1,9 +1,11 @@
 //! `mediaflow mediaconvert` as a process, driven by `aws-sdk-mediaconvert`: jobs read and write
 //! through an S3 endpoint given only by the SDK's environment (the embedded S3 here), and each
 //! job state change reaches the targets of the EventBridge rules that match it. The rules live
-//! in moto's EventBridge (an independent implementation, `pip install 'moto[server]==5.2.1'`);
+//! in moto's EventBridge (an independent implementation, `tests/requirements-moto.txt`);
 //! the state machines they target run on the project's Step Functions endpoint, where the test
 //! reads what each execution was given.
+
+mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -197,21 +199,21 @@ impl Drop for Moto {
     }
 }
 
-/// moto on a free port, or `None` (said loudly) when it is not installed.
-fn moto() -> Option<(Moto, String)> {
+/// moto on a free port (`scripts/ensure-tools --test-tools` installs it into `.tools/moto`).
+fn moto() -> (Moto, String) {
     let port = free_port();
-    let Ok(child) = Command::new("moto_server")
+    let server = common::repo().join(".tools/moto/bin/moto_server");
+    assert!(
+        server.exists(),
+        "{} is missing: run scripts/ensure-tools --test-tools (scripts/test does)",
+        server.display()
+    );
+    let child = Command::new(&server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-    else {
-        eprintln!(
-            "\n*** SKIPPED: moto_server is not installed; the delivery to EventBridge rules' targets is NOT tested.\n\
-             *** Install it with: pip install 'moto[server]==5.2.1'\n"
-        );
-        return None;
-    };
+        .expect("moto_server starts");
     let mut moto = Moto(child);
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -222,7 +224,7 @@ fn moto() -> Option<(Moto, String)> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Some((moto, format!("http://127.0.0.1:{port}")))
+    (moto, format!("http://127.0.0.1:{port}"))
 }
 
 /// The SDK's configuration for moto at `url`.
@@ -249,7 +251,7 @@ async fn inputs(sfn: &aws_sdk_sfn::Client, machine: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn job_state_changes_reach_the_targets_of_the_matching_rules() {
-    let Some((_moto, moto_url)) = moto() else { return };
+    let (_moto, moto_url) = moto();
     let dir = tempfile::tempdir().unwrap();
     let s3 =
         EmbeddedS3::start(&dir.path().join("s3"), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
