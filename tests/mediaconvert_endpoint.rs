@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_mediaconvert::types::JobSettings;
-use aws_smithy_types::body::SdkBody;
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::mediaconvert::to_wire;
 use mediaflow_core::plan::{PlanConfig, job_for, template_for};
@@ -117,25 +115,6 @@ async fn upload_and_job(s3: &EmbeddedS3, dir: &Path, name: &str) -> Value {
     to_wire(&job)
 }
 
-/// CreateJob with `body` as the pipeline sends it (the SDK's `JobSettings` has no serde).
-async fn create(client: &aws_sdk_mediaconvert::Client, body: &Value) -> String {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let length = bytes.len();
-    let created = client
-        .create_job()
-        .role("r")
-        .settings(JobSettings::builder().build())
-        .customize()
-        .mutate_request(move |request| {
-            *request.body_mut() = SdkBody::from(bytes.clone());
-            request.headers_mut().insert("content-length", length.to_string());
-        })
-        .send()
-        .await
-        .unwrap();
-    created.job().unwrap().id().unwrap().to_string()
-}
-
 async fn until_complete(client: &aws_sdk_mediaconvert::Client, id: &str) {
     for _ in 0..600 {
         let job = client.get_job().id(id).send().await.unwrap().job.unwrap();
@@ -162,7 +141,7 @@ async fn a_job_runs_against_the_s3_endpoint_of_the_environment() {
     let client = endpoint.client();
     let body = upload_and_job(&s3, dir.path(), "talk.mp4").await;
 
-    let id = create(&client, &body).await;
+    let id = mediaflow_testkit::mediaconvert::create_job(&client, &body).await;
     until_complete(&client, &id).await;
     let made = s3.client().list_objects_v2().bucket("public").send().await.unwrap();
     let keys: Vec<&str> = made.contents().iter().filter_map(|o| o.key()).collect();
@@ -311,7 +290,7 @@ async fn job_state_changes_reach_the_targets_of_the_matching_rules() {
     );
     let client = endpoint.client();
     let body = upload_and_job(&s3, dir.path(), "clip.mp4").await;
-    let id = create(&client, &body).await;
+    let id = mediaflow_testkit::mediaconvert::create_job(&client, &body).await;
     until_complete(&client, &id).await;
     endpoint.logged(&[" INFO ", "delivered", "rule=\"completions\"", topic, "status=\"COMPLETE\""]).await;
     endpoint.logged(&[" INFO ", "delivered", "rule=\"jobs\"", &detail, "status=\"COMPLETE\""]).await;

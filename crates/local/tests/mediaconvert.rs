@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use aws_sdk_mediaconvert::types::JobSettings;
-use aws_smithy_types::body::SdkBody;
 use mediaflow_core::contract::{JobStateChangeEvent, JobStatus};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::mediaconvert::to_wire;
@@ -51,26 +49,6 @@ async fn job_for_upload(w: &World, file: &Path, key: &str, token: &str) -> Value
 }
 
 /// CreateJob with `body` as written (the SDK's `JobSettings` has no serde support; the
-/// pipeline sends its JSON the same way).
-async fn create(w: &World, body: &Value) -> String {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let length = bytes.len();
-    let created = w
-        .client
-        .create_job()
-        .role("r")
-        .settings(JobSettings::builder().build())
-        .customize()
-        .mutate_request(move |request| {
-            *request.body_mut() = SdkBody::from(bytes.clone());
-            request.headers_mut().insert("content-length", length.to_string());
-        })
-        .send()
-        .await
-        .unwrap();
-    created.job().unwrap().id().unwrap().to_string()
-}
-
 async fn until_ended(
     events: &mut UnboundedReceiver<JobStateChangeEvent>,
     id: &str,
@@ -97,8 +75,12 @@ async fn the_pipelines_job_becomes_renditions_in_the_public_bucket() {
     mediaflow_testkit::video(&clip, 1280, 720, 2.0, true);
     let body = job_for_upload(&w, &clip, "inputs/course/talk.mp4", "ref-1").await;
 
-    let id = create(&w, &body).await;
-    assert_eq!(create(&w, &body).await, id, "the same clientRequestToken is the same job");
+    let id = mediaflow_testkit::mediaconvert::create_job(&w.client, &body).await;
+    assert_eq!(
+        mediaflow_testkit::mediaconvert::create_job(&w.client, &body).await,
+        id,
+        "the same clientRequestToken is the same job"
+    );
     let (statuses, complete) = until_ended(&mut events, &id).await;
     assert_eq!(statuses, [JobStatus::Progressing, JobStatus::Complete], "{:?}", complete.detail.error_message);
     assert_eq!(complete.detail.user_metadata["ref"], "ref-1");
@@ -155,7 +137,7 @@ async fn an_unsupported_setting_and_an_unreadable_input_end_in_error() {
 
     let mut body = job_for_upload(&w, &clip, "inputs/clip.mp4", "ref-hevc").await;
     body["settings"]["outputGroups"][0]["outputs"][0]["videoDescription"]["codecSettings"]["codec"] = json!("H_265");
-    let id = create(&w, &body).await;
+    let id = mediaflow_testkit::mediaconvert::create_job(&w.client, &body).await;
     let (_, error) = until_ended(&mut events, &id).await;
     assert_eq!(error.detail.status, JobStatus::Error);
     assert_eq!(error.detail.error_code, Some(1030));
@@ -164,7 +146,7 @@ async fn an_unsupported_setting_and_an_unreadable_input_end_in_error() {
 
     let body = job_for_upload(&w, &clip, "inputs/clip.mp4", "ref-corrupt").await;
     std::fs::write(w.s3.path_of("watch", "inputs/clip.mp4"), b"not a video at all").unwrap();
-    let id = create(&w, &body).await;
+    let id = mediaflow_testkit::mediaconvert::create_job(&w.client, &body).await;
     let (_, error) = until_ended(&mut events, &id).await;
     assert_eq!((error.detail.status, error.detail.error_code), (JobStatus::Error, Some(1010)));
     let message = error.detail.error_message.unwrap();
@@ -180,7 +162,7 @@ async fn a_running_job_reports_how_far_it_is() {
     let clip = dir.path().join("long.mp4");
     mediaflow_testkit::video(&clip, 1920, 1080, 12.0, true);
     let body = job_for_upload(&w, &clip, "inputs/long.mp4", "ref-progress").await;
-    create(&w, &body).await;
+    mediaflow_testkit::mediaconvert::create_job(&w.client, &body).await;
     let mut seen = Vec::new();
     for _ in 0..1200 {
         let jobs = w.mediaconvert.jobs();

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod mediaconvert;
 pub mod runtime_api;
 
 /// The repository's root.
