@@ -338,9 +338,9 @@ fn elf_header(machine: u8) -> Vec<u8> {
 }
 
 #[test]
-fn ffmpeg_layer_puts_arm64_tools_in_bin_and_refuses_others() {
+fn ffmpeg_layer_puts_the_architectures_tools_in_bin_and_refuses_others() {
     let dir = tempfile::tempdir().unwrap();
-    let pack = |machine: u8| -> (Output, PathBuf) {
+    let pack = |machine: u8, arch: &str| -> (Output, PathBuf) {
         let build = dir.path().join(format!("ffmpeg-7.0.2-{machine}-static"));
         std::fs::create_dir_all(&build).unwrap();
         for tool in ["ffmpeg", "ffprobe"] {
@@ -356,22 +356,28 @@ fn ffmpeg_layer_puts_arm64_tools_in_bin_and_refuses_others() {
             .status()
             .unwrap();
         assert!(tar.success());
-        let zip = dir.path().join(format!("{machine}.zip"));
+        let zip = dir.path().join(format!("{machine}-{arch}.zip"));
         let script = common::repo().join("scripts/ffmpeg-layer");
-        let args = ["--archive", archive.to_str().unwrap(), "--zip-only", "--out", zip.to_str().unwrap()];
+        let args =
+            ["--archive", archive.to_str().unwrap(), "--zip-only", "--out", zip.to_str().unwrap(), "--arch", arch];
         (run(&script, &args), zip)
     };
 
-    let (out, zip) = pack(183);
+    let (out, zip) = pack(183, "arm64");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let list = "import sys, zipfile\nfor i in zipfile.ZipFile(sys.argv[1]).infolist(): print(i.filename, oct(i.external_attr >> 16))";
     let listed = Command::new("python3").args(["-c", list]).arg(&zip).output().unwrap();
     let entries = String::from_utf8_lossy(&listed.stdout);
     assert!(entries.contains("bin/ffmpeg 0o100755") && entries.contains("bin/ffprobe 0o100755"), "{entries}");
 
-    let (out, zip) = pack(62);
-    assert!(!out.status.success() && !zip.exists(), "an x86-64 build was packed");
+    let (out, zip) = pack(62, "arm64");
+    assert!(!out.status.success() && !zip.exists(), "an x86-64 build was packed for arm64");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an arm64"));
+    // For an x86_64 stack: the other way round.
+    let (out, zip) = pack(62, "x86_64");
+    assert!(out.status.success() && zip.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (out, _) = pack(183, "x86_64");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an x86_64"));
 }
 
 /// What `sam build` needs of the template: SAM's rust-cargolambda builder runs `cargo lambda
