@@ -120,7 +120,7 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
     let listings = read_listings(clients, &input).await?;
     let waves = publish_waves(document, &listings)?;
     let keys: Vec<String> = waves.concat();
-    let (staged, _) = staging(clients, source).await?;
+    let (staged, other) = staging(clients, source).await?;
     // Every staged object is there before the first one goes public: none is missing halfway.
     if let Some(missing) = keys.iter().find(|k| !staged.contains_key(*k)) {
         return Err(Error::NotStaged(mediaflow_core::publish::staged_key(source, missing)));
@@ -164,7 +164,8 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
     let segment_count = set.segments.len() as u32;
     store(clients, &source.bucket, &record_key, &PublishRecord { published: Some(set), guard: None }, Some(&etag))
         .await?;
-    empty_staging(clients, source).await?;
+    // What was listed before the copies is all there is: nothing writes to staging after them.
+    delete_staging(clients, &source.bucket, staged, other).await?;
     tracing::info!(
         files = files.len(),
         segments = segment_count,
@@ -229,10 +230,20 @@ async fn staging(clients: &Clients, source: &Source) -> Result<(HashMap<String, 
 /// Deletes everything in the upload's staging folder, the listings last (a run that dies
 /// halfway still finds the segments' keys).
 async fn empty_staging(clients: &Clients, source: &Source) -> Result<(), Error> {
-    let (staged, listings) = staging(clients, source).await?;
+    let (staged, other) = staging(clients, source).await?;
+    delete_staging(clients, &source.bucket, staged, other).await
+}
+
+/// Deletes what [`staging`] listed: the staged outputs, then the rest (the listings).
+async fn delete_staging(
+    clients: &Clients,
+    bucket: &str,
+    staged: HashMap<String, Source>,
+    other: Vec<String>,
+) -> Result<(), Error> {
     let staged: Vec<String> = staged.into_values().map(|s| s.key).collect();
-    delete_keys(&clients.s3, &source.bucket, &staged).await?;
-    delete_keys(&clients.s3, &source.bucket, &listings).await?;
+    delete_keys(&clients.s3, bucket, &staged).await?;
+    delete_keys(&clients.s3, bucket, &other).await?;
     Ok(())
 }
 
