@@ -119,7 +119,7 @@ pub fn build_job(
     if planned.is_empty() {
         return Err(bad("no output is left for this source".into()));
     }
-    Ok(JobPlan { template: template_name.to_string(), job, renditions, outputs: planned, cost: None })
+    Ok(JobPlan { template: template_name.to_string(), job, renditions, outputs: planned, cost: None, storyboard: None })
 }
 
 fn set_input(settings: &mut Map<String, Value>, input_url: &str) -> Result<(), String> {
@@ -180,6 +180,9 @@ fn rung_of(output: &Value) -> Result<Option<u32>, String> {
     let Some(video) = output.get("VideoDescription") else {
         return Ok(None);
     };
+    if video.pointer("/CodecSettings/Codec").and_then(Value::as_str) == Some("FRAME_CAPTURE") {
+        return Err("a FRAME_CAPTURE output: the pipeline adds its own for the storyboard".into());
+    }
     let from_name = output
         .get("NameModifier")
         .and_then(Value::as_str)

@@ -159,6 +159,14 @@ impl SourceKey {
     pub fn thumbnail_key(&self) -> String {
         self.output_key(Folder::Thumbnail, &format!("{}.jpg", self.stem))
     }
+    /// `thumbnail/<dir>/<stem>.storyboard.jpg`: the storyboard's sprite.
+    pub fn storyboard_image_key(&self) -> String {
+        self.output_key(Folder::Thumbnail, &format!("{}.storyboard.jpg", self.stem))
+    }
+    /// `thumbnail/<dir>/<stem>.storyboard.vtt`: the storyboard's WebVTT map.
+    pub fn storyboard_map_key(&self) -> String {
+        self.output_key(Folder::Thumbnail, &format!("{}.storyboard.vtt", self.stem))
+    }
     /// `closed-caption/<dir>/<stem>.vtt`; the stem keeps any language tag.
     pub fn caption_key(&self) -> String {
         self.output_key(Folder::ClosedCaption, &format!("{}.vtt", self.stem))

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{AssetKind, SaveMetadataInput};
 use crate::cost::CostEstimate;
 use crate::error::Error;
+use crate::loudness::{Loudness, Normalization, target_of};
 use crate::probe::Probe;
 
 /// Bumped when a field changes meaning or goes away.
@@ -38,6 +39,39 @@ pub struct MetadataDocument {
     /// What the MediaConvert job costs on AWS, estimated; none when no job ran (an MP3 copied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostEstimate>,
+    /// A video's storyboard: the sprite of its frames and the WebVTT map a player scrubs with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storyboard: Option<StoryboardRecord>,
+    /// The upload's loudness as measured, and what its renditions were normalized to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness: Option<LoudnessRecord>,
+}
+
+/// The storyboard: `tiles` frames, one every `interval_seconds`, `columns`×`rows` in the sprite.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoryboardRecord {
+    /// The sprite, with its size in pixels.
+    pub image: OutputRecord,
+    /// The WebVTT map: one cue a tile, `<sprite>#xywh=x,y,w,h`.
+    pub map: OutputRecord,
+    pub tiles: u32,
+    pub columns: u32,
+    pub rows: u32,
+    pub tile_width: u32,
+    pub tile_height: u32,
+    pub interval_seconds: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoudnessRecord {
+    /// The upload's own loudness (ITU-R BS.1770, measured by ffmpeg's `ebur128`).
+    pub source: Loudness,
+    /// The normalization the job applied to every rendition; none when nothing was transcoded
+    /// (an MP3 is copied unchanged) or the job template normalizes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalized_to: Option<Normalization>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -230,6 +264,33 @@ pub fn build(
         },
         streaming,
         cost: doc.plan.as_ref().and_then(|p| p.cost.clone()),
+        storyboard: doc.storyboard.as_ref().map(|b| {
+            let file = |f: &crate::contract::StagedFile, size: Option<(u32, u32)>| OutputRecord {
+                bucket: b.bucket.clone(),
+                key: f.key.clone(),
+                size: f.size,
+                etag: f.etag.clone(),
+                label: None,
+                width: size.map(|s| s.0),
+                height: size.map(|s| s.1),
+                duration_ms: None,
+                at_seconds: None,
+            };
+            StoryboardRecord {
+                image: file(&b.image, Some((b.columns * b.tile_width, b.rows * b.tile_height))),
+                map: file(&b.map, None),
+                tiles: b.tiles,
+                columns: b.columns,
+                rows: b.rows,
+                tile_width: b.tile_width,
+                tile_height: b.tile_height,
+                interval_seconds: b.interval_seconds,
+            }
+        }),
+        loudness: doc.loudness.as_ref().map(|l| LoudnessRecord {
+            source: l.clone(),
+            normalized_to: doc.plan.as_ref().and_then(|p| target_of(&p.job)),
+        }),
     })
 }
 

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::job::{self, JobTarget, SourceMedia};
 use crate::keys::SourceKey;
 use crate::probe::Probe;
-use crate::{templates, thumbnail};
+use crate::{storyboard, templates, thumbnail};
 
 /// Where the pipeline reads and writes, and its settings.
 #[derive(Clone, Debug)]
@@ -48,6 +48,12 @@ pub fn template_for(probe: &Probe) -> (&'static str, Value) {
     }
 }
 
+/// The key MediaConvert appends the storyboard frames' name modifier and numbers to: in the
+/// upload's staging folder (`staging`), apart from the outputs that become public.
+pub fn storyboard_frames(staging: &str, key: &SourceKey) -> String {
+    format!("{staging}{}{}", storyboard::FRAMES_FOLDER, key.stem())
+}
+
 /// The job for a probed source from `template` (named `template_name`).
 pub fn job_for(
     key: &SourceKey,
@@ -65,6 +71,17 @@ pub fn job_for(
     let target = JobTarget { input_url: &input_url, bucket, staging, base_key: &base_key };
     let media = SourceMedia { display_size: probe.display_size(), has_audio: !probe.audio.is_empty() };
     let mut plan = job::build_job(template, template_name, target, media)?;
+    if let Some((width, height)) = probe.display_size() {
+        let frames = storyboard_frames(staging, key);
+        let frames_prefix = format!("{frames}{}", storyboard::NAME_MODIFIER);
+        if let Some(board) = storyboard::plan(probe.duration_seconds, width, height, frames_prefix) {
+            let group = storyboard::frame_capture_group(&board, &format!("s3://{bucket}/{frames}"));
+            if let Some(groups) = plan.job.pointer_mut("/Settings/OutputGroups").and_then(Value::as_array_mut) {
+                groups.push(group);
+            }
+            plan.storyboard = Some(board);
+        }
+    }
     let billable = Billable {
         seconds: probe.duration_seconds.unwrap_or_default(),
         frame_rate: probe.video.as_ref().and_then(|v| v.frame_rate),

@@ -193,7 +193,8 @@ pub fn stale(record: &PublishRecord, keys: &[String]) -> Vec<String> {
 
 /// The public keys of an upload's outputs in the order they become public, in waves: the keys
 /// of one wave may be copied at once, and a wave starts when the one before it is done. The
-/// files and HLS segments first, then the variant playlists that name the segments, then the
+/// files and HLS segments first, then the variant playlists that name the segments (and the
+/// storyboard's map, which names its sprite), then the
 /// master playlists that name the variants, and the metadata document last, so that nothing
 /// public names what is not public yet. `listings` holds the segments of each ladder.
 pub fn publish_waves(
@@ -211,8 +212,12 @@ pub fn publish_waves(
         files.extend(listing.segments.iter().cloned());
     }
     files.extend(document.thumbnail.iter().map(|t| t.key.clone()));
+    files.extend(document.storyboard.iter().map(|b| b.image.key.clone()));
     files.extend(document.caption.iter().map(|c| c.key.clone()));
-    let variants = streams.iter().flat_map(|s| s.variants.iter().map(|v| v.playlist.clone())).collect();
+    let mut variants: Vec<String> =
+        streams.iter().flat_map(|s| s.variants.iter().map(|v| v.playlist.clone())).collect();
+    // The storyboard's map names its sprite.
+    variants.extend(document.storyboard.iter().map(|b| b.map.key.clone()));
     let masters = streams.iter().map(|s| s.master.clone()).collect();
     let metadata = document.metadata.iter().map(|m| m.key.clone()).collect();
     Ok([files, variants, masters, metadata])

@@ -44,6 +44,8 @@ fn input(sequencer: &str, labels: &[&str]) -> PublishInput {
             original: None,
             probe: None,
             plan: None,
+            storyboard: None,
+            loudness: None,
             thumbnail: None,
             caption: None,
             publish: None,

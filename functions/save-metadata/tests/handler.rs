@@ -29,6 +29,8 @@ fn input(labels: &[&str]) -> SaveMetadataInput {
             }),
             probe: None,
             plan: None,
+            storyboard: None,
+            loudness: None,
             renditions: Some(Renditions {
                 bucket: "public".into(),
                 job_id: Some("job-1".into()),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AssemblyResult, Asset, CaptionResult, ErrorInfo, JobPlan, MetadataResult, PublishResult, Renditions, Source,
-    StoredObject, Thumbnail,
+    StoredObject, Storyboard, Thumbnail,
 };
 use crate::probe::Probe;
 
@@ -35,6 +35,12 @@ pub struct ExecutionDocument {
     /// SaveFrame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<Thumbnail>,
+    /// Storyboard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storyboard: Option<Storyboard>,
+    /// MeasureLoudness: the upload's loudness, before any normalization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness: Option<crate::loudness::Loudness>,
     /// ConvertCaption.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption: Option<CaptionResult>,

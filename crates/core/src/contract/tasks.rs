@@ -278,6 +278,9 @@ pub struct JobPlan {
     /// What the job costs on AWS, estimated (`crates/core/src/cost.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::CostEstimate>,
+    /// The storyboard's frames the job takes, for a video (`crates/core/src/storyboard.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storyboard: Option<crate::storyboard::StoryboardPlan>,
 }
 
 /// The Transcode state's payload: submit the job and hand MediaConvert's outcome to the token.
@@ -378,12 +381,38 @@ pub struct Thumbnail {
     pub etag: String,
 }
 
-/// SaveFrame's result as the media branch passes it on: `{"thumbnail": …}`, merged into the
-/// execution document when the branches join.
+/// The Storyboard state's payload: the frames the job took, as BuildJob planned them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ThumbnailResult {
-    pub thumbnail: Thumbnail,
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoryboardInput {
+    pub source: Source,
+    pub storyboard: crate::storyboard::StoryboardPlan,
+    pub probe: Probe,
+}
+
+/// The storyboard: a sprite of `tiles` frames, one every `interval_seconds`, in a grid of
+/// `columns`×`rows`, and its WebVTT map. Both are staged under their public keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Storyboard {
+    pub bucket: String,
+    pub image: StagedFile,
+    pub map: StagedFile,
+    pub tiles: u32,
+    pub columns: u32,
+    pub rows: u32,
+    pub tile_width: u32,
+    pub tile_height: u32,
+    pub interval_seconds: u32,
+}
+
+/// A file a step wrote to the upload's staging folder, by its public key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StagedFile {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

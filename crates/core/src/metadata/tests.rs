@@ -28,6 +28,8 @@ fn input() -> SaveMetadataInput {
             }),
             probe: None,
             plan: None,
+            storyboard: None,
+            loudness: None,
             renditions: Some(Renditions {
                 bucket: "public".into(),
                 job_id: Some("1671476818694-phptj0".into()),
