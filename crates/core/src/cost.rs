@@ -9,8 +9,20 @@
 //! - its frame rate: above 30 fps the video rate is multiplied (by 2 in AWS's table);
 //! - its duration, in increments (1 s) with a minimum (10 s) per output.
 //!
-//! It is an estimate: AWS's monthly volume discounts, reserved queues, add-on features (Dolby
-//! Vision, …) and taxes are not in it.
+//! A frame capture output (`FRAME_CAPTURE`, JPEG stills) is billed as any other output: AWS bills
+//! every output for its duration, and reports a frame capture's duration as the video's. No rate
+//! of its own was found in AWS's material, so it takes the rate of its class (by its size, SD for
+//! small stills) at the job's tier, and never the high-frame-rate factor: it takes one frame every
+//! N seconds, whatever the source's rate.
+//!
+//! Audio normalization (`AudioNormalizationSettings`) is a per-minute fee on top ("If you use Dolby
+//! audio encoding or audio normalization, AWS charges you per-minute billing fees", MediaConvert
+//! User Guide, Working with queues): one add-on per minute of each output that normalizes, at the
+//! table's `perMinute.audioNormalization`. A table without that rate leaves the fee out of the
+//! total and names it in `unpriced`.
+//!
+//! It is an estimate: AWS's monthly volume discounts, reserved queues, the other add-on features
+//! (Dolby Vision, …) and taxes are not in it.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -47,6 +59,10 @@ pub struct PerMinute {
     pub basic: ResolutionRates,
     pub professional: ResolutionRates,
     pub audio_only: f64,
+    /// The add-on per minute of each output whose audio is normalized; `null` (or absent, as in
+    /// tables written before it) when the rate is not known: the estimate then leaves it out.
+    #[serde(default)]
+    pub audio_normalization: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -104,6 +120,10 @@ pub struct CostEstimate {
     pub prices_as_of: String,
     pub region: String,
     pub source: String,
+    /// What the job uses that the table has no rate for, each named once with how many outputs
+    /// use it: `total` leaves it out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpriced: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -114,8 +134,39 @@ pub struct OutputCost {
     pub class: Class,
     pub high_frame_rate: bool,
     pub billed_seconds: u32,
+    /// The output's rate with its priced add-ons.
     pub rate_per_minute: f64,
     pub cost: f64,
+    /// JPEG stills (`FRAME_CAPTURE`), billed by their size, never above 30 fps.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub frame_capture: bool,
+    /// The per-minute add-ons the output uses, each with its rate (in `rate_per_minute`), or none
+    /// when the table has no rate for it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_ons: Vec<AddOnRate>,
+}
+
+/// A per-minute fee on top of an output's rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AddOn {
+    AudioNormalization,
+}
+
+impl AddOn {
+    fn describe(self) -> &'static str {
+        match self {
+            AddOn::AudioNormalization => "audio normalization (AudioNormalizationSettings)",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddOnRate {
+    pub add_on: AddOn,
+    /// `None` when the table has no rate for it.
+    pub rate_per_minute: Option<f64>,
 }
 
 /// The class of a picture of `width`×`height`, by its short side.
@@ -196,6 +247,16 @@ fn outputs(job: &Value) -> impl Iterator<Item = &Value> {
         .flat_map(|g| g["Outputs"].as_array().into_iter().flatten())
 }
 
+/// Whether an output normalizes the loudness of one of its audio tracks (measuring only is
+/// counted too: it runs the same algorithm).
+pub fn normalizes_audio(output: &Value) -> bool {
+    output["AudioDescriptions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|a| a.get("AudioNormalizationSettings").is_some_and(|n| !n.is_null()))
+}
+
 /// An output's frame rate: what its settings specify, else the source's.
 fn frame_rate(video: &Value, source_fps: Option<f64>) -> Option<f64> {
     let h264 = video.pointer("/CodecSettings/H264Settings").or_else(|| {
@@ -231,6 +292,7 @@ pub fn estimate(job: &Value, source: Billable, prices: &PriceTable) -> CostEstim
     };
     let billed = billed_seconds(source.seconds, &prices.billing);
     let mut costs = Vec::new();
+    let mut unpriced: Vec<(AddOn, usize)> = Vec::new();
     for group in job.pointer("/Settings/OutputGroups").and_then(Value::as_array).into_iter().flatten() {
         let group_name = group["Name"]
             .as_str()
@@ -239,7 +301,8 @@ pub fn estimate(job: &Value, source: Billable, prices: &PriceTable) -> CostEstim
         for (i, output) in group["Outputs"].as_array().into_iter().flatten().enumerate() {
             let name = output["NameModifier"].as_str().map_or_else(|| i.to_string(), str::to_string);
             let video = &output["VideoDescription"];
-            let (class, rate, high) = if video.is_null() {
+            let frame_capture = video.pointer("/CodecSettings/Codec").and_then(Value::as_str) == Some("FRAME_CAPTURE");
+            let (class, base, high) = if video.is_null() {
                 (Class::AudioOnly, prices.per_minute.audio_only, false)
             } else {
                 // An output without a size takes the source's.
@@ -253,9 +316,24 @@ pub fn estimate(job: &Value, source: Billable, prices: &PriceTable) -> CostEstim
                     Class::Hd => rates.hd,
                     _ => rates.uhd,
                 };
-                let high = frame_rate(video, source.frame_rate).is_some_and(|fps| fps > 30.0 + 1e-6);
+                // Stills are taken every N seconds: the source's frame rate is not theirs.
+                let high = !frame_capture && frame_rate(video, source.frame_rate).is_some_and(|fps| fps > 30.0 + 1e-6);
                 (class, if high { base * prices.high_frame_rate_multiplier } else { base }, high)
             };
+            let mut add_ons = Vec::new();
+            if normalizes_audio(output) {
+                let rate = prices.per_minute.audio_normalization;
+                if rate.is_none() {
+                    match unpriced.iter_mut().find(|(a, _)| *a == AddOn::AudioNormalization) {
+                        Some((_, n)) => *n += 1,
+                        None => unpriced.push((AddOn::AudioNormalization, 1)),
+                    }
+                }
+                add_ons.push(AddOnRate { add_on: AddOn::AudioNormalization, rate_per_minute: rate });
+            }
+            // Summed to a billionth, so 0.0075 + 0.0025 prints as 0.01.
+            let rate = (base + add_ons.iter().filter_map(|a| a.rate_per_minute).sum::<f64>()) * 1e9;
+            let rate = rate.round() / 1e9;
             let cost = round(billed as f64 / 60.0 * rate);
             costs.push(OutputCost {
                 output: format!("{group_name}/{name}"),
@@ -264,6 +342,8 @@ pub fn estimate(job: &Value, source: Billable, prices: &PriceTable) -> CostEstim
                 billed_seconds: billed,
                 rate_per_minute: rate,
                 cost,
+                frame_capture,
+                add_ons,
             });
         }
     }
@@ -276,6 +356,13 @@ pub fn estimate(job: &Value, source: Billable, prices: &PriceTable) -> CostEstim
         prices_as_of: prices.as_of.clone(),
         region: prices.region.clone(),
         source: prices.source.clone(),
+        unpriced: unpriced
+            .into_iter()
+            .map(|(add_on, n)| {
+                let outputs = if n == 1 { "output" } else { "outputs" };
+                format!("{} on {n} {outputs}: the price table has no rate for it", add_on.describe())
+            })
+            .collect(),
     }
 }
 
