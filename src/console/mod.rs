@@ -122,6 +122,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("graph.js", "text/javascript", include_str!("assets/graph.js")),
     ("upload.js", "text/javascript", include_str!("assets/upload.js")),
     ("outputs.js", "text/javascript", include_str!("assets/outputs.js")),
+    ("storyboard.js", "text/javascript", include_str!("assets/storyboard.js")),
     ("vendor/dagre.min.js", "text/javascript", include_str!("assets/vendor/dagre.min.js")),
     ("vendor/hls.min.js", "text/javascript", include_str!("assets/vendor/hls.min.js")),
 ];

@@ -22,8 +22,9 @@ pub struct Upload {
 }
 
 /// The upload's metadata document (null until it is published) and every public file of its
-/// stem: `<stem>_<label>.mp4`, `<stem>.mp3`, `<stem>.jpg`, `<stem>.json`, `<stem>[.<lang>].vtt`
-/// and the original.
+/// stem: `<stem>_<label>.mp4`, `<stem>.mp3`, `<stem>.jpg`, `<stem>.json`, `<stem>[.<lang>].vtt`,
+/// the storyboard's `<stem>.storyboard.jpg` and `.vtt` and the original; and the storyboard's
+/// two keys, named apart so the page finds them without building a key of its own.
 pub async fn outputs(State(shared): AppState, Query(query): Query<Upload>) -> Answer {
     let upload = SourceKey::parse(&query.key).map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "InvalidKey", e))?;
     let backend = &shared.backend;
@@ -51,7 +52,12 @@ pub async fn outputs(State(shared): AppState, Query(query): Query<Upload>) -> An
             }
         }
     }
-    Ok(Json(json!({"key": upload.key(), "document": document, "files": files})).into_response())
+    // The storyboard's sprite and map, when both are public (Publish makes them public together).
+    let public = |key: &str| files.iter().any(|f| f["key"] == key);
+    let (image, map) = (upload.storyboard_image_key(), upload.storyboard_map_key());
+    let storyboard = (public(&image) && public(&map)).then(|| json!({"image": image, "map": map}));
+    Ok(Json(json!({"key": upload.key(), "document": document, "files": files, "storyboard": storyboard}))
+        .into_response())
 }
 
 fn content_type(key: &str) -> &'static str {

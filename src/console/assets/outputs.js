@@ -1,6 +1,7 @@
 // What an upload became: the thumbnail, a player per rendition and one per HLS ladder (hls.js,
 // vendor/hls.min.js, where the browser has no HLS of its own), with the WebVTT captions of the
-// same stem as tracks, the MP3, the metadata document and a link to every public file.
+// same stem as tracks and, when the upload has a storyboard, a scrub bar previewing its tiles
+// (storyboard.js), the MP3, the metadata document and a link to every public file.
 "use strict";
 
 const fileUrl = (key) => `/files/${key.split("/").map(encodeURIComponent).join("/")}`;
@@ -21,7 +22,7 @@ MF.views.outputs = function (main, key) {
     const seen = JSON.stringify([answer.document && answer.document.executionId, answer.files.map((f) => f.key)]);
     if (seen === shown) return;
     shown = seen;
-    const { document: doc, files } = answer;
+    const { document: doc, files, storyboard } = answer;
     const of = (folder, ext) => files.filter((f) => f.key.startsWith(folder) && f.key.toLowerCase().endsWith(ext));
     const captions = of("closed-caption/", ".vtt");
     const track = (f) => {
@@ -35,12 +36,16 @@ MF.views.outputs = function (main, key) {
       parts.push(MF.el("p", { id: "cost" }, `MediaConvert on AWS: about $${doc.cost.total.toFixed(4)} at the ${doc.cost.tier} tier `,
         MF.el("span", { class: "muted" }, `(an estimate with ${doc.cost.region} prices of ${doc.cost.pricesAsOf})`)));
     }
-    for (const f of of("thumbnail/", ".jpg")) parts.push(MF.el("figure", {}, MF.el("img", { class: "thumbnail", src: fileUrl(f.key), alt: "thumbnail" }), MF.el("figcaption", {}, f.key)));
+    // One map per drawing, shared by the players; the sprite is no thumbnail.
+    const cues = storyboard ? MF.storyboard.load(fileUrl(storyboard.map)) : null;
+    const player = (video) => (cues ? MF.storyboard.player(video, cues) : video);
+    const thumbnails = of("thumbnail/", ".jpg").filter((f) => !storyboard || f.key !== storyboard.image);
+    for (const f of thumbnails) parts.push(MF.el("figure", {}, MF.el("img", { class: "thumbnail", src: fileUrl(f.key), alt: "thumbnail" }), MF.el("figcaption", {}, f.key)));
     for (const old of body.querySelectorAll("video.hls")) if (old.hlsPlayer) old.hlsPlayer.destroy();
     for (const f of of("audiovideo/", ".mp4")) {
       const rendition = ((doc && doc.outputs) || []).find((o) => o.key === f.key);
       parts.push(MF.el("figure", {},
-        MF.el("video", { controls: true, preload: "metadata", src: fileUrl(f.key), dataset: { key: f.key } }, captions.map(track)),
+        player(MF.el("video", { controls: true, preload: "metadata", src: fileUrl(f.key), dataset: { key: f.key } }, captions.map(track))),
         MF.el("figcaption", {}, f.key, rendition && rendition.width ? ` · ${rendition.width}×${rendition.height}` : "")));
     }
     for (const stream of (doc && doc.streaming) || []) {
@@ -56,7 +61,7 @@ MF.views.outputs = function (main, key) {
         video.src = url;
       }
       const rungs = stream.variants.map((v) => v.playlist.label || `${v.playlist.width}×${v.playlist.height}`).join(", ");
-      parts.push(MF.el("figure", {}, video, MF.el("figcaption", {}, `${stream.master.key} · HLS ${rungs}`)));
+      parts.push(MF.el("figure", {}, player(video), MF.el("figcaption", {}, `${stream.master.key} · HLS ${rungs}`)));
     }
     for (const f of of("audiovideo/", ".mp3")) parts.push(MF.el("figure", {}, MF.el("audio", { controls: true, preload: "metadata", src: fileUrl(f.key), dataset: { key: f.key } }), MF.el("figcaption", {}, f.key)));
     parts.push(MF.el("h2", {}, "Files"), MF.el("ul", { class: "files" }, files.map((f) => MF.el("li", {}, MF.el("a", { href: fileUrl(f.key), target: "_blank" }, f.key), MF.el("span", { class: "muted" }, ` ${MF.bytes(f.size)}`)))));
