@@ -1,0 +1,237 @@
+//! MeasureLoudness: the integrated loudness, loudness range and true peak (ITU-R BS.1770 /
+//! EBU R 128) of the upload's first audio stream, measured by ffmpeg's `ebur128` filter over a
+//! presigned URL. Loudness integrates over the whole programme, so every sample is decoded.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use mediaflow_core::contract::MediaInput;
+use mediaflow_core::loudness::{Loudness, parse_ebur128_summary};
+use mediaflow_core::{ErrorName, Named};
+use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, redact};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// How long ffmpeg may read, and the presigned URL stays valid: under a 900 s Lambda, with
+/// room to report.
+pub const MEASURE_TIMEOUT: Duration = Duration::from_secs(840);
+
+/// ffmpeg's stderr lines kept: the summary is 14, the error before it a few.
+const KEPT_LINES: usize = 64;
+
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    /// The ffmpeg to run (`FFMPEG_PATH`, default `ffmpeg` on PATH).
+    pub ffmpeg: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the upload has no audio stream to measure")]
+    NoAudio,
+    #[error("no loudness measured: {why}")]
+    NotMeasured { why: String, name: ErrorName },
+    #[error("{0}")]
+    Tool(#[from] ToolError),
+    #[error("S3 {0}")]
+    S3(#[from] AwsFailure),
+}
+
+impl Named for Error {
+    fn name(&self) -> ErrorName {
+        match self {
+            Error::NoAudio => ErrorName::InvalidInput,
+            Error::NotMeasured { name, .. } => *name,
+            Error::Tool(e) => e.name(),
+            Error::S3(f) => f.name(),
+        }
+    }
+}
+
+mediaflow_lambda::lambda_error!(Error);
+
+/// The arguments that measure `url`'s first audio stream. The summary is logged at info, so the
+/// log level stays there; `framelog=verbose` moves the ten lines a second of running values
+/// below it, and `level` tags each line with its level, which tells the errors apart.
+pub fn ffmpeg_args(url: &str) -> [&str; 17] {
+    [
+        "-loglevel",
+        "level+info",
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-i",
+        url,
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-af",
+        "ebur128=peak=true:framelog=verbose",
+        "-f",
+        "null",
+        "-",
+    ]
+}
+
+pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Loudness, Error> {
+    let MediaInput { source, probe, .. } = input;
+    if probe.audio.is_empty() {
+        return Err(Error::NoAudio);
+    }
+    let url = presigned_get(&clients.s3, &source.bucket, &source.key, MEASURE_TIMEOUT).await?;
+    let run = run_ffmpeg(&clients.ffmpeg, &ffmpeg_args(&url), MEASURE_TIMEOUT).await?;
+    // ffmpeg names its input in errors: the upload's S3 name instead, secrets blanked either way.
+    let named = format!("s3://{}/{}", source.bucket, source.key);
+    let scrub = |line: &str| redact(&line.replace(&url, &named));
+    let summary = parse_ebur128_summary(&Vec::from(run.tail).join("\n"));
+    match (run.succeeded, summary, run.interrupted) {
+        (true, Some(loudness), None) => {
+            tracing::info!(
+                bucket = %source.bucket,
+                key = %source.key,
+                integrated_lufs = loudness.integrated_lufs,
+                range_lu = loudness.range_lu,
+                true_peak_dbtp = ?loudness.true_peak_dbtp,
+                "measured"
+            );
+            Ok(loudness)
+        }
+        (_, _, Some(line)) => Err(Error::NotMeasured {
+            why: format!("ffmpeg could not read the whole upload: {}", scrub(&line)),
+            name: ErrorName::Transient,
+        }),
+        // Undecodable audio still gets a summary (of nothing: -70 LUFS), but ffmpeg fails.
+        _ => {
+            let why = run.last_error.or(run.last_warning).unwrap_or_else(|| "ffmpeg logged no error".into());
+            Err(Error::NotMeasured { why: scrub(&why), name: ErrorName::InvalidMedia })
+        }
+    }
+}
+
+/// A line's text when ffmpeg logged it at `level` (`error`, …), without the level's tag. The tag
+/// opens the line, after the logging component's `[name @ 0x…]` when there is one; elsewhere it
+/// is text (a tag's value).
+fn at_level(line: &str, level: &str) -> Option<String> {
+    let tag = format!("[{level}] ");
+    if let Some(text) = line.strip_prefix(&tag) {
+        return Some(text.trim().to_string());
+    }
+    let (component, rest) = line.split_once("] ")?;
+    let text = rest.strip_prefix(&tag).filter(|_| component.starts_with('[') && component.contains(" @ "))?;
+    Some(format!("{component}] {}", text.trim()))
+}
+
+/// An error of ffmpeg's that says the upload was not fully read for a reason a later attempt
+/// may not meet: the network or S3, not the file. ffmpeg may still end well and log a summary
+/// of what it read, which would be a wrong measurement.
+fn interrupted(error: &str) -> bool {
+    const MARKS: [&str; 8] = [
+        "Server returned 5",
+        "Stream ends prematurely",
+        "Connection refused",
+        "Connection reset",
+        "Connection timed out",
+        "Network is unreachable",
+        "Temporary failure in name resolution",
+        "Broken pipe",
+    ];
+    MARKS.iter().any(|m| error.contains(m))
+}
+
+/// How ffmpeg ended: the tail of its stderr (the summary), its last error and warning, and the
+/// first error that says reading broke off.
+#[derive(Default)]
+struct Run {
+    succeeded: bool,
+    tail: VecDeque<String>,
+    last_error: Option<String>,
+    last_warning: Option<String>,
+    interrupted: Option<String>,
+}
+
+/// Runs ffmpeg as `run_tool` does (killed after `timeout`), but keeps the tail of stderr, read
+/// as it comes: `run_tool` returns only its last line, and the summary is fourteen.
+async fn run_ffmpeg(ffmpeg: &Path, args: &[&str], timeout: Duration) -> Result<Run, ToolError> {
+    let tool = ffmpeg.display().to_string();
+    let missing = |e: std::io::Error| ToolError::Missing { tool: tool.clone(), message: e.to_string() };
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(ffmpeg)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(missing)?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let read = async move {
+        let mut reader = BufReader::new(stderr);
+        let mut run = Run { tail: VecDeque::with_capacity(KEPT_LINES), ..Run::default() };
+        let mut bytes = Vec::new();
+        // Bytes, not `lines()`: tags in a file's metadata need not be UTF-8.
+        while reader.read_until(b'\n', &mut bytes).await? > 0 {
+            let line = String::from_utf8_lossy(&bytes).trim_end().to_string();
+            bytes.clear();
+            // "Conversion failed!" closes every failure and says nothing of why.
+            if let Some(error) = at_level(&line, "error").or_else(|| at_level(&line, "fatal")) {
+                if run.interrupted.is_none() && interrupted(&error) {
+                    run.interrupted = Some(error.clone());
+                }
+                if error != "Conversion failed!" {
+                    run.last_error = Some(error);
+                }
+            } else if let Some(warning) = at_level(&line, "warning") {
+                run.last_warning = Some(warning);
+            }
+            if run.tail.len() == KEPT_LINES {
+                run.tail.pop_front();
+            }
+            run.tail.push_back(line);
+        }
+        run.succeeded = child.wait().await?.success();
+        Ok::<_, std::io::Error>(run)
+    };
+    // Dropping `read` on the timeout drops the child, which kills it.
+    let run = tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| ToolError::Timeout { tool: tool.clone(), after: timeout })?
+        .map_err(missing)?;
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(tool = %tool, seconds, succeeded = run.succeeded, "ran");
+    Ok(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_read_from_their_tags() {
+        let line = "[aac @ 0x1] [error] channel element 3.2 is not allocated";
+        assert_eq!(at_level(line, "error").as_deref(), Some("[aac @ 0x1] channel element 3.2 is not allocated"));
+        assert_eq!(at_level("[error] Conversion failed!", "error").as_deref(), Some("Conversion failed!"));
+        assert_eq!(at_level("    I:  -70.0 LUFS", "error"), None);
+        assert_eq!(at_level("[info]     title : [error] in a tag", "error"), None);
+        assert_eq!(at_level("[warning] Output file is empty", "warning").as_deref(), Some("Output file is empty"));
+    }
+
+    #[test]
+    fn network_failures_are_told_from_bad_media() {
+        assert!(interrupted("[http @ 0x1] Stream ends prematurely at 1024, should be 4096"));
+        assert!(interrupted("s3://w/a.mp4: Server returned 5XX Server Error reply"));
+        assert!(interrupted("[tcp @ 0x1] Connection to tcp://127.0.0.1:9 failed: Connection refused"));
+        assert!(!interrupted("Error while decoding stream #0:0: Invalid data found when processing input"));
+        assert!(!interrupted("s3://w/a.mp4: Server returned 403 Forbidden (access denied)"));
+    }
+
+    #[test]
+    fn the_summary_is_not_drowned_by_running_values() {
+        let url = "http://127.0.0.1:9/watch/a.mp4?X-Amz-Signature=abc";
+        let args = ffmpeg_args(url);
+        assert!(args.contains(&"ebur128=peak=true:framelog=verbose"));
+        assert!(args.contains(&"level+info") && !args.contains(&"-v"), "the summary is logged at info");
+    }
+}
