@@ -320,6 +320,8 @@ fn functions_write_only_their_own_folders() {
     assert_eq!(writes("BuildJobFunction"), Vec::<String>::new());
     assert_eq!(writes("AwaitMediaConvertFunction"), [watch(".mediaflow/tasks"), staged("listings")]);
     assert_eq!(writes("SaveFrameFunction"), [staged("thumbnail")]);
+    assert_eq!(writes("StoryboardFunction"), [staged("thumbnail")]);
+    assert_eq!(writes("MeasureLoudnessFunction"), Vec::<String>::new());
     assert_eq!(writes("SaveMetadataFunction"), [staged("json")]);
     assert_eq!(writes("ConvertCaptionFunction"), [staged("closed-caption")]);
     // Only Publish writes the public folders, and only the staging and its records besides.

@@ -6,7 +6,10 @@ mod common;
 
 use common::template::{allows, iam_matches, resources, run, template_path, templates, tool};
 use mediaflow_core::contract::Source;
-use mediaflow_core::publish::{listing_key, staged_key};
+use mediaflow_core::keys::SourceKey;
+use mediaflow_core::plan::storyboard_frames;
+use mediaflow_core::publish::{listing_key, staged_key, staging_prefix};
+use mediaflow_core::storyboard;
 use mediaflow_core::statemachine::DEFINITION;
 use serde_json::{Value, json};
 
@@ -55,7 +58,8 @@ fn a_new_account_deploys_the_defaults() {
         );
         reserving.push(name.as_str());
     }
-    assert_eq!(reserving, ["ProbeFunction", "SaveFrameFunction"]);
+    reserving.sort_unstable();
+    assert_eq!(reserving, ["MeasureLoudnessFunction", "ProbeFunction", "SaveFrameFunction"]);
 }
 
 /// A staging folder of the sample upload, and its keys as ARNs of the watch bucket.
@@ -102,6 +106,29 @@ fn every_function_may_read_and_write_what_its_code_does_with_hls() {
         "arn:aws:s3:::w/.mediaflow/staging/ab/audiovideo/x/y.ts"
     ));
     assert!(!iam_matches("arn:aws:s3:::w/.mediaflow/tasks/*", "arn:aws:s3:::w/.mediaflow/staging/ab/audiovideo/y.ts"));
+}
+
+#[test]
+fn the_storyboard_and_loudness_steps_may_do_what_their_code_does() {
+    // MediaConvert writes the frames into staging, the Storyboard function lists and reads them
+    // and stages the sprite and its map; MeasureLoudness reads the upload.
+    let mut source = Source::new("watch", "inputs/a/talk.mp4", 10, "e1");
+    source.sequencer = Some("01".into());
+    let key = SourceKey::parse(&source.key).unwrap();
+    let frames = format!("{}{}", storyboard_frames(&staging_prefix(&source), &key), storyboard::NAME_MODIFIER);
+    let frame = storyboard::frame_key(&frames, 0);
+    let mediaconvert = &templates().written["Resources"]["MediaConvertRole"]["Properties"]["Policies"];
+    let granted = mediaconvert.to_string().replace("${AWS::Partition}", "aws").replace("${WatchBucketName}", "watch");
+    let frames_grant = "arn:aws:s3:::watch/.mediaflow/staging/*/frames/*";
+    assert!(granted.contains(frames_grant) && iam_matches(frames_grant, &watch_arn(&frame)), "{frame}");
+    assert!(allows("StoryboardFunction", "s3:ListBucket", "arn:aws:s3:::watch"));
+    assert!(allows("StoryboardFunction", "s3:GetObject", &watch_arn(&frame)));
+    for public in [key.storyboard_image_key(), key.storyboard_map_key()] {
+        assert!(allows("StoryboardFunction", "s3:PutObject", &watch_arn(&staged_key(&source, &public))), "{public}");
+    }
+    assert!(!allows("StoryboardFunction", "s3:GetObject", &watch_arn(key.key())), "it reads frames only");
+    assert!(allows("MeasureLoudnessFunction", "s3:GetObject", &watch_arn(key.key())));
+    assert!(!allows("MeasureLoudnessFunction", "s3:PutObject", &watch_arn(&staged_key(&source, "x"))));
 }
 
 #[test]

@@ -156,6 +156,10 @@ pub(super) fn functions(
         frame_seconds: mediaflow_core::thumbnail::DEFAULT_FRAME_SECONDS,
     };
     function!("SaveFrameFunctionArn", save_frame, save_frame::handler, tools);
+    let storyboard = storyboard::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() };
+    function!("StoryboardFunctionArn", storyboard, storyboard::handler);
+    let measure_loudness = measure_loudness::Clients { s3: s3.client(), ffmpeg: "ffmpeg".into() };
+    function!("MeasureLoudnessFunctionArn", measure_loudness, measure_loudness::handler, tools);
     let save_metadata = save_metadata::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() };
     function!("SaveMetadataFunctionArn", save_metadata, save_metadata::handler);
     function!("PublishFunctionArn", copy_clients(), publish::handler);

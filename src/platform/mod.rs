@@ -79,7 +79,7 @@ pub struct Options {
     /// by build-job, as `JOB_TEMPLATE_KEY` makes it on AWS.
     pub job_template: Option<PathBuf>,
     /// How many MediaConvert jobs transcode at once, and how many invocations of each function
-    /// that runs ffmpeg or ffprobe (Probe, SaveFrame) run at once: Lambda's reserved
+    /// that runs ffmpeg or ffprobe (Probe, SaveFrame, MeasureLoudness) run at once: Lambda's reserved
     /// concurrency on AWS.
     pub transcode_jobs: usize,
 }

@@ -116,10 +116,15 @@ def make_media(d: Path):
     (d / "chunked.mp4.CHUNK1").write_bytes(data[half:])
 
 
+def storyboarded(p, stem):
+    """A video's frame, and its storyboard's sprite and map."""
+    return [f"thumbnail/{p}/{stem}.jpg", f"thumbnail/{p}/{stem}.storyboard.jpg", f"thumbnail/{p}/{stem}.storyboard.vtt"]
+
+
 def sample_set(d: Path, prefix: str):
     """The uploads of the first wave, with the public keys each must leave (nothing else)."""
     p = prefix
-    video = lambda stem, name, rungs: [f"original/{p}/{name}", f"thumbnail/{p}/{stem}.jpg", f"json/{p}/{stem}.json"] + \
+    video = lambda stem, name, rungs: [f"original/{p}/{name}", f"json/{p}/{stem}.json"] + storyboarded(p, stem) + \
         [f"audiovideo/{p}/{stem}_{r}.mp4" for r in rungs]
     chunks = {"chunks": "2"}
     return [
@@ -288,6 +293,20 @@ class Run:
             if not token:
                 return {k: s for k, s in keys if f"/{self.prefix}/" in f"/{k}"}
 
+    def text(self, key):
+        """A public object's text."""
+        with tempfile.TemporaryDirectory() as d:
+            out = Path(d) / "object"
+            self.aws("s3api", "get-object", "--bucket", self.stack.public, "--key", key, str(out), check=False)
+            return out.read_text() if out.exists() else ""
+
+    def document(self, key):
+        """A public metadata document, or {}."""
+        try:
+            return json.loads(self.text(key) or "{}")
+        except ValueError:
+            return {}
+
     def head(self, bucket, key):
         return self.aws("s3api", "head-object", "--bucket", bucket, "--key", key, check=False)
 
@@ -395,8 +414,8 @@ def _check_all(r, uploads, by_key, assembled, hls, first, dup):
         r.check(statuses == [u.ends], f"{u.key}: one execution, {u.ends} (got {statuses})")
         for k in u.public:
             expected[k] = u.key
-    chunked = [f"original/{p}/chunked.mp4", f"thumbnail/{p}/chunked.jpg", f"json/{p}/chunked.json",
-               f"audiovideo/{p}/chunked_360p.mp4"]
+    chunked = [f"original/{p}/chunked.mp4", f"json/{p}/chunked.json", f"audiovideo/{p}/chunked_360p.mp4"] + \
+        storyboarded(p, "chunked")
     statuses = [d["status"] for d in by_key.get(assembled, [])]
     r.check(statuses == ["SUCCEEDED"], f"{assembled} (assembled from 2 parts): one execution, SUCCEEDED (got {statuses})")
     for k in chunked:
@@ -407,8 +426,8 @@ def _check_all(r, uploads, by_key, assembled, hls, first, dup):
         statuses = [d["status"] for d in hls]
         r.check(statuses == ["SUCCEEDED"], f"inputs/{p}/streamed.mp4 (job-hls.json): SUCCEEDED (got {statuses})")
         base = f"audiovideo/{p}/streamed"
-        for k in [f"original/{p}/streamed.mp4", f"thumbnail/{p}/streamed.jpg", f"json/{p}/streamed.json",
-                  f"{base}_360p.mp4", f"{base}.m3u8", f"{base}_360p.m3u8"]:
+        for k in [f"original/{p}/streamed.mp4", f"json/{p}/streamed.json",
+                  f"{base}_360p.mp4", f"{base}.m3u8", f"{base}_360p.m3u8"] + storyboarded(p, "streamed"):
             expected[k] = "streamed.mp4"
         segments = [k for k in public if k.startswith(f"{base}_360p_") and k.endswith(".ts")]
         r.check(len(segments) >= 1, f"{base}_360p_*.ts: {len(segments)} HLS segments")
@@ -421,6 +440,21 @@ def _check_all(r, uploads, by_key, assembled, hls, first, dup):
     r.check(not any(k.startswith(("original/", "json/", "thumbnail/", "audiovideo/")) and "/broken" in k for k in public),
             "nothing public for the broken upload")
     r.check(r.head(r.stack.watch, f"inputs/{p}/broken.mp4") is not None, f"inputs/{p}/broken.mp4 kept after its failure")
+
+    # Loudness and the storyboard, as the metadata documents record them.
+    for stem, tiles in (("landscape", 3), ("portrait", 2), ("tone", None)):
+        doc = r.document(f"json/{p}/{stem}.json")
+        loudness = doc.get("loudness", {})
+        r.check(isinstance(loudness.get("source", {}).get("integratedLufs"), (int, float)),
+                f"{stem}: its measured loudness recorded ({loudness.get('source')})")
+        target = loudness.get("normalizedTo", {}).get("targetLkfs")
+        r.check(target == (-16 if tiles else None), f"{stem}: normalized to {target}")
+        board = doc.get("storyboard") or {}
+        r.check(board.get("tiles") == tiles, f"{stem}: a storyboard of {tiles} tiles (got {board.get('tiles')})")
+        if tiles:
+            vtt = r.text(f"thumbnail/{p}/{stem}.storyboard.vtt")
+            cues = [line for line in vtt.splitlines() if "#xywh=" in line]
+            r.check(vtt.startswith("WEBVTT") and len(cues) == tiles, f"{stem}: the map names {len(cues)} tiles")
 
     # Duplicate delivery.
     out = json.loads(dup.get("output") or "{}")

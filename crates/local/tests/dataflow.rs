@@ -78,18 +78,22 @@ fn the_media_branches_merge_into_a_valid_document() {
     let media = &def["States"]["Media"];
     let renditions =
         json!({"bucket": "public", "jobId": "j", "outputs": [{"key": "audiovideo/a/talk_720p.mp4", "label": "720p"}]});
+    let file = |key: &str| json!({"key": key, "size": 10, "etag": "e"});
+    let storyboard = json!({"bucket": "public", "image": file("thumbnail/a/talk.storyboard.jpg"),
+        "map": file("thumbnail/a/talk.storyboard.vtt"), "tiles": 3, "columns": 3, "rows": 1,
+        "tileWidth": 160, "tileHeight": 90, "intervalSeconds": 1});
     let thumbnail = json!({"bucket": "public", "key": "thumbnail/a/talk.jpg", "width": 1280, "height": 720, "atSeconds": 7.0, "size": 10, "etag": "t"});
-    // Branch one ends with Transcode's result at $.renditions; branch two with SaveFrame's
-    // result wrapped by its ResultSelector.
-    let transcode = &media["Branches"][0]["States"]["Transcode"];
-    let first =
-        apply_result_path(&document(), renditions, &result_path(transcode.get("ResultPath"), "Transcode").unwrap())
-            .unwrap();
-    let save_frame = &media["Branches"][1]["States"]["SaveFrame"];
-    let selected = apply_template(&save_frame["ResultSelector"], &thumbnail, &context()).unwrap();
-    let second =
-        apply_result_path(&document(), selected, &result_path(save_frame.get("ResultPath"), "SaveFrame").unwrap())
-            .unwrap();
+    let loudness = json!({"integratedLufs": -20.5, "rangeLu": 4.0, "truePeakDbtp": -3.2});
+    // Each Task of a branch adds its result to the document at its ResultPath.
+    let step = |branch: usize, state: &str, document: Value, result: Value| {
+        let task = &media["Branches"][branch]["States"][state];
+        assert!(task.get("ResultSelector").is_none(), "{state}: the branches keep whole documents");
+        apply_result_path(&document, result, &result_path(task.get("ResultPath"), state).unwrap()).unwrap()
+    };
+    let first = step(0, "Transcode", document(), renditions);
+    let first = step(0, "Storyboard", first, storyboard);
+    let second = step(1, "SaveFrame", document(), thumbnail);
+    let second = step(1, "MeasureLoudness", second, loudness);
     let joined = apply_template(&media["ResultSelector"], &json!([first, second]), &context()).unwrap();
     let output = joined
         .pointer(media["OutputPath"].as_str().unwrap().trim_start_matches('$').replace('.', "/").as_str())
@@ -98,10 +102,15 @@ fn the_media_branches_merge_into_a_valid_document() {
     assert_valid("ExecutionDocument", &output, "the joined document");
     assert_eq!(output["thumbnail"]["key"], "thumbnail/a/talk.jpg");
     assert_eq!(output["renditions"]["outputs"][0]["label"], "720p");
+    assert_eq!(output["storyboard"]["map"]["key"], "thumbnail/a/talk.storyboard.vtt");
+    assert_eq!(output["loudness"]["integratedLufs"], -20.5);
 
-    // Audio: the NoPicture branch adds nothing.
-    let no_picture = &media["Branches"][1]["States"]["NoPicture"];
-    let joined = apply_template(&media["ResultSelector"], &json!([first, no_picture["Result"]]), &context()).unwrap();
+    // Audio: the NoPicture and NoStoryboard passes add nothing.
+    for (branch, pass) in [(0, "NoStoryboard"), (1, "NoPicture"), (1, "NoSound")] {
+        let state = &media["Branches"][branch]["States"][pass];
+        assert!(state.get("Result").is_none() && state.get("ResultPath").is_none(), "{pass} passes its input on");
+    }
+    let joined = apply_template(&media["ResultSelector"], &json!([first, document()]), &context()).unwrap();
     assert!(joined["document"].get("thumbnail").is_none());
     assert_valid("ExecutionDocument", &joined["document"], "the audio document");
 }

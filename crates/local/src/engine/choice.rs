@@ -237,6 +237,13 @@ mod tests {
         let picture = &choice(&def["States"]["Media"]["Branches"][1]["States"]["HasPicture"]);
         assert_eq!(next_state(picture, &json!({"probe": {"video": {}}}), &json!({})).unwrap(), "SaveFrame");
         assert_eq!(next_state(picture, &json!({"probe": {"audio": []}}), &json!({})).unwrap(), "NoPicture");
+        let sound = &choice(&def["States"]["Media"]["Branches"][1]["States"]["HasSound"]);
+        let with_sound = json!({"probe": {"audio": [{"codec": "aac"}]}});
+        assert_eq!(next_state(sound, &with_sound, &json!({})).unwrap(), "MeasureLoudness");
+        assert_eq!(next_state(sound, &json!({"probe": {"audio": []}}), &json!({})).unwrap(), "NoSound");
+        let board = &choice(&def["States"]["Media"]["Branches"][0]["States"]["HasStoryboard"]);
+        assert_eq!(next_state(board, &json!({"plan": {"storyboard": {}}}), &json!({})).unwrap(), "Storyboard");
+        assert_eq!(next_state(board, &json!({"plan": {}}), &json!({})).unwrap(), "NoStoryboard");
         let no_default =
             choice(&json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Next": "A"}]}));
         assert_eq!(next_state(&no_default, &json!({}), &json!({})).unwrap_err(), ChoiceError::NoChoiceMatched);
