@@ -1,7 +1,8 @@
 //! The console of `mediaflow serve` in a real browser: `tests/console/browser.mjs` drives
 //! Debian's Chromium through playwright-core (installed by `scripts/ensure-tools --test-tools`)
 //! to upload a 30 MB file in parts, reload mid-upload and resume, watch the execution go green
-//! in the graph, play a rendition, redrive a failed execution, and be refused from another
+//! in the graph, play a rendition, preview the storyboard the pipeline made while scrubbing each
+//! player (`tests/console/storyboard.mjs`), redrive a failed execution, and be refused from another
 //! origin; the uploads use `infra/job-hls.json`, so the outputs page plays an HLS ladder too.
 //! Its screenshots are kept in `target/console-screenshots/`.
 

@@ -8,6 +8,7 @@
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
+import { checkParser, checkStoryboard } from "./storyboard.mjs";
 
 const { CONSOLE, OTHER, BIG, CAPTIONS, SMALL, SLOW, FLAG, SCREENSHOTS } = process.env;
 const MIB = 1024 * 1024;
@@ -147,6 +148,11 @@ try {
   check(ranged.status() === 206 && (await ranged.body()).length === 100, `a byte range came back ${ranged.status()}`);
   await shot("outputs");
   console.log(`ok: the rendition plays and seeks (readyState ${played.ready}) with its captions, the HLS ladder plays, the thumbnail shows`);
+
+  // 4b. Scrubbing any of its players previews the storyboard the pipeline made.
+  await checkParser(page);
+  const scrubbed = await checkStoryboard(page, CONSOLE, bigKey, shot);
+  console.log(`ok: the storyboard's tiles (${scrubbed.cues} cues) preview while scrubbing ${scrubbed.players} players`);
 
   // 5. A failed execution, redriven from its page once its cause is gone.
   await page.goto(`${CONSOLE}#/upload`);
