@@ -4,13 +4,15 @@
 mod failure;
 mod objects;
 pub mod runtime;
+mod tool;
 
 pub use failure::{AwsFailure, aws_failure};
 pub use objects::{DELETE_BATCH, delete_keys};
+pub use tool::{STDERR_TAIL_LINES, ToolError, ToolRun, run_tool};
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use mediaflow_core::{ErrorName, Named};
+use mediaflow_core::ErrorName;
 
 /// An S3 client from the environment. `S3_FORCE_PATH_STYLE=true` selects path-style requests,
 /// which S3-compatible endpoints without per-bucket host names need.
@@ -100,76 +102,6 @@ pub async fn presigned_get(
     let request =
         s3.get_object().bucket(bucket).key(key).presigned(config).await.map_err(|e| failure(redact(&e.to_string())))?;
     Ok(request.uri().to_string())
-}
-
-/// How a run of ffmpeg or ffprobe ended.
-#[derive(Debug)]
-pub struct ToolRun {
-    pub succeeded: bool,
-    pub stdout: Vec<u8>,
-    /// The last line the tool wrote to stderr, presigned secrets redacted.
-    pub last_error: Option<String>,
-}
-
-/// A tool that could not run to its end.
-#[derive(Debug)]
-pub enum ToolError {
-    Timeout {
-        tool: String,
-        after: std::time::Duration,
-    },
-    /// Not there or not runnable: the deployment lacks it.
-    Missing {
-        tool: String,
-        message: String,
-    },
-}
-
-impl std::fmt::Display for ToolError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ToolError::Timeout { tool, after } => write!(f, "{tool} took longer than {} s", after.as_secs()),
-            ToolError::Missing { tool, message } => write!(
-                f,
-                "cannot run {tool}: {message}; the function needs ffmpeg and ffprobe (the ffmpeg layer on AWS, \
-                 `apt-get install ffmpeg` here), or FFMPEG_PATH / FFPROBE_PATH pointing at them"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ToolError {}
-
-impl Named for ToolError {
-    fn name(&self) -> ErrorName {
-        match self {
-            ToolError::Timeout { .. } => ErrorName::Transient,
-            ToolError::Missing { .. } => ErrorName::Configuration,
-        }
-    }
-}
-
-/// Runs `tool` with `args`, killed after `timeout`.
-pub async fn run_tool(
-    tool: &std::path::Path,
-    args: &[&str],
-    timeout: std::time::Duration,
-) -> Result<ToolRun, ToolError> {
-    let name = tool.display().to_string();
-    let started = std::time::Instant::now();
-    let run = tokio::process::Command::new(tool).args(args).kill_on_drop(true).output();
-    let output = tokio::time::timeout(timeout, run)
-        .await
-        .map_err(|_| ToolError::Timeout { tool: name.clone(), after: timeout })?
-        .map_err(|e| ToolError::Missing { tool: name.clone(), message: e.to_string() })?;
-    let stderr = redact(&String::from_utf8_lossy(&output.stderr));
-    let seconds = started.elapsed().as_secs_f64();
-    tracing::info!(tool = %name, seconds, succeeded = output.status.success(), "ran");
-    Ok(ToolRun {
-        succeeded: output.status.success(),
-        stdout: output.stdout,
-        last_error: stderr.lines().rfind(|l| !l.trim().is_empty()).map(|l| l.trim().to_string()),
-    })
 }
 
 /// A required setting from the environment.

@@ -2,23 +2,17 @@
 //! EBU R 128) of the upload's first audio stream, measured by ffmpeg's `ebur128` filter over a
 //! presigned URL. Loudness integrates over the whole programme, so every sample is decoded.
 
-use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use mediaflow_core::contract::MediaInput;
 use mediaflow_core::loudness::{Loudness, parse_ebur128_summary};
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, redact};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, redact, run_tool};
 
 /// How long ffmpeg may read, and the presigned URL stays valid: under a 900 s Lambda, with
 /// room to report.
 pub const MEASURE_TIMEOUT: Duration = Duration::from_secs(840);
-
-/// ffmpeg's stderr lines kept: the summary is 14, the error before it a few.
-const KEPT_LINES: usize = 64;
 
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
@@ -82,12 +76,15 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Loudness, E
         return Err(Error::NoAudio);
     }
     let url = presigned_get(&clients.s3, &source.bucket, &source.key, MEASURE_TIMEOUT).await?;
-    let run = run_ffmpeg(&clients.ffmpeg, &ffmpeg_args(&url), MEASURE_TIMEOUT).await?;
+    let run = run_tool(&clients.ffmpeg, &ffmpeg_args(&url), MEASURE_TIMEOUT).await?;
     // ffmpeg names its input in errors: the upload's S3 name instead, secrets blanked either way.
     let named = format!("s3://{}/{}", source.bucket, source.key);
-    let scrub = |line: &str| redact(&line.replace(&url, &named));
-    let summary = parse_ebur128_summary(&Vec::from(run.tail).join("\n"));
-    match (run.succeeded, summary, run.interrupted) {
+    // (run_tool's lines come redacted: the URL is found as redacted too.)
+    let redacted_url = redact(&url);
+    let scrub = |line: &str| redact(&line.replace(&redacted_url, &named));
+    let summary = parse_ebur128_summary(&run.stderr_tail.join("\n"));
+    let logged = read_log(&run.stderr_tail);
+    match (run.succeeded, summary, logged.interrupted) {
         (true, Some(loudness), None) => {
             tracing::info!(
                 bucket = %source.bucket,
@@ -105,7 +102,7 @@ pub async fn handler(input: MediaInput, clients: &Clients) -> Result<Loudness, E
         }),
         // Undecodable audio still gets a summary (of nothing: -70 LUFS), but ffmpeg fails.
         _ => {
-            let why = run.last_error.or(run.last_warning).unwrap_or_else(|| "ffmpeg logged no error".into());
+            let why = logged.last_error.or(logged.last_warning).unwrap_or_else(|| "ffmpeg logged no error".into());
             Err(Error::NotMeasured { why: scrub(&why), name: ErrorName::InvalidMedia })
         }
     }
@@ -141,67 +138,31 @@ fn interrupted(error: &str) -> bool {
     MARKS.iter().any(|m| error.contains(m))
 }
 
-/// How ffmpeg ended: the tail of its stderr (the summary), its last error and warning, and the
-/// first error that says reading broke off.
+/// What ffmpeg's stderr tail says: its last error and warning, and the first error that says
+/// reading broke off.
 #[derive(Default)]
-struct Run {
-    succeeded: bool,
-    tail: VecDeque<String>,
+struct Logged {
     last_error: Option<String>,
     last_warning: Option<String>,
     interrupted: Option<String>,
 }
 
-/// Runs ffmpeg as `run_tool` does (killed after `timeout`), but keeps the tail of stderr, read
-/// as it comes: `run_tool` returns only its last line, and the summary is fourteen.
-async fn run_ffmpeg(ffmpeg: &Path, args: &[&str], timeout: Duration) -> Result<Run, ToolError> {
-    let tool = ffmpeg.display().to_string();
-    let missing = |e: std::io::Error| ToolError::Missing { tool: tool.clone(), message: e.to_string() };
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(ffmpeg)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(missing)?;
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let read = async move {
-        let mut reader = BufReader::new(stderr);
-        let mut run = Run { tail: VecDeque::with_capacity(KEPT_LINES), ..Run::default() };
-        let mut bytes = Vec::new();
-        // Bytes, not `lines()`: tags in a file's metadata need not be UTF-8.
-        while reader.read_until(b'\n', &mut bytes).await? > 0 {
-            let line = String::from_utf8_lossy(&bytes).trim_end().to_string();
-            bytes.clear();
-            // "Conversion failed!" closes every failure and says nothing of why.
-            if let Some(error) = at_level(&line, "error").or_else(|| at_level(&line, "fatal")) {
-                if run.interrupted.is_none() && interrupted(&error) {
-                    run.interrupted = Some(error.clone());
-                }
-                if error != "Conversion failed!" {
-                    run.last_error = Some(error);
-                }
-            } else if let Some(warning) = at_level(&line, "warning") {
-                run.last_warning = Some(warning);
+fn read_log(tail: &[String]) -> Logged {
+    let mut logged = Logged::default();
+    for line in tail {
+        // "Conversion failed!" closes every failure and says nothing of why.
+        if let Some(error) = at_level(line, "error").or_else(|| at_level(line, "fatal")) {
+            if logged.interrupted.is_none() && interrupted(&error) {
+                logged.interrupted = Some(error.clone());
             }
-            if run.tail.len() == KEPT_LINES {
-                run.tail.pop_front();
+            if error != "Conversion failed!" {
+                logged.last_error = Some(error);
             }
-            run.tail.push_back(line);
+        } else if let Some(warning) = at_level(line, "warning") {
+            logged.last_warning = Some(warning);
         }
-        run.succeeded = child.wait().await?.success();
-        Ok::<_, std::io::Error>(run)
-    };
-    // Dropping `read` on the timeout drops the child, which kills it.
-    let run = tokio::time::timeout(timeout, read)
-        .await
-        .map_err(|_| ToolError::Timeout { tool: tool.clone(), after: timeout })?
-        .map_err(missing)?;
-    let seconds = started.elapsed().as_secs_f64();
-    tracing::info!(tool = %tool, seconds, succeeded = run.succeeded, "ran");
-    Ok(run)
+    }
+    logged
 }
 
 #[cfg(test)]
