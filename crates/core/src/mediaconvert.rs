@@ -66,13 +66,15 @@ pub fn task_key(task_ref: &str) -> String {
 
 /// The files a finished job wrote, from its `outputGroupDetails`: keys in `bucket`, with the
 /// label of `_<n>p` renditions and the size and length MediaConvert reports. Groups with
-/// playlists (HLS) are streams, which the caller reads from their playlists.
+/// playlists (HLS) are streams, which the caller reads from their playlists. Frame captures are
+/// no renditions: the Storyboard step reads the frames from its plan's `frames_prefix`.
 pub fn renditions(detail: &JobStateChangeDetail, bucket: &str) -> Renditions {
     let outputs = detail
         .output_group_details
         .iter()
         .filter(|group| group.playlist_file_paths.as_ref().is_none_or(Vec::is_empty))
         .flat_map(|group| &group.output_details)
+        .filter(|output| !output.output_file_paths.iter().any(|path| is_frame_capture(path)))
         .flat_map(|output| {
             output.output_file_paths.iter().filter_map(|path| public_key(path, bucket)).map(move |key| OutputFile {
                 key: key.to_string(),
@@ -84,6 +86,13 @@ pub fn renditions(detail: &JobStateChangeDetail, bucket: &str) -> Renditions {
         })
         .collect();
     Renditions { bucket: bucket.to_string(), job_id: Some(detail.job_id.clone()), outputs, streams: Vec::new() }
+}
+
+/// Whether an output path is a frame capture's: MediaConvert reports a frame capture output by
+/// its last image, `<prefix>.<n as 7 digits>.jpg` (it has no other output named so).
+pub fn is_frame_capture(path: &str) -> bool {
+    let Some(stem) = path.strip_suffix(".jpg") else { return false };
+    stem.rsplit_once('.').is_some_and(|(_, n)| n.len() == 7 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The public key an output path of the job stands for: in `bucket` itself, or staged for it
@@ -197,6 +206,22 @@ mod tests {
             }],
             ..JobStateChangeDetail::default()
         };
+        let mut detail = detail;
+        // As MediaConvert reports a frame capture: one detail naming its last image.
+        detail.output_group_details.insert(
+            0,
+            OutputGroupDetail {
+                group_type: "FILE_GROUP".into(),
+                playlist_file_paths: None,
+                output_details: vec![OutputDetail {
+                    output_file_paths: vec!["s3://public/frames/talk_storyboard.0000036.jpg".into()],
+                    duration_in_ms: Some(30041),
+                    video_details: Some(VideoDetails { width_in_px: 160, height_in_px: 90, average_bitrate: None }),
+                }],
+            },
+        );
+        assert!(is_frame_capture("s3://b/frames/file.0000036.jpg"));
+        assert!(!is_frame_capture("s3://b/thumbnail/file.jpg") && !is_frame_capture("s3://b/a.123.jpg"));
         let r = renditions(&detail, "public");
         assert_eq!(r.job_id.as_deref(), Some("1671476818694-phptj0"));
         assert_eq!(r.outputs.len(), 2);

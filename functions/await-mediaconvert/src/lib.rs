@@ -270,12 +270,18 @@ async fn delivered(
     Ok(Some(renditions))
 }
 
-/// The indexes of `job`'s file output groups.
-fn file_groups(job: &Value) -> Vec<usize> {
+/// The indexes of `job`'s file output groups of renditions: not a group of frame captures
+/// (the storyboard's frames, which its own step reads; the pipeline never mixes the two).
+pub fn file_groups(job: &Value) -> Vec<usize> {
     let groups = job.pointer("/Settings/OutputGroups").and_then(Value::as_array).into_iter().flatten();
+    let frame_capture =
+        |o: &Value| o.pointer("/VideoDescription/CodecSettings/Codec").and_then(Value::as_str) == Some("FRAME_CAPTURE");
     groups
         .enumerate()
         .filter(|(_, g)| g.pointer("/OutputGroupSettings/Type").and_then(Value::as_str) == Some("FILE_GROUP_SETTINGS"))
+        .filter(|(_, g)| {
+            !g.get("Outputs").and_then(Value::as_array).is_some_and(|o| !o.is_empty() && o.iter().all(frame_capture))
+        })
         .map(|(i, _)| i)
         .collect()
 }
@@ -358,4 +364,26 @@ async fn load_task(clients: &Clients, reference: &str) -> Result<Option<TaskReco
     };
     let bytes = collect("GetObject", got.body).await?;
     serde_json::from_slice(&bytes).map(Some).map_err(|_| Error::BadTask(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use mediaflow_core::storyboard::{StoryboardPlan, frame_capture_group};
+
+    use super::*;
+
+    #[test]
+    fn the_storyboards_frames_are_no_file_group_of_renditions() {
+        let mut job = mediaflow_core::templates::hls();
+        assert_eq!(file_groups(&job), [0]);
+        let plan = StoryboardPlan {
+            interval_seconds: 1,
+            max_tiles: 4,
+            tile_width: 160,
+            tile_height: 90,
+            frames_prefix: "frames/talk_storyboard".into(),
+        };
+        job["Settings"]["OutputGroups"].as_array_mut().unwrap().push(frame_capture_group(&plan, "s3://w/frames/talk"));
+        assert_eq!(file_groups(&job), [0], "GetJob's details of the frames are not the renditions'");
+    }
 }
