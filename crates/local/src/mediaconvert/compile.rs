@@ -7,6 +7,11 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+mod frames;
+mod loudness;
+
+pub use loudness::{LoudnessFix, Loudnorm, Measured};
+
 /// What one ffmpeg run makes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Compiled {
@@ -14,6 +19,8 @@ pub struct Compiled {
     pub args: Vec<String>,
     pub outputs: Vec<Output>,
     pub groups: Vec<Group>,
+    /// The outputs whose audio is normalized, whose filter waits for the source's measurement.
+    pub loudness: Vec<LoudnessFix>,
 }
 
 /// An output group: its type as MediaConvert's events name it, and for HLS where its master
@@ -36,6 +43,9 @@ pub struct Output {
     pub video: Option<(u64, u64)>,
     /// An HLS variant: `file` is its playlist, beside its segments in their own folder.
     pub hls: bool,
+    /// A frame capture: `file` is a pattern (`%07d`) of JPEGs in their own folder, and
+    /// `destination` the prefix of their keys (`<prefix>.0000000.jpg`, …).
+    pub frames: bool,
 }
 
 /// A setting the stand-in cannot honour, by its path in the request.
@@ -103,6 +113,20 @@ impl<'a> Request<'a> {
         match self.number(pointer)? {
             Some(n) if n != expected => Err(self.unsupported(pointer)),
             _ => Ok(()),
+        }
+    }
+
+    /// A number (integer or not), if present.
+    fn float(&mut self, pointer: &str) -> Result<Option<f64>, Unsupported> {
+        match self.at(pointer) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(n) => {
+                    self.honoured.insert(pointer.to_string());
+                    Ok(Some(n))
+                }
+                None => Err(self.unsupported(pointer)),
+            },
         }
     }
 
@@ -226,6 +250,7 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
     let mut outputs = Vec::new();
     let mut groups = Vec::new();
     let mut scales = Vec::new();
+    let mut normalized = Vec::new();
     for g in 0..r.len("/settings/outputGroups") {
         let group = format!("/settings/outputGroups/{g}");
         r.accept_any(&format!("{group}/name"));
@@ -259,7 +284,25 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
                 r.empty(&format!("{out}/outputSettings/hlsSettings"))?;
             }
             let mut video = None;
-            if r.at(&format!("{out}/videoDescription")).is_some() {
+            let described = format!("{out}/videoDescription");
+            if container == "RAW" && hls.is_none() && frames::is_frame_capture(&r, &described) {
+                if r.len(&format!("{out}/audioDescriptions")) > 0 {
+                    return Err(r.unsupported(&format!("{out}/audioDescriptions")));
+                }
+                let capture = frames::compile_frames(&mut r, &described)?;
+                let label = format!("v{}", scales.len());
+                scales.push(capture.chain(&label));
+                args.extend(["-map".into(), format!("[{label}]")]);
+                args.extend(capture.args());
+                let name = format!("{}{modifier}", base.rsplit('/').next().unwrap_or_default());
+                let file = format!("frames-{}/{name}.%07d.jpg", outputs.len());
+                args.push(file.clone());
+                let destination = format!("{base}{modifier}");
+                let video = Some((capture.width, capture.height));
+                outputs.push(Output { group: g, file, destination, video, hls: false, frames: true });
+                continue;
+            }
+            if r.at(&described).is_some() {
                 if container != "MP4" && container != "M3U8" {
                     return Err(r.unsupported(&format!("{out}/containerSettings/container")));
                 }
@@ -281,12 +324,16 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
             }
             let mut codec = None;
             if audio_count == 1 {
-                let (audio_codec, audio_args) =
-                    compile_audio(&mut r, &format!("{out}/audioDescriptions/0"), &selectors)?;
+                let described = format!("{out}/audioDescriptions/0");
+                let (audio_codec, audio_args, sample_rate) = compile_audio(&mut r, &described, &selectors)?;
                 // A source without sound: MediaConvert would fail the job; the pipeline removes
                 // the audio descriptions for such sources, so `?` only keeps ffmpeg quiet.
                 args.extend(["-map".into(), "0:a:0?".into()]);
                 args.extend(audio_args);
+                if let Some(target) = loudness::compile_normalization(&mut r, &described)? {
+                    args.extend(["-af".into(), Loudnorm::of(&target).one_pass()]);
+                    normalized.push(LoudnessFix { arg: args.len() - 1, target, sample_rate });
+                }
                 codec = Some(audio_codec);
             } else {
                 args.push("-an".into());
@@ -307,6 +354,7 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
                     destination: format!("{base}{modifier}.m3u8"),
                     video,
                     hls: true,
+                    frames: false,
                 });
                 continue;
             }
@@ -335,7 +383,8 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
             };
             let file = format!("output-{}.{ext}", outputs.len());
             args.push(file.clone());
-            outputs.push(Output { group: g, file, destination: format!("{base}{modifier}.{ext}"), video, hls: false });
+            let destination = format!("{base}{modifier}.{ext}");
+            outputs.push(Output { group: g, file, destination, video, hls: false, frames: false });
         }
     }
     if outputs.is_empty() {
@@ -351,6 +400,9 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
             }
         };
         args.splice(0..0, ["-filter_complex".to_string(), split]);
+        for fix in &mut normalized {
+            fix.arg += 2;
+        }
     }
 
     let mut leaves = Vec::new();
@@ -358,7 +410,7 @@ pub fn compile(request: &Value, input_name: &str) -> Result<Compiled, Unsupporte
     if let Some(left) = leaves.iter().find(|l| !r.honoured.contains(*l)) {
         return Err(r.unsupported(left));
     }
-    Ok(Compiled { args, outputs, groups })
+    Ok(Compiled { args, outputs, groups, loudness: normalized })
 }
 
 /// What an HLS group's settings make of its segments.
@@ -458,7 +510,10 @@ fn compile_video(r: &mut Request, at: &str) -> Result<(u64, u64, Vec<String>), U
     Ok((width, height, args))
 }
 
-fn compile_audio(r: &mut Request, at: &str, selectors: &[String]) -> Result<(&'static str, Vec<String>), Unsupported> {
+/// An audio description: its codec, ffmpeg's arguments and the sample rate it sets.
+type Audio = (&'static str, Vec<String>, Option<u64>);
+
+fn compile_audio(r: &mut Request, at: &str, selectors: &[String]) -> Result<Audio, Unsupported> {
     if let Some(name) = r.text(&format!("{at}/audioSourceName"))?
         && !selectors.iter().any(|s| s == name)
     {
@@ -473,7 +528,8 @@ fn compile_audio(r: &mut Request, at: &str, selectors: &[String]) -> Result<(&'s
     if let Some(b) = r.number(&format!("{settings}/bitrate"))? {
         args.extend(["-b:a".into(), b.to_string()]);
     }
-    if let Some(rate) = r.number(&format!("{settings}/sampleRate"))? {
+    let sample_rate = r.number(&format!("{settings}/sampleRate"))?;
+    if let Some(rate) = sample_rate {
         args.extend(["-ar".into(), rate.to_string()]);
     }
     let channels = match codec {
@@ -490,7 +546,7 @@ fn compile_audio(r: &mut Request, at: &str, selectors: &[String]) -> Result<(&'s
         return Err(r.unsupported(&format!("{settings}/channels")));
     }
     args.extend(["-ac".into(), channels.to_string()]);
-    Ok((codec, args))
+    Ok((codec, args, sample_rate))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use ffmpeg_sidecar::log_parser::{parse_time_str, try_parse_duration, try_parse_p
 use futures::{StreamExt, TryStreamExt};
 use mediaflow_core::contract::{OutputDetail, OutputGroupDetail, VideoDetails};
 use mediaflow_core::keys::s3_location;
+use mediaflow_core::storyboard::frame_key;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::compile::{Output, compile};
@@ -100,7 +101,7 @@ async fn transcode(
         s3_location(input).ok_or_else(|| (INPUT_FAILED, format!("fileInput {input:?} is not s3://bucket/key")))?;
     let file_name = key.rsplit('/').next().unwrap_or(key);
     let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
-    let compiled = compile(request, stem).map_err(|e| (UNSUPPORTED, e.to_string()))?;
+    let mut compiled = compile(request, stem).map_err(|e| (UNSUPPORTED, e.to_string()))?;
 
     let presigned = PresigningConfig::expires_in(Duration::from_secs(6 * 3600)).expect("a valid expiry");
     let url = settings
@@ -113,6 +114,9 @@ async fn transcode(
         .map_err(|e| (INPUT_FAILED, format!("presigning {input}: {e}")))?
         .uri()
         .to_string();
+    super::loudness::normalize(&settings.ffmpeg, &url, input, &mut compiled)
+        .await
+        .map_err(|e| (INPUT_FAILED, e.to_string()))?;
     std::fs::create_dir_all(work).map_err(|e| (OUTPUT_FAILED, format!("{}: {e}", work.display())))?;
     for output in &compiled.outputs {
         if let Some(folder) = work.join(&output.file).parent() {
@@ -187,7 +191,10 @@ async fn transcode(
         .outputs
         .iter()
         .zip(&facts)
-        .map(|(output, (duration, segments, _))| upload(service, work, output, *duration, segments))
+        // A frame capture lasts what the input does, as MediaConvert reports it.
+        .map(|(output, (seconds, segments, _))| {
+            upload(service, work, output, if output.frames { duration } else { *seconds }, segments)
+        })
         .collect();
     let details: Vec<OutputDetail> = futures::stream::iter(uploads).buffered(AT_ONCE).try_collect().await?;
     let mut variants: Vec<Vec<(hls::Variant, (u64, u64))>> = vec![Vec::new(); groups.len()];
@@ -212,6 +219,9 @@ const AT_ONCE: usize = 4;
 type Facts = (Option<f64>, Vec<(String, f64)>, Option<(hls::Variant, (u64, u64))>);
 
 async fn facts_of(ffprobe: &Path, work: &Path, output: &Output) -> Result<Facts, JobError> {
+    if output.frames {
+        return Ok((None, Vec::new(), None));
+    }
     let path = work.join(&output.file);
     let duration = match mp4_seconds(&path).await {
         Some(seconds) => Some(seconds),
@@ -302,6 +312,9 @@ async fn upload(
     segments: &[(String, f64)],
 ) -> Result<OutputDetail, JobError> {
     let path = work.join(&output.file);
+    if output.frames {
+        return upload_frames(service, work, output, duration).await;
+    }
     if output.hls {
         let folder = output.destination.rsplit_once('/').map_or("", |(folder, _)| folder);
         for (uri, _) in segments {
@@ -360,4 +373,37 @@ fn status_interval(request: &serde_json::Value) -> Duration {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     Duration::from_secs(seconds)
+}
+
+/// Writes a frame capture's JPEGs, `<destination>.0000000.jpg` on, in order. Its detail names
+/// the last, as MediaConvert's does ("the final captured image": its number says how many).
+async fn upload_frames(
+    service: &Service,
+    work: &Path,
+    output: &Output,
+    duration: Option<f64>,
+) -> Result<OutputDetail, JobError> {
+    let pattern = work.join(&output.file);
+    let folder = pattern.parent().unwrap_or(work);
+    let name = pattern.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".%07d.jpg")).unwrap_or("");
+    let mut last = None;
+    for n in 0.. {
+        let file = folder.join(frame_key(name, n));
+        if !file.exists() {
+            break;
+        }
+        let destination = frame_key(&output.destination, n);
+        put_file(service, &file, &destination, "image/jpeg").await?;
+        last = Some(destination);
+    }
+    let last = last.ok_or_else(|| (OUTPUT_FAILED, format!("{}: no frame was captured", output.destination)))?;
+    Ok(OutputDetail {
+        output_file_paths: vec![last],
+        duration_in_ms: duration.map(|s| (s * 1000.0).round() as u64),
+        video_details: output.video.map(|(w, h)| VideoDetails {
+            width_in_px: w as u32,
+            height_in_px: h as u32,
+            average_bitrate: None,
+        }),
+    })
 }

@@ -15,6 +15,7 @@ pub mod compile;
 pub mod delivery;
 mod hls;
 mod job;
+mod loudness;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -42,7 +42,11 @@ fn the_shipped_audio_template_makes_one_mp3() {
     assert_eq!(compiled.outputs.len(), 1);
     assert_eq!(compiled.outputs[0].destination, "s3://public/audiovideo/talk.mp3");
     let args = compiled.args.join(" ");
-    assert!(args.contains("-vn") && args.contains("-c:a libmp3lame -b:a 192000 -ar 48000 -ac 2 -f mp3"), "{args}");
+    assert!(
+        args.contains("-vn")
+            && args.contains("-c:a libmp3lame -b:a 192000 -ar 48000 -ac 2 -af loudnorm=I=-16:TP=-1:LRA=50 -f mp3"),
+        "{args}"
+    );
 }
 
 #[test]
@@ -109,5 +113,94 @@ fn destinations_ending_in_a_slash_are_named_after_the_input() {
     assert_eq!(
         dotted("/settings/inputs/0/audioSelectors/Audio Selector 1/x"),
         "settings.inputs[0].audioSelectors.Audio Selector 1.x"
+    );
+}
+
+/// The video template with the storyboard group the pipeline appends (2 s apart, 3 at most).
+fn with_storyboard() -> Value {
+    let mut job = mediaflow_core::templates::video();
+    let plan = mediaflow_core::storyboard::StoryboardPlan {
+        interval_seconds: 2,
+        max_tiles: 3,
+        tile_width: 160,
+        tile_height: 90,
+        frames_prefix: "frames/talk_storyboard".into(),
+    };
+    let group = mediaflow_core::storyboard::frame_capture_group(&plan, "s3://watch/frames/talk");
+    job["Settings"]["OutputGroups"].as_array_mut().unwrap().push(group);
+    job
+}
+
+#[test]
+fn a_frame_capture_is_jpegs_taken_at_each_interval_from_zero() {
+    let compiled = compile(&request(with_storyboard()), "talk.mp4").unwrap();
+    let frames = compiled.outputs.last().unwrap();
+    assert_eq!(
+        (frames.group, frames.destination.as_str(), frames.file.as_str(), frames.video, frames.frames),
+        (1, "s3://watch/frames/talk_storyboard", "frames-4/talk_storyboard.%07d.jpg", Some((160, 90)), true)
+    );
+    assert_eq!(compiled.groups[1], Group { kind: "FILE_GROUP", master: None });
+    let args = compiled.args.join(" ");
+    assert!(args.starts_with("-filter_complex [0:v:0]split=5"), "one decode for renditions and frames: {args}");
+    assert!(args.contains("[s4]select='gte(t*1,selected_n*2)',scale=160:90:flags=bicubic,setsar=1[v4]"), "{args}");
+    assert!(
+        args.ends_with(
+            "-map [v4] -c:v mjpeg -pix_fmt yuvj420p -q:v 8 -fps_mode passthrough -frames:v 3 -an -f image2 \
+             -start_number 0 frames-4/talk_storyboard.%07d.jpg"
+        ),
+        "{args}"
+    );
+    assert_eq!((frames::qscale(100), frames::qscale(80), frames::qscale(1)), (2, 8, 31));
+}
+
+#[test]
+fn normalized_audio_waits_for_the_measurement_and_measure_only_changes_nothing() {
+    let compiled = compile(&request(with_storyboard()), "talk.mp4").unwrap();
+    assert_eq!(compiled.loudness.len(), 4, "every rendition, not the frames");
+    for fix in &compiled.loudness {
+        assert_eq!(compiled.args[fix.arg - 1], "-af");
+        assert_eq!(compiled.args[fix.arg], "loudnorm=I=-16:TP=-1:LRA=50");
+        assert_eq!(
+            (fix.target.target_lkfs, fix.target.true_peak_limit_dbtp, fix.sample_rate),
+            (-16.0, Some(-1.0), Some(48000))
+        );
+    }
+    let mut job = mediaflow_core::templates::audio();
+    let settings = "/Settings/OutputGroups/0/Outputs/0/AudioDescriptions/0/AudioNormalizationSettings";
+    job.pointer_mut(settings).unwrap()["AlgorithmControl"] = json!("MEASURE_ONLY");
+    let compiled = compile(&request(job), "talk.wav").unwrap();
+    assert!(compiled.loudness.is_empty() && !compiled.args.contains(&"-af".to_string()), "{:?}", compiled.args);
+}
+
+#[test]
+fn frame_capture_and_normalization_settings_it_cannot_honour_are_refused() {
+    let refused = |edit: &dyn Fn(&mut Value), setting: &str| {
+        let mut job = with_storyboard();
+        edit(&mut job);
+        let err = compile(&request(job), "talk.mp4").unwrap_err();
+        assert_eq!(err.setting, setting, "{err}");
+    };
+    let frames = "/Settings/OutputGroups/1/Outputs/0";
+    let capture = "/Settings/OutputGroups/1/Outputs/0/VideoDescription/CodecSettings/FrameCaptureSettings";
+    refused(
+        &|j| j.pointer_mut(capture).unwrap()["FramerateNumerator"] = json!(0),
+        "settings.outputGroups[1].outputs[0].videoDescription.codecSettings.frameCaptureSettings.framerateNumerator",
+    );
+    refused(
+        &|j| j.pointer_mut(frames).unwrap()["AudioDescriptions"] = json!([{"CodecSettings": {"Codec": "AAC"}}]),
+        "settings.outputGroups[1].outputs[0].audioDescriptions",
+    );
+    let normalization = "/Settings/OutputGroups/0/Outputs/0/AudioDescriptions/0/AudioNormalizationSettings";
+    refused(
+        &|j| j.pointer_mut(normalization).unwrap()["LoudnessLogging"] = json!("LOG"),
+        "settings.outputGroups[0].outputs[0].audioDescriptions[0].audioNormalizationSettings.loudnessLogging",
+    );
+    refused(
+        &|j| j.pointer_mut(normalization).unwrap()["Algorithm"] = json!("ITU_BS_1770_1"),
+        "settings.outputGroups[0].outputs[0].audioDescriptions[0].audioNormalizationSettings.algorithm",
+    );
+    refused(
+        &|j| j.pointer_mut(normalization).unwrap()["TargetLkfs"] = json!(-2),
+        "settings.outputGroups[0].outputs[0].audioDescriptions[0].audioNormalizationSettings.targetLkfs",
     );
 }
