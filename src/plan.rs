@@ -209,15 +209,19 @@ fn describe_cost(cost: &CostEstimate) -> String {
     for o in &cost.outputs {
         let class = serde_json::to_value(o.class).unwrap_or_default();
         let fast = if o.high_frame_rate { ", above 30 fps" } else { "" };
+        let frames = if o.frame_capture { ", frame capture" } else { "" };
         let _ = writeln!(
             s,
-            "  {:<24} {:<5} {} s × {}/min{fast} = {:.4}",
+            "  {:<24} {:<5} {} s × {}/min{fast}{frames} = {:.4}",
             o.output,
             class.as_str().unwrap_or("?"),
             o.billed_seconds,
             o.rate_per_minute,
             o.cost
         );
+    }
+    for unpriced in &cost.unpriced {
+        let _ = writeln!(s, "not priced: {unpriced} (left out of the total)");
     }
     for feature in &cost.professional_features {
         let _ = writeln!(s, "warning:    {feature} makes the whole job bill at the Professional tier");
