@@ -107,7 +107,12 @@ async fn succeeds_after_restart(server: &Server, renditions: &[&str]) {
     let mut keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     keys.sort_unstable();
     let mut expected: Vec<String> = renditions.iter().map(|r| format!("audiovideo/crash/talk_{r}.mp4")).collect();
-    expected.extend(["json/crash/talk.json", "original/crash/talk.mp4", "thumbnail/crash/talk.jpg"].map(String::from));
+    expected.extend(
+        ["json/crash/talk.json", "original/crash/talk.mp4", "thumbnail/crash/talk.jpg"]
+            .into_iter()
+            .chain(["thumbnail/crash/talk.storyboard.jpg", "thumbnail/crash/talk.storyboard.vtt"])
+            .map(String::from),
+    );
     expected.sort_unstable();
     assert_eq!(keys, expected);
     let doc = s3.get_object().bucket("public").key("json/crash/talk.json").send().await.unwrap();

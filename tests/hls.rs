@@ -77,7 +77,11 @@ fn the_hls_template_makes_an_aligned_ladder_beside_the_mp4s_and_a_reupload_trims
     assert!(
         stream["variants"].as_array().unwrap().iter().all(|v| v["segments"] == 3 && v["bandwidth"].as_u64() > Some(0))
     );
-    assert_eq!(document["cost"]["outputs"].as_array().unwrap().len(), 6, "each MP4 and each variant is billed");
+    assert_eq!(
+        document["cost"]["outputs"].as_array().unwrap().len(),
+        7,
+        "each MP4, each variant and the storyboard's frames are billed"
+    );
 
     // A smaller upload of the name: the 720p variant goes, playlist and segments.
     mediaflow_testkit::video(&d.join("talk.mp4"), 854, 480, 8.0, true);

@@ -9,8 +9,8 @@ use mediaflow_core::contract::Source;
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::plan::storyboard_frames;
 use mediaflow_core::publish::{listing_key, staged_key, staging_prefix};
-use mediaflow_core::storyboard;
 use mediaflow_core::statemachine::DEFINITION;
+use mediaflow_core::storyboard;
 use serde_json::{Value, json};
 
 /// How long after an upload an execution of it may still need what it left in the watch

@@ -145,7 +145,7 @@ async fn a_job_runs_against_the_s3_endpoint_of_the_environment() {
     until_complete(&client, &id).await;
     let made = s3.client().list_objects_v2().bucket("public").send().await.unwrap();
     let keys: Vec<&str> = made.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(keys, ["audiovideo/talk_360p.mp4"]);
+    assert_eq!(keys, ["audiovideo/talk_360p.mp4", "frames/talk_storyboard.0000000.jpg"]);
     let listed = client.list_jobs().send().await.unwrap();
     assert_eq!(listed.jobs().iter().map(|j| j.id().unwrap()).collect::<Vec<_>>(), [id.as_str()]);
     let missing = client.get_job().id("nope").send().await.unwrap_err();

@@ -72,10 +72,13 @@ fn a_full_hd_clip_gets_every_rung_a_frame_and_its_documents() {
         job["Settings"]["OutputGroups"][0]["OutputGroupSettings"]["FileGroupSettings"]["Destination"],
         "s3://mediaflow-public/audiovideo/course/talk"
     );
-    // 2 s is billed as the 10 s minimum per output: 10/60 × (2 × $0.0075 SD + 2 × $0.015 HD).
+    // 2 s is billed as the 10 s minimum per output: 10/60 × (2 × $0.0075 SD + 2 × $0.015 HD),
+    // and the storyboard's frames as one more SD output.
     let cost = &p["job"]["cost"];
     assert_eq!(cost["tier"], "basic");
-    assert!((cost["total"].as_f64().unwrap() - 10.0 / 60.0 * 0.045).abs() < 1e-6, "{cost}");
+    assert!((cost["total"].as_f64().unwrap() - 10.0 / 60.0 * 0.0525).abs() < 1e-6, "{cost}");
+    let storyboard = &p["job"]["storyboard"];
+    assert_eq!((storyboard["intervalSeconds"].as_u64(), storyboard["maxTiles"].as_u64()), (Some(1), Some(2)));
 }
 
 #[test]

@@ -64,7 +64,12 @@ async fn published(server: &Server) -> (Vec<String>, Value) {
 
 fn expected(renditions: &[&str]) -> Vec<String> {
     let mut keys: Vec<String> = renditions.iter().map(|r| format!("audiovideo/race/r_{r}.mp4")).collect();
-    keys.extend(["json/race/r.json", "original/race/r.mp4", "thumbnail/race/r.jpg"].map(String::from));
+    keys.extend(
+        ["json/race/r.json", "original/race/r.mp4", "thumbnail/race/r.jpg"]
+            .into_iter()
+            .chain(["thumbnail/race/r.storyboard.jpg", "thumbnail/race/r.storyboard.vtt"])
+            .map(String::from),
+    );
     keys.sort_unstable();
     keys
 }

@@ -253,9 +253,17 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> Vec<&'a Value> {
 fn schema_at<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     let rest = path.strip_prefix('$')?;
     let mut nodes = vec![root];
-    for field in rest.split('.').filter(|f| !f.is_empty()) {
+    for step in rest.split('.').filter(|f| !f.is_empty()) {
+        // `audio[0]`: the field, then an item of its array.
+        let (field, indexed) = match step.split_once('[') {
+            Some((field, index)) if index.ends_with(']') => (field, true),
+            _ => (step, false),
+        };
         nodes =
             nodes.into_iter().flat_map(|n| resolve(n, root)).filter_map(|n| n.get("properties")?.get(field)).collect();
+        if indexed {
+            nodes = nodes.into_iter().flat_map(|n| resolve(n, root)).filter_map(|n| n.get("items")).collect();
+        }
         if nodes.is_empty() {
             return None;
         }
