@@ -75,10 +75,11 @@ fn check_storyboard(public: &Path, doc: &Value, stem: &str) {
     assert_eq!(stream["codec_name"], "mjpeg", "{image}");
     let (width, height) = (stream["width"].as_u64().unwrap(), stream["height"].as_u64().unwrap());
     assert_eq!((Some(width), Some(height)), (board["image"]["width"].as_u64(), board["image"]["height"].as_u64()));
-    let (tile_w, tile_h) = (board["tileWidth"].as_u64().unwrap(), board["tileHeight"].as_u64().unwrap());
+    let (tile_w, tile_h) =
+        (board["grid"]["tileWidth"].as_u64().unwrap(), board["grid"]["tileHeight"].as_u64().unwrap());
     assert_eq!(
         (width, height),
-        (board["columns"].as_u64().unwrap() * tile_w, board["rows"].as_u64().unwrap() * tile_h)
+        (board["grid"]["columns"].as_u64().unwrap() * tile_w, board["grid"]["rows"].as_u64().unwrap() * tile_h)
     );
 
     assert_w3c_webvtt(&[public.join(&map)]);
@@ -99,7 +100,7 @@ fn check_storyboard(public: &Path, doc: &Value, stem: &str) {
         assert!(!tiles.contains(&(x, y)), "tile {x},{y} named twice");
         tiles.push((x, y));
     }
-    assert_eq!(tiles.len() as u64, board["tiles"].as_u64().unwrap());
+    assert_eq!(tiles.len() as u64, board["grid"]["tiles"].as_u64().unwrap());
     let duration = doc["probe"]["durationSeconds"].as_f64().unwrap();
     assert!((end_of_last - duration).abs() < 0.002, "the map ends at {end_of_last}, the video at {duration}");
 }
@@ -166,7 +167,10 @@ fn every_video_gets_a_storyboard_and_every_transcode_the_target_loudness() {
         check_storyboard(&public, &document(&public, &format!("json/{stem}.json")), stem);
     }
     let quiet = document(&public, "json/quiet.json");
-    assert_eq!((quiet["storyboard"]["tiles"].as_u64(), quiet["storyboard"]["rows"].as_u64()), (Some(12), Some(2)));
+    assert_eq!(
+        (quiet["storyboard"]["grid"]["tiles"].as_u64(), quiet["storyboard"]["grid"]["rows"].as_u64()),
+        (Some(12), Some(2))
+    );
     // Audio has none, and the frames MediaConvert took stay out of the public bucket.
     assert!(!public.join("thumbnail/speech.storyboard.jpg").exists());
     let walk = walkdir(&public);

@@ -450,7 +450,8 @@ def _check_all(r, uploads, by_key, assembled, hls, first, dup):
         target = loudness.get("normalizedTo", {}).get("targetLkfs")
         r.check(target == (-16 if tiles else None), f"{stem}: normalized to {target}")
         board = doc.get("storyboard") or {}
-        r.check(board.get("tiles") == tiles, f"{stem}: a storyboard of {tiles} tiles (got {board.get('tiles')})")
+        got = board.get("grid", {}).get("tiles")
+        r.check(got == tiles, f"{stem}: a storyboard of {tiles} tiles (got {got})")
         if tiles:
             vtt = r.text(f"thumbnail/{p}/{stem}.storyboard.vtt")
             cues = [line for line in vtt.splitlines() if "#xywh=" in line]

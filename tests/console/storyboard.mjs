@@ -41,7 +41,7 @@ export async function checkStoryboard(page, console, key, shot) {
   const map = await page.request.get(fileUrl(console, board.map));
   check(map.ok(), `the map ${board.map} answers ${map.status()}`);
   const cues = cuesOf(await map.text());
-  check(cues.length >= 3 && cues.length === recorded.tiles, `${cues.length} cues for ${recorded.tiles} tiles`);
+  check(cues.length >= 3 && cues.length === recorded.grid.tiles, `${cues.length} cues for ${recorded.grid.tiles} tiles`);
   const sprite = board.image.split("/").pop();
   check(cues.every((c) => c.image === sprite), `a cue names another sprite than ${sprite}`);
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{AssetKind, SaveMetadataInput};
+use crate::contract::{AssetKind, SaveMetadataInput, StoryboardGrid};
 use crate::cost::CostEstimate;
 use crate::error::Error;
 use crate::loudness::{Loudness, Normalization, target_of};
@@ -47,7 +47,7 @@ pub struct MetadataDocument {
     pub loudness: Option<LoudnessRecord>,
 }
 
-/// The storyboard: `tiles` frames, one every `interval_seconds`, `columns`×`rows` in the sprite.
+/// The storyboard: the sprite, its map, and how the sprite is laid out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StoryboardRecord {
@@ -55,12 +55,7 @@ pub struct StoryboardRecord {
     pub image: OutputRecord,
     /// The WebVTT map: one cue a tile, `<sprite>#xywh=x,y,w,h`.
     pub map: OutputRecord,
-    pub tiles: u32,
-    pub columns: u32,
-    pub rows: u32,
-    pub tile_width: u32,
-    pub tile_height: u32,
-    pub interval_seconds: u32,
+    pub grid: StoryboardGrid,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -276,15 +271,11 @@ pub fn build(
                 duration_ms: None,
                 at_seconds: None,
             };
+            let g = b.grid;
             StoryboardRecord {
-                image: file(&b.image, Some((b.columns * b.tile_width, b.rows * b.tile_height))),
+                image: file(&b.image, Some((g.columns * g.tile_width, g.rows * g.tile_height))),
                 map: file(&b.map, None),
-                tiles: b.tiles,
-                columns: b.columns,
-                rows: b.rows,
-                tile_width: b.tile_width,
-                tile_height: b.tile_height,
-                interval_seconds: b.interval_seconds,
+                grid: g,
             }
         }),
         loudness: doc.loudness.as_ref().map(|l| LoudnessRecord {

@@ -82,8 +82,8 @@ fn the_media_branches_merge_into_a_valid_document() {
         json!({"bucket": "public", "jobId": "j", "outputs": [{"key": "audiovideo/a/talk_720p.mp4", "label": "720p"}]});
     let file = |key: &str| json!({"key": key, "size": 10, "etag": "e"});
     let storyboard = json!({"bucket": "public", "image": file("thumbnail/a/talk.storyboard.jpg"),
-        "map": file("thumbnail/a/talk.storyboard.vtt"), "tiles": 3, "columns": 3, "rows": 1,
-        "tileWidth": 160, "tileHeight": 90, "intervalSeconds": 1});
+        "map": file("thumbnail/a/talk.storyboard.vtt"), "grid": {"tiles": 3, "columns": 3, "rows": 1,
+        "tileWidth": 160, "tileHeight": 90, "intervalSeconds": 1}});
     let thumbnail = json!({"bucket": "public", "key": "thumbnail/a/talk.jpg", "width": 1280, "height": 720, "atSeconds": 7.0, "size": 10, "etag": "t"});
     let loudness = json!({"integratedLufs": -20.5, "rangeLu": 4.0, "truePeakDbtp": -3.2});
     // Each Task of a branch adds its result to the document at its ResultPath.

@@ -8,7 +8,7 @@ pub mod sprite;
 
 use futures::{StreamExt, TryStreamExt};
 use image::RgbImage;
-use mediaflow_core::contract::{StagedFile, Storyboard, StoryboardInput};
+use mediaflow_core::contract::{StagedFile, Storyboard, StoryboardGrid, StoryboardInput};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::storyboard::frame_number;
 use mediaflow_core::{ErrorName, Named};
@@ -128,11 +128,13 @@ pub async fn handler(input: StoryboardInput, clients: &Clients) -> Result<Storyb
         bucket: clients.destination_bucket.clone(),
         image: StagedFile { key: image_key, size: image_size, etag: image_etag },
         map: StagedFile { key: map_key, size: map_size, etag: map_etag },
-        tiles,
-        columns: layout.columns,
-        rows: layout.rows,
-        tile_width: layout.tile_width,
-        tile_height: layout.tile_height,
-        interval_seconds: plan.interval_seconds,
+        grid: StoryboardGrid {
+            tiles,
+            columns: layout.columns,
+            rows: layout.rows,
+            tile_width: layout.tile_width,
+            tile_height: layout.tile_height,
+            interval_seconds: plan.interval_seconds,
+        },
     })
 }

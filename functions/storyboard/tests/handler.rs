@@ -140,13 +140,13 @@ async fn twelve_frames_make_a_sprite_and_a_map_that_tiles_it() {
     assert_eq!(board.bucket, "public");
     assert_eq!(board.image.key, "thumbnail/a b/talk+1.storyboard.jpg");
     assert_eq!(board.map.key, "thumbnail/a b/talk+1.storyboard.vtt");
-    assert_eq!((board.tiles, board.columns, board.rows), (12, 10, 2));
-    assert_eq!((board.tile_width, board.tile_height, board.interval_seconds), (160, 90, 1));
+    assert_eq!((board.grid.tiles, board.grid.columns, board.grid.rows), (12, 10, 2));
+    assert_eq!((board.grid.tile_width, board.grid.tile_height, board.grid.interval_seconds), (160, 90, 1));
     assert_eq!((board.image.size, board.map.size), (image.len() as u64, map.len() as u64));
 
     let sprite_path = s3.path_of("watch", &staged_key(&input.source, &board.image.key));
     let (width, height) = ffprobe_size(&sprite_path);
-    assert_eq!((width, height), (board.columns * board.tile_width, board.rows * board.tile_height));
+    assert_eq!((width, height), (board.grid.columns * board.grid.tile_width, board.grid.rows * board.grid.tile_height));
 
     let cues = parse_map(&map, "talk+1.storyboard.jpg");
     assert_eq!(cues.len(), FRAMES as usize);

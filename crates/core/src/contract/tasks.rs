@@ -390,14 +390,21 @@ pub struct StoryboardInput {
     pub probe: Probe,
 }
 
-/// The storyboard: a sprite of `tiles` frames, one every `interval_seconds`, in a grid of
-/// `columns`×`rows`, and its WebVTT map. Both are staged under their public keys.
+/// The storyboard: a sprite and its WebVTT map, both staged under their public keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Storyboard {
     pub bucket: String,
     pub image: StagedFile,
     pub map: StagedFile,
+    pub grid: StoryboardGrid,
+}
+
+/// How a storyboard's sprite is laid out: `tiles` frames, one every `interval_seconds`, in
+/// `columns`×`rows` tiles of `tile_width`×`tile_height`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoryboardGrid {
     pub tiles: u32,
     pub columns: u32,
     pub rows: u32,
