@@ -301,7 +301,7 @@ pub fn estimate(job: &Value, source: Billable, prices: &PriceTable) -> CostEstim
         for (i, output) in group["Outputs"].as_array().into_iter().flatten().enumerate() {
             let name = output["NameModifier"].as_str().map_or_else(|| i.to_string(), str::to_string);
             let video = &output["VideoDescription"];
-            let frame_capture = video.pointer("/CodecSettings/Codec").and_then(Value::as_str) == Some("FRAME_CAPTURE");
+            let frame_capture = crate::storyboard::is_frame_capture(output);
             let (class, base, high) = if video.is_null() {
                 (Class::AudioOnly, prices.per_minute.audio_only, false)
             } else {

@@ -180,7 +180,7 @@ fn rung_of(output: &Value) -> Result<Option<u32>, String> {
     let Some(video) = output.get("VideoDescription") else {
         return Ok(None);
     };
-    if video.pointer("/CodecSettings/Codec").and_then(Value::as_str) == Some("FRAME_CAPTURE") {
+    if crate::storyboard::is_frame_capture(output) {
         return Err("a FRAME_CAPTURE output: the pipeline adds its own for the storyboard".into());
     }
     let from_name = output

@@ -11,6 +11,9 @@ pub const INPUTS_PREFIX: &str = "inputs/";
 /// the staging folder outputs are written to first, so that no key passes S3's 1,024 bytes.
 const MAX_RELATIVE_KEY_BYTES: usize = 1024 - 32 - crate::publish::STAGING_KEY_BYTES;
 
+/// What a storyboard's files add to the stem, under `thumbnail/`; no upload's stem may end so.
+const STORYBOARD_SUFFIX: &str = ".storyboard";
+
 /// The output folders of the public bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Folder {
@@ -79,6 +82,10 @@ impl SourceKey {
         }
         let (name, dirs) = segments.split_last().expect("split yields one segment at least");
         let (stem, extension) = split_extension(name);
+        if stem.ends_with(STORYBOARD_SUFFIX) {
+            // `talk.storyboard.mp4`'s thumbnail would be `talk.mp4`'s storyboard sprite.
+            return Err(refuse("a name ending '.storyboard' before its extension is reserved for storyboards"));
+        }
         Ok(SourceKey {
             key: key.to_string(),
             dir: dirs.join("/"),
@@ -161,11 +168,11 @@ impl SourceKey {
     }
     /// `thumbnail/<dir>/<stem>.storyboard.jpg`: the storyboard's sprite.
     pub fn storyboard_image_key(&self) -> String {
-        self.output_key(Folder::Thumbnail, &format!("{}.storyboard.jpg", self.stem))
+        self.output_key(Folder::Thumbnail, &format!("{}{STORYBOARD_SUFFIX}.jpg", self.stem))
     }
     /// `thumbnail/<dir>/<stem>.storyboard.vtt`: the storyboard's WebVTT map.
     pub fn storyboard_map_key(&self) -> String {
-        self.output_key(Folder::Thumbnail, &format!("{}.storyboard.vtt", self.stem))
+        self.output_key(Folder::Thumbnail, &format!("{}{STORYBOARD_SUFFIX}.vtt", self.stem))
     }
     /// `closed-caption/<dir>/<stem>.vtt`; the stem keeps any language tag.
     pub fn caption_key(&self) -> String {
@@ -308,6 +315,8 @@ mod tests {
             ("inputs/x\u{0}.mp4", "control"),
             ("inputs/x\u{7f}.mp4", "control"),
             ("inputs/x\u{85}.mp4", "control"),
+            ("inputs/a/talk.storyboard.mp4", "reserved for storyboards"),
+            ("inputs/talk.storyboard.srt", "reserved for storyboards"),
         ];
         for (k, why) in refused {
             let err = SourceKey::parse(k).unwrap_err();
@@ -318,6 +327,11 @@ mod tests {
         assert!(SourceKey::parse(&long).is_err());
         // Names that merely contain dots are fine.
         assert!(SourceKey::parse("inputs/..hidden/...mp4").is_ok());
+        // Only the exact suffix is reserved: the sprite of `talk` stays apart from these thumbnails.
+        for k in ["inputs/talk.storyboards.mp4", "inputs/storyboard.mp4", "inputs/talk.storyboard-2.mp4"] {
+            let thumbnail = SourceKey::parse(k).unwrap().thumbnail_key();
+            assert_ne!(thumbnail, key("inputs/talk.mp4").storyboard_image_key(), "{k}");
+        }
     }
 
     #[test]

@@ -6,8 +6,34 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// MediaConvert's `TargetLkfs` when a job leaves it out.
-pub const DEFAULT_TARGET_LKFS: f64 = -24.0;
+/// MediaConvert's loudness measurement (`AudioNormalizationSettings.Algorithm`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum NormalizationAlgorithm {
+    /// Ungated loudness (ATSC A/85).
+    #[serde(rename = "ITU_BS_1770_1")]
+    ItuBs1770_1,
+    /// Gated loudness, as EBU R 128 asks; what this code assumes a job without `Algorithm` gets.
+    #[default]
+    #[serde(rename = "ITU_BS_1770_2")]
+    ItuBs1770_2,
+    /// 1770-2 with the updated true-peak measurement.
+    #[serde(rename = "ITU_BS_1770_3")]
+    ItuBs1770_3,
+    /// 1770-3 for more channels.
+    #[serde(rename = "ITU_BS_1770_4")]
+    ItuBs1770_4,
+}
+
+impl NormalizationAlgorithm {
+    /// The `TargetLkfs` MediaConvert chooses when a job leaves it out: -24 for 1770-1, -23 for
+    /// the others (MediaConvert's API reference, `AudioNormalizationSettings.TargetLkfs`).
+    pub fn default_target_lkfs(self) -> f64 {
+        match self {
+            NormalizationAlgorithm::ItuBs1770_1 => -24.0,
+            _ => -23.0,
+        }
+    }
+}
 
 /// An upload's measured loudness.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -44,8 +70,7 @@ pub fn parse_ebur128_summary(log: &str) -> Option<Loudness> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Normalization {
-    /// `ITU_BS_1770_3`, …
-    pub algorithm: String,
+    pub algorithm: NormalizationAlgorithm,
     /// `CORRECT_AUDIO` corrects; `MEASURE_ONLY` only measures.
     pub corrects: bool,
     /// Integrated loudness the audio is brought to, LKFS (= LUFS).
@@ -58,10 +83,13 @@ pub struct Normalization {
 impl Normalization {
     /// Reads an `AudioNormalizationSettings` object.
     pub fn from_settings(settings: &Value) -> Option<Normalization> {
-        let algorithm = settings.get("Algorithm").and_then(Value::as_str).unwrap_or("ITU_BS_1770_2").to_string();
+        let algorithm = settings
+            .get("Algorithm")
+            .map_or(Ok(NormalizationAlgorithm::default()), |a| serde_json::from_value(a.clone()))
+            .ok()?;
         let corrects =
             settings.get("AlgorithmControl").and_then(Value::as_str).unwrap_or("CORRECT_AUDIO") == "CORRECT_AUDIO";
-        let target_lkfs = settings.get("TargetLkfs").and_then(Value::as_f64).unwrap_or(DEFAULT_TARGET_LKFS);
+        let target_lkfs = settings.get("TargetLkfs").and_then(Value::as_f64).unwrap_or(algorithm.default_target_lkfs());
         let true_peak_limit_dbtp = settings.get("TruePeakLimiterThreshold").and_then(Value::as_f64);
         settings.is_object().then_some(Normalization { algorithm, corrects, target_lkfs, true_peak_limit_dbtp })
     }
@@ -136,6 +164,12 @@ mod tests {
         assert_eq!((n.target_lkfs, n.true_peak_limit_dbtp, n.corrects), (-16.0, Some(-1.0), true));
         assert_eq!(target_of(&crate::templates::video()).map(|n| n.target_lkfs), Some(-16.0));
         let defaults = Normalization::from_settings(&serde_json::json!({})).unwrap();
-        assert_eq!((defaults.target_lkfs, defaults.corrects), (DEFAULT_TARGET_LKFS, true));
+        assert_eq!(
+            (defaults.algorithm, defaults.target_lkfs, defaults.corrects),
+            (NormalizationAlgorithm::ItuBs1770_2, -23.0, true)
+        );
+        let ungated = Normalization::from_settings(&serde_json::json!({"Algorithm": "ITU_BS_1770_1"})).unwrap();
+        assert_eq!(ungated.target_lkfs, -24.0);
+        assert_eq!(Normalization::from_settings(&serde_json::json!({"Algorithm": "LOUDEST"})), None);
     }
 }

@@ -91,8 +91,7 @@ pub fn renditions(detail: &JobStateChangeDetail, bucket: &str) -> Renditions {
 /// Whether an output path is a frame capture's: MediaConvert reports a frame capture output by
 /// its last image, `<prefix>.<n as 7 digits>.jpg` (it has no other output named so).
 pub fn is_frame_capture(path: &str) -> bool {
-    let Some(stem) = path.strip_suffix(".jpg") else { return false };
-    stem.rsplit_once('.').is_some_and(|(_, n)| n.len() == 7 && n.bytes().all(|b| b.is_ascii_digit()))
+    crate::storyboard::split_frame_key(path).is_some()
 }
 
 /// The public key an output path of the job stands for: in `bucket` itself, or staged for it

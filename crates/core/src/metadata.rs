@@ -271,11 +271,10 @@ pub fn build(
                 duration_ms: None,
                 at_seconds: None,
             };
-            let g = b.grid;
             StoryboardRecord {
-                image: file(&b.image, Some((g.columns * g.tile_width, g.rows * g.tile_height))),
+                image: file(&b.image, Some(b.grid.sprite_size())),
                 map: file(&b.map, None),
-                grid: g,
+                grid: b.grid,
             }
         }),
         loudness: doc.loudness.as_ref().map(|l| LoudnessRecord {

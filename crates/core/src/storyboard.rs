@@ -41,19 +41,30 @@ pub struct StoryboardPlan {
 }
 
 /// The plan for a video of `duration_seconds` whose picture shows `width`×`height`, its frames
-/// under `frames_prefix`. `None` for a picture too short to sample (no duration).
+/// under `frames_prefix`. `None` for a picture too short to sample (no duration) or too thin for
+/// any tile MediaConvert will make.
 pub fn plan(duration_seconds: Option<f64>, width: u32, height: u32, frames_prefix: String) -> Option<StoryboardPlan> {
     let duration = duration_seconds.filter(|d| d.is_finite() && *d > 0.0)?;
     let interval = ((duration / f64::from(MAX_TILES)).ceil() as u32).max(1);
     let max_tiles = ((duration / f64::from(interval)).ceil() as u32).clamp(1, MAX_TILES);
-    let (tile_width, tile_height) = tile_size(width, height);
+    let (tile_width, tile_height) = tile_size(width, height)?;
     Some(StoryboardPlan { interval_seconds: interval, max_tiles, tile_width, tile_height, frames_prefix })
 }
 
-/// A tile's size: [`TILE_WIDTH`] wide (or the picture's width, when narrower), even sides.
-pub fn tile_size(width: u32, height: u32) -> (u32, u32) {
+/// The sides MediaConvert accepts for an output (`Width`, `Height`: 32 to 8192 in its API model).
+const MIN_SIDE: u32 = 32;
+const MAX_SIDE: u32 = 8192;
+
+/// A tile's size: [`TILE_WIDTH`] wide (or the picture's width, when narrower), even sides; a
+/// picture so wide or so small that a side would fall under [`MIN_SIDE`] gets that side at the
+/// minimum and the other at the picture's aspect. `None` when the other side would then pass
+/// [`MAX_SIDE`] (a picture over 256 times as wide as tall).
+pub fn tile_size(width: u32, height: u32) -> Option<(u32, u32)> {
+    if width == 0 || height == 0 {
+        return None;
+    }
     let target_width = TILE_WIDTH.min(width);
-    if width >= height {
+    let (w, h) = if width >= height {
         scale_to_short_side(
             width,
             height,
@@ -61,7 +72,14 @@ pub fn tile_size(width: u32, height: u32) -> (u32, u32) {
         )
     } else {
         scale_to_short_side(width, height, target_width)
-    }
+    };
+    let (w, h) = if w.min(h) >= MIN_SIDE {
+        (w, h)
+    } else {
+        let long = |a: u32, b: u32| (f64::from(MIN_SIDE) * f64::from(a) / f64::from(b) / 2.0).round() as u32 * 2;
+        if width >= height { (long(width, height), MIN_SIDE) } else { (MIN_SIDE, long(height, width)) }
+    };
+    (w.max(h) <= MAX_SIDE).then_some((w, h))
 }
 
 /// The key of frame `n` (from 0) under `prefix`, as MediaConvert numbers them.
@@ -71,8 +89,19 @@ pub fn frame_key(prefix: &str, n: u32) -> String {
 
 /// The frame number of `key` under `prefix`, when it is one.
 pub fn frame_number(prefix: &str, key: &str) -> Option<u32> {
-    let digits = key.strip_prefix(prefix)?.strip_prefix('.')?.strip_suffix(".jpg")?;
-    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
+    split_frame_key(key).filter(|(p, _)| *p == prefix).map(|(_, n)| n)
+}
+
+/// A frame's key as its prefix and number: `<prefix>.<n as 7 digits>.jpg`.
+pub fn split_frame_key(key: &str) -> Option<(&str, u32)> {
+    let (prefix, digits) = key.strip_suffix(".jpg")?.rsplit_once('.')?;
+    let number = (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())??;
+    Some((prefix, number))
+}
+
+/// Whether a MediaConvert output (a member of a group's `Outputs`) captures frames.
+pub fn is_frame_capture(output: &Value) -> bool {
+    output.pointer("/VideoDescription/CodecSettings/Codec").and_then(Value::as_str) == Some("FRAME_CAPTURE")
 }
 
 /// The MediaConvert output group that takes the frames: a file group writing JPEGs to
@@ -163,6 +192,27 @@ mod tests {
         assert_eq!((p.interval_seconds, p.max_tiles, p.tile_width, p.tile_height), (1, 1, 120, 68));
         assert_eq!(plan(None, 1920, 1080, "f".into()), None);
         assert_eq!(plan(Some(0.0), 1920, 1080, "f".into()), None);
+    }
+
+    #[test]
+    fn every_tile_side_is_one_mediaconvert_accepts() {
+        assert_eq!(tile_size(1920, 1080), Some((160, 90)));
+        // Wider than 5:1: the short side at 32, the long one at the picture's aspect.
+        assert_eq!(tile_size(1920, 360), Some((170, 32)));
+        assert_eq!(tile_size(1920, 200), Some((308, 32)));
+        assert_eq!(tile_size(200, 1920), Some((160, 1536)));
+        assert_eq!(tile_size(20, 1920), Some((32, 3072)));
+        // Smaller than a tile: made up to 32.
+        assert_eq!(tile_size(16, 16), Some((32, 32)));
+        assert_eq!(tile_size(8192, 32), Some((8192, 32)));
+        assert_eq!(tile_size(8194, 16), None, "the long side would pass 8192");
+        assert_eq!(tile_size(0, 1080), None);
+        for (w, h) in [(1920, 1080), (1080, 1920), (640, 480), (7680, 4320), (33, 8000), (4000, 31), (2, 2)] {
+            let (tw, th) = tile_size(w, h).unwrap();
+            assert!((MIN_SIDE..=MAX_SIDE).contains(&tw) && (MIN_SIDE..=MAX_SIDE).contains(&th), "{w}x{h}: {tw}x{th}");
+            assert!(tw % 2 == 0 && th % 2 == 0, "{w}x{h}: {tw}x{th}");
+        }
+        assert_eq!(plan(Some(60.0), 100_000, 100, "f".into()), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use mediaflow_core::contract::{
     Renditions, TranscodeCheck, TranscodeSubmit,
 };
 use mediaflow_core::mediaconvert::{renditions, task_key, task_ref, to_wire};
+use mediaflow_core::storyboard::is_frame_capture;
 use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{AwsFailure, aws_failure, collect};
 use serde::{Deserialize, Serialize};
@@ -274,13 +275,11 @@ async fn delivered(
 /// (the storyboard's frames, which its own step reads; the pipeline never mixes the two).
 pub fn file_groups(job: &Value) -> Vec<usize> {
     let groups = job.pointer("/Settings/OutputGroups").and_then(Value::as_array).into_iter().flatten();
-    let frame_capture =
-        |o: &Value| o.pointer("/VideoDescription/CodecSettings/Codec").and_then(Value::as_str) == Some("FRAME_CAPTURE");
     groups
         .enumerate()
         .filter(|(_, g)| g.pointer("/OutputGroupSettings/Type").and_then(Value::as_str) == Some("FILE_GROUP_SETTINGS"))
         .filter(|(_, g)| {
-            !g.get("Outputs").and_then(Value::as_array).is_some_and(|o| !o.is_empty() && o.iter().all(frame_capture))
+            !g.get("Outputs").and_then(Value::as_array).is_some_and(|o| !o.is_empty() && o.iter().all(is_frame_capture))
         })
         .map(|(i, _)| i)
         .collect()

@@ -32,6 +32,8 @@ pub enum Error {
     Key(#[from] mediaflow_core::Error),
     #[error("MediaConvert left no storyboard frames under {prefix}")]
     NoFrames { prefix: String },
+    #[error("storyboard frame {number} is missing under {prefix}: the tiles after it would be mistimed")]
+    MissingFrame { prefix: String, number: u32 },
     #[error("the storyboard frame {key} does not decode as JPEG: {why}")]
     BadFrame { key: String, why: String },
     #[error("the storyboard sprite does not encode: {0}")]
@@ -46,7 +48,9 @@ impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
             Error::Key(e) => e.name(),
-            Error::NoFrames { .. } | Error::BadFrame { .. } | Error::Encode(_) => ErrorName::FrameFailed,
+            Error::NoFrames { .. } | Error::MissingFrame { .. } | Error::BadFrame { .. } | Error::Encode(_) => {
+                ErrorName::FrameFailed
+            }
             Error::Plan(_) => ErrorName::InvalidInput,
             Error::S3(f) => f.name(),
         }
@@ -56,7 +60,8 @@ impl Named for Error {
 mediaflow_lambda::lambda_error!(Error);
 
 /// The frame keys under `prefix` in `bucket`, in frame order, the first `max` frames only (the
-/// job takes no more; anything else under the prefix is not a frame).
+/// job takes no more; anything else under the prefix is not a frame). A tile is timed by its
+/// place, so the frames must run from 0 without a gap.
 pub async fn frame_keys(clients: &Clients, bucket: &str, prefix: &str, max: u32) -> Result<Vec<String>, Error> {
     let mut frames = Vec::new();
     let mut pages = clients.s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
@@ -69,6 +74,9 @@ pub async fn frame_keys(clients: &Clients, bucket: &str, prefix: &str, max: u32)
         }
     }
     frames.sort();
+    if let Some(number) = (0..).zip(&frames).find(|(i, (n, _))| i != n).map(|(i, _)| i) {
+        return Err(Error::MissingFrame { prefix: prefix.to_string(), number });
+    }
     Ok(frames.into_iter().map(|(_, key)| key).collect())
 }
 

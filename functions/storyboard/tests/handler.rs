@@ -209,3 +209,17 @@ async fn no_frames_and_a_frame_that_is_no_jpeg_are_frame_failures() {
     assert_eq!(err.name(), ErrorName::FrameFailed);
     assert!(err.to_string().contains(".0000000.jpg"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gap_in_the_frames_is_a_frame_failure_not_a_shifted_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s3, clients) = start(dir.path()).await;
+    let input = input("inputs/talk.mp4");
+    let frames = make_frames(dir.path(), 0);
+    for n in [0, 1, 3] {
+        put(&s3, &frame_key(&input.storyboard.frames_prefix, n), frames[n as usize].clone()).await;
+    }
+    let err = handler(input.clone(), &clients).await.unwrap_err();
+    assert_eq!(err.name(), ErrorName::FrameFailed);
+    assert!(err.to_string().contains("frame 2 is missing"), "{err}");
+}

@@ -413,6 +413,13 @@ pub struct StoryboardGrid {
     pub interval_seconds: u32,
 }
 
+impl StoryboardGrid {
+    /// The sprite's width and height in pixels.
+    pub fn sprite_size(&self) -> (u32, u32) {
+        (self.columns * self.tile_width, self.rows * self.tile_height)
+    }
+}
+
 /// A file a step wrote to the upload's staging folder, by its public key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -2,7 +2,7 @@
 //! source's audio (once per job), a second applies the measured values with `linear=true`, so
 //! the output lands on `targetLkfs`, its true peak under `truePeakLimiterThreshold`.
 
-use mediaflow_core::loudness::{DEFAULT_TARGET_LKFS, Normalization};
+use mediaflow_core::loudness::{Normalization, NormalizationAlgorithm};
 use serde_json::Value;
 
 use super::{Request, Unsupported};
@@ -31,7 +31,11 @@ pub(super) fn compile_normalization(r: &mut Request, at: &str) -> Result<Option<
         return Ok(None);
     }
     // BS.1770-1 has no gate; loudnorm measures with BS.1770's gate (as -2, -3 and -4 do).
-    let algorithm = r.choice(&format!("{at}/algorithm"), &["ITU_BS_1770_2", "ITU_BS_1770_3", "ITU_BS_1770_4"])?;
+    let algorithm = match r.choice(&format!("{at}/algorithm"), &["ITU_BS_1770_2", "ITU_BS_1770_3", "ITU_BS_1770_4"])? {
+        Some("ITU_BS_1770_3") => NormalizationAlgorithm::ItuBs1770_3,
+        Some("ITU_BS_1770_4") => NormalizationAlgorithm::ItuBs1770_4,
+        _ => NormalizationAlgorithm::ItuBs1770_2,
+    };
     let control = r.choice(&format!("{at}/algorithmControl"), &["CORRECT_AUDIO", "MEASURE_ONLY"])?;
     r.choice(&format!("{at}/peakCalculation"), &["TRUE_PEAK", "NONE"])?;
     r.choice(&format!("{at}/loudnessLogging"), &["DONT_LOG"])?;
@@ -40,7 +44,7 @@ pub(super) fn compile_normalization(r: &mut Request, at: &str) -> Result<Option<
         return Err(r.unsupported(&format!("{at}/correctionGateLevel")));
     }
     let target_at = format!("{at}/targetLkfs");
-    let target_lkfs = r.float(&target_at)?.unwrap_or(DEFAULT_TARGET_LKFS);
+    let target_lkfs = r.float(&target_at)?.unwrap_or(algorithm.default_target_lkfs());
     // MediaConvert takes -59…0, loudnorm -70…-5.
     if !(-59.0..=-5.0).contains(&target_lkfs) {
         return Err(r.unsupported(&target_at));
@@ -51,7 +55,6 @@ pub(super) fn compile_normalization(r: &mut Request, at: &str) -> Result<Option<
         return Err(r.unsupported(&limit_at));
     }
     let corrects = control.unwrap_or("CORRECT_AUDIO") == "CORRECT_AUDIO";
-    let algorithm = algorithm.unwrap_or("ITU_BS_1770_2").to_string();
     Ok(corrects.then_some(Normalization { algorithm, corrects, target_lkfs, true_peak_limit_dbtp }))
 }
 
@@ -165,7 +168,7 @@ mod tests {
     #[test]
     fn the_second_pass_is_linear_when_the_gain_keeps_the_peak_under_the_limit() {
         let target = Normalization {
-            algorithm: "ITU_BS_1770_3".into(),
+            algorithm: NormalizationAlgorithm::ItuBs1770_3,
             corrects: true,
             target_lkfs: -16.0,
             true_peak_limit_dbtp: Some(-1.0),
