@@ -7,7 +7,8 @@ use mediaflow_core::{ErrorName, Named};
 /// `MediaFlow.Transient` (the state machine retries them); a refusal of access or a missing
 /// bucket is `MediaFlow.Configuration` (the deployment needs fixing); anything else will fail
 /// again as it is (`MediaFlow.InvalidInput`).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {message}")]
 pub struct AwsFailure {
     pub operation: &'static str,
     pub message: String,
@@ -15,14 +16,6 @@ pub struct AwsFailure {
     /// The service's error code (`NoSuchKey`, `PreconditionFailed`, …), when it sent one.
     pub code: Option<String>,
 }
-
-impl std::fmt::Display for AwsFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.operation, self.message)
-    }
-}
-
-impl std::error::Error for AwsFailure {}
 
 impl Named for AwsFailure {
     fn name(&self) -> ErrorName {
@@ -35,6 +28,17 @@ impl AwsFailure {
     /// or had changed (412). Another conditional write under way (409) is transient instead.
     pub fn lost_condition(&self) -> bool {
         self.code.as_deref() == Some("PreconditionFailed")
+    }
+}
+
+/// Names a failed AWS call by its operation: `client.get_object()….send().await.during("GetObject")?`.
+pub trait During<T> {
+    fn during(self, operation: &'static str) -> Result<T, AwsFailure>;
+}
+
+impl<T, E: ProvideErrorMetadata> During<T> for Result<T, SdkError<E>> {
+    fn during(self, operation: &'static str) -> Result<T, AwsFailure> {
+        self.map_err(|e| aws_failure(operation, e))
     }
 }
 

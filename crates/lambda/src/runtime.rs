@@ -40,6 +40,11 @@ pub fn parse_input<I: DeserializeOwned>(payload: Value) -> Result<I, Diagnostic>
     })
 }
 
+/// A required setting from the environment.
+pub fn setting(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
 /// The function's configuration from `settings`; when it fails, tells the Runtime API's
 /// `/runtime/init/error` (so Lambda reports `MediaFlow.Configuration`) and returns the error
 /// for `main` to end with.
@@ -107,7 +112,7 @@ where
             Ok(output)
         }
         Err(d) => {
-            tracing::error!(seconds, error_type = %d.error_type, message = %crate::redact(&d.error_message), "failed");
+            tracing::error!(seconds, error_type = %d.error_type, message = %crate::redact::redact(&d.error_message), "failed");
             Err(d)
         }
     }

@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use mediaflow_core::contract::{AssemblyResult, AssemblyStatus, AssetInput, AssetKind};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, collect, copy_source};
+use mediaflow_lambda::{During, Shared, aws_failure, collect, copy_source};
 
 /// S3's smallest part but the last.
 pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
@@ -22,23 +22,20 @@ pub struct Clients {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Key(#[from] mediaflow_core::Error),
     #[error("AssembleCheck handles upload parts, not {0:?}")]
     NotAChunk(AssetKind),
     #[error("the assembled s3://{bucket}/{key} is {found} bytes where its parts hold {expected}")]
     Mismatch { bucket: String, key: String, expected: u64, found: u64 },
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Key(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::NotAChunk(_) => ErrorName::InvalidInput,
             Error::Mismatch { .. } => ErrorName::OutputMismatch,
-            Error::S3(f) => f.name(),
         }
     }
 }
@@ -76,8 +73,7 @@ pub async fn handler(input: AssetInput, clients: &Clients) -> Result<AssemblyRes
         true => AssemblyStatus::Assembled,
         false => AssemblyStatus::AlreadyAssembled,
     };
-    let head =
-        clients.s3.head_object().bucket(bucket).key(&target).send().await.map_err(|e| aws_failure("HeadObject", e))?;
+    let head = clients.s3.head_object().bucket(bucket).key(&target).send().await.during("HeadObject")?;
     let found = head.content_length().unwrap_or_default().max(0) as u64;
     if found != total {
         return Err(Error::Mismatch { bucket: bucket.to_string(), key: target, expected: total, found });
@@ -91,7 +87,7 @@ async fn list_parts(clients: &Clients, bucket: &str, target: &str) -> Result<Vec
     let mut parts = Vec::new();
     let mut pages = clients.s3.list_objects_v2().bucket(bucket).prefix(format!("{target}.")).into_paginator().send();
     while let Some(page) = pages.next().await {
-        for object in page.map_err(|e| aws_failure("ListObjectsV2", e))?.contents() {
+        for object in page.during("ListObjectsV2")?.contents() {
             let Some(key) = object.key() else { continue };
             let Ok(parsed) = SourceKey::parse(key) else { continue };
             if let Some(part) = parsed.chunk().filter(|p| p.target_key == target) {
@@ -127,13 +123,8 @@ async fn assemble(clients: &Clients, bucket: &str, target: &str, parts: &[Part])
     if s3.head_object().bucket(bucket).key(target).send().await.is_ok() {
         return Ok(false);
     }
-    let upload = s3
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(target)
-        .send()
-        .await
-        .map_err(|e| aws_failure("CreateMultipartUpload", e))?;
+    let upload =
+        s3.create_multipart_upload().bucket(bucket).key(target).send().await.during("CreateMultipartUpload")?;
     let id = upload.upload_id().unwrap_or_default().to_string();
     let result = upload_parts(clients, bucket, target, &id, parts).await;
     let completed = match result {
@@ -209,7 +200,7 @@ async fn upload_parts(
                 .copy_source_range(format!("bytes={offset}-{}", part.size - 1))
                 .send()
                 .await
-                .map_err(|e| aws_failure("UploadPartCopy", e))?;
+                .during("UploadPartCopy")?;
             let etag = copied.copy_part_result().and_then(|r| r.e_tag()).unwrap_or_default();
             completed.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
         } else {
@@ -235,7 +226,7 @@ async fn read_range(clients: &Clients, bucket: &str, key: &str, start: u64, len:
         .range(format!("bytes={start}-{}", start + len - 1))
         .send()
         .await
-        .map_err(|e| aws_failure("GetObject", e))?;
+        .during("GetObject")?;
     Ok(collect("GetObject", got.body).await?)
 }
 
@@ -258,7 +249,7 @@ async fn send_buffer(
         .body(body)
         .send()
         .await
-        .map_err(|e| aws_failure("UploadPart", e))?;
+        .during("UploadPart")?;
     Ok(CompletedPart::builder().part_number(number).e_tag(sent.e_tag().unwrap_or_default()).build())
 }
 

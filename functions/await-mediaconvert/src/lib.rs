@@ -22,7 +22,7 @@ use mediaflow_core::contract::{
 use mediaflow_core::mediaconvert::{renditions, task_key, task_ref, to_wire};
 use mediaflow_core::storyboard::is_frame_capture;
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, collect};
+use mediaflow_lambda::{During, Shared, aws_failure, collect};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -52,17 +52,17 @@ pub enum Error {
     BadTask(String),
     #[error("neither a Transcode payload nor a MediaConvert job event: {0}")]
     BadPayload(String),
-    #[error("{0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
+            Error::Shared(e) => e.name(),
             Error::TranscodeFailed { .. } => ErrorName::TranscodeFailed,
             Error::Pending { .. } => ErrorName::TranscodePending,
             Error::NoTask(_) | Error::BadTask(_) | Error::BadPayload(_) => ErrorName::InvalidInput,
-            Error::S3(f) => f.name(),
         }
     }
 }
@@ -153,7 +153,7 @@ pub async fn submit(input: TranscodeSubmit, clients: &Clients) -> Result<Value, 
         })
         .send()
         .await
-        .map_err(|e| aws_failure("CreateJob", e))?;
+        .during("CreateJob")?;
     let job_id = created.job().and_then(|j| j.id()).unwrap_or_default().to_string();
     record.job_id = Some(job_id.clone());
     save_task(clients, &reference, &record).await?;
@@ -215,16 +215,16 @@ async fn answer(clients: &Clients, token: &str, said: Answer) -> Result<(), Erro
         Answer::Done(renditions) => {
             let output = serde_json::to_string(&renditions).expect("serialises");
             let sent = sfn.send_task_success().task_token(token).output(output).send().await;
-            sent.map(|_| ()).map_err(|e| aws_failure("SendTaskSuccess", e))
+            sent.map(|_| ()).during("SendTaskSuccess")
         }
         Answer::Failed(failed) => {
             let failure = sfn.send_task_failure().task_token(token).error(failed.name().as_str());
             let sent = failure.cause(failed.to_string()).send().await;
-            sent.map(|_| ()).map_err(|e| aws_failure("SendTaskFailure", e))
+            sent.map(|_| ()).during("SendTaskFailure")
         }
         Answer::Alive => {
             let sent = sfn.send_task_heartbeat().task_token(token).send().await;
-            sent.map(|_| ()).map_err(|e| aws_failure("SendTaskHeartbeat", e))
+            sent.map(|_| ()).during("SendTaskHeartbeat")
         }
     };
     match sent {
@@ -251,7 +251,7 @@ pub async fn check(input: TranscodeCheck, clients: &Clients) -> Result<Rendition
         .job_id
         .clone()
         .ok_or_else(|| Error::Pending { job: "(not yet created)".into(), status: "SUBMITTING".into() })?;
-    let got = clients.mediaconvert.get_job().id(&job_id).send().await.map_err(|e| aws_failure("GetJob", e))?;
+    let got = clients.mediaconvert.get_job().id(&job_id).send().await.during("GetJob")?;
     let job = got.job().ok_or_else(|| Error::Pending { job: job_id.clone(), status: "UNKNOWN".into() })?;
     delivered(ended(job, &record, clients), &record, clients).await?.ok_or_else(|| Error::Pending {
         job: job_id,
@@ -350,7 +350,7 @@ async fn save_task(clients: &Clients, reference: &str, record: &TaskRecord) -> R
         .body(body.into())
         .send()
         .await
-        .map_err(|e| aws_failure("PutObject", e))?;
+        .during("PutObject")?;
     Ok(())
 }
 

@@ -10,12 +10,12 @@ use mediaflow_core::hls;
 use mediaflow_core::keys::s3_location;
 use mediaflow_core::mediaconvert::{label_of, public_key};
 use mediaflow_core::publish::{SegmentListing, listing_key};
-use mediaflow_lambda::{aws_failure, collect};
+use mediaflow_lambda::{During, collect};
 
 use crate::{Clients, Error};
 
 async fn read(clients: &Clients, bucket: &str, key: &str) -> Result<Vec<u8>, Error> {
-    let got = clients.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| aws_failure("GetObject", e))?;
+    let got = clients.s3.get_object().bucket(bucket).key(key).send().await.during("GetObject")?;
     Ok(collect("GetObject", got.body).await?.to_vec())
 }
 
@@ -63,7 +63,7 @@ pub async fn streams(clients: &Clients, job_id: &str, masters: &[String]) -> Res
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| aws_failure("PutObject", e))?;
+            .during("PutObject")?;
         streams.push(Stream { master, listing, variants });
     }
     Ok(streams)

@@ -9,7 +9,7 @@ use mediaflow_core::keys::SourceKey;
 use mediaflow_core::plan::{PlanConfig, job_for, template_for};
 use mediaflow_core::templates;
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, collect};
+use mediaflow_lambda::{Shared, aws_failure, collect};
 use serde_json::Value;
 
 pub struct Clients {
@@ -24,8 +24,6 @@ pub struct Clients {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Core(#[from] mediaflow_core::Error),
     #[error("BuildJob makes jobs for video and audio, not {0:?}")]
     NotMedia(AssetKind),
     #[error("the job template s3://{bucket}/{key} is not JSON: {message}")]
@@ -34,18 +32,17 @@ pub enum Error {
         "the configured {what} s3://{bucket}/{key} does not exist: upload it there, or unset {setting} to use the shipped one"
     )]
     Missing { what: &'static str, setting: &'static str, bucket: String, key: String },
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Core(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::NotMedia(_) => ErrorName::InvalidInput,
             Error::TemplateNotJson { .. } => ErrorName::InvalidTemplate,
             Error::Missing { .. } => ErrorName::Configuration,
-            Error::S3(f) => f.name(),
         }
     }
 }

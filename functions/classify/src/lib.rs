@@ -9,7 +9,7 @@ use mediaflow_core::classify::{SNIFF_BYTES, classify, classify_past_tag, past_lo
 use mediaflow_core::contract::{Asset, AssetKind, AssetName, ClassifyInput, ClassifyOutput, Source};
 use mediaflow_core::keys::{SourceKey, claim_key, decode_event_key};
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, collect};
+use mediaflow_lambda::{During, Shared, aws_failure, collect};
 use serde_json::json;
 
 pub struct Clients {
@@ -18,22 +18,19 @@ pub struct Clients {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Key(#[from] mediaflow_core::Error),
     #[error("s3://{bucket}/{key} does not exist (deleted since it was uploaded?)")]
     Gone { bucket: String, key: String },
     #[error("the claim {0} is not a claim mediaflow wrote")]
     BadClaim(String),
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Key(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::Gone { .. } | Error::BadClaim(_) => ErrorName::InvalidInput,
-            Error::S3(f) => f.name(),
         }
     }
 }
@@ -131,7 +128,7 @@ async fn read_head(clients: &Clients, bucket: &str, key: &str, offset: u64) -> R
         .range(format!("bytes={offset}-{}", offset + SNIFF_BYTES as u64 - 1))
         .send()
         .await
-        .map_err(|e| aws_failure("GetObject", e))?;
+        .during("GetObject")?;
     Ok(collect("GetObject", got.body).await?)
 }
 
@@ -163,14 +160,8 @@ async fn claim(clients: &Clients, source: &Source, execution: &str) -> Result<St
             if !failure.lost_condition() {
                 return Err(failure.into());
             }
-            let existing = clients
-                .s3
-                .get_object()
-                .bucket(&source.bucket)
-                .key(&claim)
-                .send()
-                .await
-                .map_err(|e| aws_failure("GetObject", e))?;
+            let existing =
+                clients.s3.get_object().bucket(&source.bucket).key(&claim).send().await.during("GetObject")?;
             let bytes =
                 existing.body.collect().await.map_err(|e| Error::BadClaim(format!("{claim}: {e}")))?.into_bytes();
             let owner: serde_json::Value =

@@ -5,7 +5,7 @@
 use mediaflow_core::contract::{AssetInput, AssetKind, CaptionResult};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, collect, put_staged};
+use mediaflow_lambda::{Shared, aws_failure, collect, put_staged};
 
 /// Caption files are small; anything past this is not one.
 pub const MAX_CAPTION_BYTES: i64 = 64 * 1024 * 1024;
@@ -21,25 +21,22 @@ pub struct Clients {
 pub enum Error {
     #[error("{0}")]
     Caption(#[from] mediaflow_captions::Error),
-    #[error("{0}")]
-    Key(#[from] mediaflow_core::Error),
     #[error("the upload is not a caption file (kind {0:?})")]
     NotACaption(AssetKind),
     #[error("the caption file is {0} bytes; caption files over {MAX_CAPTION_BYTES} bytes are refused")]
     TooLarge(i64),
     #[error("s3://{bucket}/{key} is gone: {message}")]
     Gone { bucket: String, key: String, message: String },
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
+            Error::Shared(e) => e.name(),
             Error::Caption(_) | Error::TooLarge(_) => ErrorName::InvalidCaption,
-            Error::Key(e) => e.name(),
             Error::NotACaption(_) | Error::Gone { .. } => ErrorName::InvalidInput,
-            Error::S3(f) => f.name(),
         }
     }
 }

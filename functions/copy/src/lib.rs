@@ -10,7 +10,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirecti
 use mediaflow_core::contract::{AssetInput, AssetKind, OutputFile, Renditions, StoredObject};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, copy_source};
+use mediaflow_lambda::{During, Shared, aws_failure, copy_source};
 
 /// CopyObject copies at most 5 GiB.
 pub const SINGLE_COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
@@ -27,23 +27,20 @@ pub struct Clients {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Key(#[from] mediaflow_core::Error),
     #[error("CopyMp3 copies MP3 uploads, not {0:?}")]
     NotMp3(AssetKind),
     #[error("the copy s3://{bucket}/{key} is {found} where the upload is {expected}")]
     Mismatch { bucket: String, key: String, expected: String, found: String },
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Key(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::NotMp3(_) => ErrorName::InvalidInput,
             Error::Mismatch { .. } => ErrorName::OutputMismatch,
-            Error::S3(f) => f.name(),
         }
     }
 }
@@ -106,12 +103,11 @@ pub async fn copy_object(
         if let Some(t) = content_type {
             request = request.metadata_directive(MetadataDirective::Replace).content_type(t);
         }
-        request.send().await.map_err(|e| aws_failure("CopyObject", e))?;
+        request.send().await.during("CopyObject")?;
     } else {
         copy_in_parts(clients, bucket, source.size, &from, target, content_type).await?;
     }
-    let head =
-        clients.s3.head_object().bucket(bucket).key(target).send().await.map_err(|e| aws_failure("HeadObject", e))?;
+    let head = clients.s3.head_object().bucket(bucket).key(target).send().await.during("HeadObject")?;
     let size = head.content_length().unwrap_or_default().max(0) as u64;
     let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_string();
     tracing::info!(bucket, key = target, bytes = size, from = %from, "copied");
@@ -145,7 +141,7 @@ async fn copy_in_parts(
     if let Some(t) = content_type {
         create = create.content_type(t);
     }
-    let upload = create.send().await.map_err(|e| aws_failure("CreateMultipartUpload", e))?;
+    let upload = create.send().await.during("CreateMultipartUpload")?;
     let id = upload.upload_id().unwrap_or_default().to_string();
     let mut parts = Vec::new();
     let mut start = 0;
@@ -184,7 +180,7 @@ async fn copy_in_parts(
         .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
         .send()
         .await
-        .map_err(|e| aws_failure("CompleteMultipartUpload", e))?;
+        .during("CompleteMultipartUpload")?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mediaflow_core::contract::MediaInput;
 use mediaflow_core::loudness::{Loudness, parse_ebur128_summary};
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, redact, run_tool};
+use mediaflow_lambda::{Shared, presigned_get, redact, run_tool};
 
 /// How long ffmpeg may read, and the presigned URL stays valid: under a 900 s Lambda, with
 /// room to report.
@@ -26,19 +26,16 @@ pub enum Error {
     NoAudio,
     #[error("no loudness measured: {why}")]
     NotMeasured { why: String, name: ErrorName },
-    #[error("{0}")]
-    Tool(#[from] ToolError),
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
+            Error::Shared(e) => e.name(),
             Error::NoAudio => ErrorName::InvalidInput,
             Error::NotMeasured { name, .. } => *name,
-            Error::Tool(e) => e.name(),
-            Error::S3(f) => f.name(),
         }
     }
 }

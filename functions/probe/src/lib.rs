@@ -7,7 +7,7 @@ use std::time::Duration;
 use mediaflow_core::contract::ProbeInput;
 use mediaflow_core::probe::{FFPROBE_ARGS, Probe, parse_ffprobe};
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, run_tool};
+use mediaflow_lambda::{Shared, presigned_get, run_tool};
 
 /// How long ffprobe may take, and the presigned URL stays valid.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -20,23 +20,17 @@ pub struct Clients {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Media(#[from] mediaflow_core::Error),
     #[error("ffprobe cannot read the upload: {0}")]
     Unreadable(String),
-    #[error("{0}")]
-    Tool(#[from] ToolError),
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Media(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::Unreadable(_) => ErrorName::InvalidMedia,
-            Error::Tool(e) => e.name(),
-            Error::S3(f) => f.name(),
         }
     }
 }

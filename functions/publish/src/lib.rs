@@ -26,14 +26,12 @@ use mediaflow_core::publish::{
     staging_prefix, stale, unstaged,
 };
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, collect, delete_keys};
+use mediaflow_lambda::{During, Shared, aws_failure, collect, delete_keys};
 
 pub use copy::Clients;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Core(#[from] mediaflow_core::Error),
     #[error("{0}")]
     Copy(#[from] copy::Error),
     #[error("another publish of this name ({0}) holds its guard; retrying")]
@@ -46,20 +44,19 @@ pub enum Error {
     BadListing(String),
     #[error("the staged output {0} is missing: the step that writes it must run again (redrive from it)")]
     NotStaged(String),
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Core(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::Copy(e) => e.name(),
             // Step Functions retries these with backoff: the other publish ends in seconds.
             Error::Busy(_) | Error::Raced => ErrorName::Transient,
             Error::BadRecord(_) => ErrorName::InvalidInput,
             Error::BadListing(_) | Error::NotStaged(_) => ErrorName::OutputMismatch,
-            Error::S3(f) => f.name(),
         }
     }
 }
@@ -211,7 +208,7 @@ async fn staging(clients: &Clients, source: &Source) -> Result<(HashMap<String, 
     let mut pages =
         clients.s3.list_objects_v2().bucket(&source.bucket).prefix(staging_prefix(source)).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_failure("ListObjectsV2", e))?;
+        let page = page.during("ListObjectsV2")?;
         for object in page.contents() {
             let Some(key) = object.key() else { continue };
             match unstaged(key) {
@@ -293,7 +290,7 @@ async fn earlier_renditions(clients: &Clients, name: &SourceKey, keys: &[String]
     let mut pages =
         clients.s3.list_objects_v2().bucket(&clients.destination_bucket).prefix(&prefix).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_failure("ListObjectsV2", e))?;
+        let page = page.during("ListObjectsV2")?;
         existing.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
     }
     Ok(name.stale_renditions(&existing, keys).into_iter().map(str::to_string).collect())

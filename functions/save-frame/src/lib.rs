@@ -15,7 +15,7 @@ use mediaflow_core::contract::{MediaInput, Thumbnail};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::thumbnail::{frame_size, frame_time};
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, ToolError, presigned_get, put_staged, run_tool};
+use mediaflow_lambda::{Shared, ToolError, presigned_get, put_staged, run_tool};
 
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -30,25 +30,19 @@ pub struct Clients {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Key(#[from] mediaflow_core::Error),
     #[error("the upload has no picture to take a frame of")]
     NoPicture,
     #[error("ffmpeg took no frame at {at} s: {why}")]
     NoFrame { at: f64, why: String },
-    #[error("{0}")]
-    Tool(#[from] ToolError),
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Key(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::NoPicture | Error::NoFrame { .. } => ErrorName::FrameFailed,
-            Error::Tool(e) => e.name(),
-            Error::S3(f) => f.name(),
         }
     }
 }

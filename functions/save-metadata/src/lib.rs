@@ -10,7 +10,7 @@ use mediaflow_core::keys::SourceKey;
 use mediaflow_core::metadata::{self, ObjectStat};
 use mediaflow_core::publish::staged_key;
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, put_staged};
+use mediaflow_lambda::{Shared, aws_failure, put_staged};
 
 /// The schema the document must meet, as generated into `schemas/`.
 const SCHEMA: &str = include_str!("../../../schemas/MetadataDocument.json");
@@ -27,20 +27,17 @@ pub struct Clients {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Core(#[from] mediaflow_core::Error),
     #[error("the metadata document does not meet its schema: {0}")]
     Schema(String),
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Core(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::Schema(_) => ErrorName::InvalidInput,
-            Error::S3(f) => f.name(),
         }
     }
 }

@@ -12,7 +12,7 @@ use mediaflow_core::contract::{StagedFile, Storyboard, StoryboardGrid, Storyboar
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::storyboard::frame_number;
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_lambda::{AwsFailure, aws_failure, collect, put_staged};
+use mediaflow_lambda::{During, Shared, collect, put_staged};
 
 use crate::sprite::Layout;
 
@@ -28,8 +28,6 @@ pub struct Clients {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Key(#[from] mediaflow_core::Error),
     #[error("MediaConvert left no storyboard frames under {prefix}")]
     NoFrames { prefix: String },
     #[error("storyboard frame {number} is missing under {prefix}: the tiles after it would be mistimed")]
@@ -40,19 +38,18 @@ pub enum Error {
     Encode(String),
     #[error("the storyboard plan does not fit: {0}")]
     Plan(String),
-    #[error("S3 {0}")]
-    S3(#[from] AwsFailure),
+    #[error(transparent)]
+    Shared(#[from] Shared),
 }
 
 impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
-            Error::Key(e) => e.name(),
+            Error::Shared(e) => e.name(),
             Error::NoFrames { .. } | Error::MissingFrame { .. } | Error::BadFrame { .. } | Error::Encode(_) => {
                 ErrorName::FrameFailed
             }
             Error::Plan(_) => ErrorName::InvalidInput,
-            Error::S3(f) => f.name(),
         }
     }
 }
@@ -66,7 +63,7 @@ pub async fn frame_keys(clients: &Clients, bucket: &str, prefix: &str, max: u32)
     let mut frames = Vec::new();
     let mut pages = clients.s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_failure("ListObjectsV2", e))?;
+        let page = page.during("ListObjectsV2")?;
         for key in page.contents().iter().filter_map(|o| o.key()) {
             if let Some(n) = frame_number(prefix, key).filter(|n| *n < max) {
                 frames.push((n, key.to_string()));
@@ -82,7 +79,7 @@ pub async fn frame_keys(clients: &Clients, bucket: &str, prefix: &str, max: u32)
 
 /// One frame, read and decoded.
 async fn frame(clients: &Clients, bucket: &str, key: &str) -> Result<RgbImage, Error> {
-    let got = clients.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| aws_failure("GetObject", e))?;
+    let got = clients.s3.get_object().bucket(bucket).key(key).send().await.during("GetObject")?;
     let jpeg = collect("GetObject", got.body).await?;
     sprite::decode(&jpeg).map_err(|e| Error::BadFrame { key: key.to_string(), why: e.to_string() })
 }
