@@ -131,8 +131,8 @@ pub(super) fn functions(
     let copy_clients = || copy::Clients {
         s3: s3.client(),
         destination_bucket: PUBLIC_BUCKET.into(),
-        single_copy_limit: copy::SINGLE_COPY_LIMIT,
-        part_bytes: copy::PART_BYTES,
+        single_copy_limit: mediaflow_lambda::SINGLE_COPY_LIMIT,
+        part_bytes: mediaflow_lambda::PART_BYTES,
     };
     function!("ClassifyFunctionArn", classify::Clients { s3: s3.client() }, classify::handler);
     function!("AssembleCheckFunctionArn", assemble_check::Clients { s3: s3.client() }, assemble_check::handler);

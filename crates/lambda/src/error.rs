@@ -3,11 +3,13 @@
 
 use mediaflow_core::{ErrorName, Named};
 
+use crate::copy::CopyError;
 use crate::failure::AwsFailure;
 use crate::tool::ToolError;
 
 /// What any function may meet besides its own failures: a refusal of core's (a key, a
-/// contract, a document), a tool that would not run, a failed AWS call. A function's error
+/// contract, a document), a tool that would not run, a failed AWS call, a copy that does not
+/// match its source. A function's error
 /// embeds it once (`#[error(transparent)] Shared(#[from] Shared)`) and [`lambda_error!`] lets
 /// `?` lift each of the three into it.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +20,8 @@ pub enum Shared {
     Tool(#[from] ToolError),
     #[error(transparent)]
     Aws(#[from] AwsFailure),
+    #[error(transparent)]
+    Copy(#[from] CopyError),
 }
 
 impl Named for Shared {
@@ -26,6 +30,7 @@ impl Named for Shared {
             Shared::Core(e) => e.name(),
             Shared::Tool(e) => e.name(),
             Shared::Aws(e) => e.name(),
+            Shared::Copy(e) => e.name(),
         }
     }
 }
@@ -33,7 +38,7 @@ impl Named for Shared {
 /// Makes a function's error enum (one with a `Shared(#[from] Shared)` variant and
 /// [`mediaflow_core::Named`]) the Lambda error payload: its `name()` becomes the `errorType`
 /// the state machine catches, its message the `errorMessage`. Also lets `?` turn core's
-/// errors, [`ToolError`] and [`AwsFailure`] into it, through [`Shared`].
+/// errors, [`ToolError`], [`AwsFailure`] and [`CopyError`] into it, through [`Shared`].
 #[macro_export]
 macro_rules! lambda_error {
     ($error:ty) => {
@@ -54,6 +59,11 @@ macro_rules! lambda_error {
         }
         impl From<$crate::AwsFailure> for $error {
             fn from(e: $crate::AwsFailure) -> $error {
+                <$error>::from($crate::Shared::from(e))
+            }
+        }
+        impl From<$crate::CopyError> for $error {
+            fn from(e: $crate::CopyError) -> $error {
                 <$error>::from($crate::Shared::from(e))
             }
         }

@@ -17,7 +17,7 @@ use serde_json::Value;
 /// with `timestamp`, `level`, the fields, and the invocation's span (its `requestId`); plain
 /// lines otherwise. `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`) sets the level, INFO by default.
 /// lambda_runtime's own JSON subscriber leaves the timestamp out, which is why this one.
-pub fn init_logging() {
+fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or("info".into());
     let filter = EnvFilter::try_new(level.to_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"));
@@ -45,10 +45,21 @@ pub fn setting(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
 }
 
-/// The function's configuration from `settings`; when it fails, tells the Runtime API's
-/// `/runtime/init/error` (so Lambda reports `MediaFlow.Configuration`) and returns the error
-/// for `main` to end with.
+/// A setting the function can do without: unset and empty (a template's default) are the same.
+pub fn optional_setting(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The tool the setting `name` points to (`FFMPEG_PATH`, `FFPROBE_PATH`), or `default` on PATH.
+pub fn tool_path(name: &str, default: &str) -> std::path::PathBuf {
+    optional_setting(name).unwrap_or_else(|| default.to_string()).into()
+}
+
+/// Starts the log, then the function's configuration from `settings`; when it fails, tells the
+/// Runtime API's `/runtime/init/error` (so Lambda reports `MediaFlow.Configuration`) and
+/// returns the error for `main` to end with.
 pub async fn configure<C>(settings: impl Future<Output = Result<C, String>>) -> Result<C, lambda_runtime::Error> {
+    init_logging();
     match settings.await {
         Ok(configured) => Ok(configured),
         Err(message) => {

@@ -109,6 +109,23 @@ pub async fn delete_keys(s3: &aws_sdk_s3::Client, bucket: &str, keys: &[String])
     Ok(())
 }
 
+/// What a function that writes for the public bucket holds: the client and that bucket's name
+/// (`DESTINATION_BUCKET`).
+pub struct DestinationClients {
+    pub s3: aws_sdk_s3::Client,
+    pub destination_bucket: String,
+}
+
+impl DestinationClients {
+    /// The clients from the function's environment.
+    pub async fn from_env() -> Result<DestinationClients, String> {
+        Ok(DestinationClients {
+            s3: s3_from_env().await,
+            destination_bucket: crate::runtime::setting("DESTINATION_BUCKET")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{copy_source, presigned_get};

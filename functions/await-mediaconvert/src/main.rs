@@ -4,17 +4,16 @@ use mediaflow_lambda::runtime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    runtime::init_logging();
     let config = aws_config::load_from_env().await;
     let clients = runtime::configure(async {
         Ok(Clients {
             s3: mediaflow_lambda::s3_from_env().await,
             mediaconvert: aws_sdk_mediaconvert::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
-            watch_bucket: mediaflow_lambda::setting("WATCH_BUCKET")?,
-            destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
-            role_arn: mediaflow_lambda::setting("MEDIACONVERT_ROLE_ARN")?,
-            application: mediaflow_lambda::setting("APPLICATION_NAME")?,
+            watch_bucket: runtime::setting("WATCH_BUCKET")?,
+            destination_bucket: runtime::setting("DESTINATION_BUCKET")?,
+            role_arn: runtime::setting("MEDIACONVERT_ROLE_ARN")?,
+            application: runtime::setting("APPLICATION_NAME")?,
         })
     })
     .await?;

@@ -10,12 +10,8 @@ use mediaflow_lambda::{Shared, aws_failure, collect, put_staged};
 /// Caption files are small; anything past this is not one.
 pub const MAX_CAPTION_BYTES: i64 = 64 * 1024 * 1024;
 
-/// What the handler works with, built once per Lambda instance.
-pub struct Clients {
-    pub s3: aws_sdk_s3::Client,
-    /// The public bucket.
-    pub destination_bucket: String,
-}
+/// What the handler works with, built once per Lambda instance: S3 and the public bucket.
+pub use mediaflow_lambda::DestinationClients as Clients;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -4,13 +4,6 @@ use mediaflow_lambda::runtime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    runtime::init_logging();
-    let clients = runtime::configure(async {
-        Ok(Clients {
-            s3: mediaflow_lambda::s3_from_env().await,
-            destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
-        })
-    })
-    .await?;
+    let clients = runtime::configure(Clients::from_env()).await?;
     runtime::run(|input| handler(input, &clients)).await
 }

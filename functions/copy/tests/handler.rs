@@ -12,8 +12,8 @@ async fn start(dir: &std::path::Path) -> (EmbeddedS3, Clients) {
     let clients = Clients {
         s3: s3.client(),
         destination_bucket: "public".into(),
-        single_copy_limit: copy::SINGLE_COPY_LIMIT,
-        part_bytes: copy::PART_BYTES,
+        single_copy_limit: mediaflow_lambda::SINGLE_COPY_LIMIT,
+        part_bytes: mediaflow_lambda::PART_BYTES,
     };
     (s3, clients)
 }

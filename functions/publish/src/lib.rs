@@ -28,12 +28,10 @@ use mediaflow_core::publish::{
 use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{During, Shared, aws_failure, collect, delete_keys};
 
-pub use copy::Clients;
+pub use mediaflow_lambda::CopyClients as Clients;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Copy(#[from] copy::Error),
     #[error("another publish of this name ({0}) holds its guard; retrying")]
     Busy(String),
     #[error("another publish of this name changed its record at the same time; retrying")]
@@ -52,7 +50,6 @@ impl Named for Error {
     fn name(&self) -> ErrorName {
         match self {
             Error::Shared(e) => e.name(),
-            Error::Copy(e) => e.name(),
             // Step Functions retries these with backoff: the other publish ends in seconds.
             Error::Busy(_) | Error::Raced => ErrorName::Transient,
             Error::BadRecord(_) => ErrorName::InvalidInput,
@@ -135,7 +132,7 @@ pub async fn handler(input: PublishInput, clients: &Clients) -> Result<PublishRe
         futures::stream::iter(wave.iter().cloned())
             .map(|key| {
                 let from = staged.get(&key).cloned().expect("checked above");
-                async move { copy::copy_object(clients, &from, &clients.destination_bucket, &key, None).await }
+                async move { mediaflow_lambda::copy_object(clients, &from, &clients.destination_bucket, &key, None).await }
             })
             .buffer_unordered(COPIES_AT_ONCE)
             .try_collect::<Vec<_>>()

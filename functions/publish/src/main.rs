@@ -1,10 +1,9 @@
 use lambda_runtime::Error;
 use mediaflow_lambda::runtime;
-use publish::handler;
+use publish::{Clients, handler};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    runtime::init_logging();
-    let clients = runtime::configure(copy::clients_from_env()).await?;
+    let clients = runtime::configure(Clients::from_env()).await?;
     runtime::run(|input| handler(input, &clients)).await
 }

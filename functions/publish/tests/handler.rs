@@ -85,8 +85,8 @@ fn clients(s3: &EmbeddedS3) -> Clients {
     Clients {
         s3: s3.client(),
         destination_bucket: "public".into(),
-        single_copy_limit: copy::SINGLE_COPY_LIMIT,
-        part_bytes: copy::PART_BYTES,
+        single_copy_limit: mediaflow_lambda::SINGLE_COPY_LIMIT,
+        part_bytes: mediaflow_lambda::PART_BYTES,
     }
 }
 

@@ -4,7 +4,6 @@ use save_frame::{Clients, handler};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    runtime::init_logging();
     let clients = runtime::configure(async {
         let frame_seconds = match std::env::var("FRAME_SECONDS") {
             Ok(s) => s.parse().map_err(|_| format!("FRAME_SECONDS={s:?} is not a number of seconds"))?,
@@ -12,8 +11,8 @@ async fn main() -> Result<(), Error> {
         };
         Ok(Clients {
             s3: mediaflow_lambda::s3_from_env().await,
-            destination_bucket: mediaflow_lambda::setting("DESTINATION_BUCKET")?,
-            ffmpeg: std::env::var("FFMPEG_PATH").unwrap_or_else(|_| "ffmpeg".into()).into(),
+            destination_bucket: runtime::setting("DESTINATION_BUCKET")?,
+            ffmpeg: runtime::tool_path("FFMPEG_PATH", "ffmpeg"),
             frame_seconds,
         })
     })

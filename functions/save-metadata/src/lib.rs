@@ -20,10 +20,8 @@ static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     jsonschema::validator_for(&schema).expect("schemas/MetadataDocument.json is a schema")
 });
 
-pub struct Clients {
-    pub s3: aws_sdk_s3::Client,
-    pub destination_bucket: String,
-}
+/// S3 and the public bucket, whose keys the document names.
+pub use mediaflow_lambda::DestinationClients as Clients;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

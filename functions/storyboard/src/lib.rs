@@ -20,11 +20,8 @@ use crate::sprite::Layout;
 /// without holding many connections.
 pub const FETCH_AT_ONCE: usize = 8;
 
-pub struct Clients {
-    pub s3: aws_sdk_s3::Client,
-    /// The public bucket (`DESTINATION_BUCKET`), where Publish puts the storyboard.
-    pub destination_bucket: String,
-}
+/// S3 and the public bucket, where Publish puts the storyboard.
+pub use mediaflow_lambda::DestinationClients as Clients;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
