@@ -60,6 +60,9 @@ pub async fn outputs(State(shared): AppState, Query(query): Query<Upload>) -> An
         .into_response())
 }
 
+/// The type a player expects for each kind of file the pipeline publishes. Not mime_guess: it
+/// answers `audio/x-mpegurl` for a playlist and `video/vnd.dlna.mpeg-tts` for a segment, where
+/// HLS (RFC 8216) names `application/vnd.apple.mpegurl` and `video/mp2t`.
 fn content_type(key: &str) -> &'static str {
     match key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
         Some("mp4" | "m4v") => "video/mp4",

@@ -56,7 +56,7 @@ pub fn task_ref(execution_id: &str, redrive_count: u32) -> String {
     hash.update(execution_id.as_bytes());
     hash.update(b"\n");
     hash.update(redrive_count.to_string().as_bytes());
-    hash.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&hash.finalize()[..16])
 }
 
 /// Where the task token of `task_ref` is kept, in the watch bucket.

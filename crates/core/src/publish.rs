@@ -34,7 +34,7 @@ pub fn digest(parts: &[&str]) -> String {
         hash.update(part.len().to_le_bytes());
         hash.update(part.as_bytes());
     }
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(hash.finalize())
 }
 
 /// The staging folder of one upload: one per upload (bucket, key, ETag, sequencer), which the

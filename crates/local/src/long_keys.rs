@@ -20,7 +20,7 @@ fn is_long(key: &str) -> bool {
 }
 
 fn digest(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 /// The key s3s-fs stores `key` under.

@@ -24,16 +24,27 @@ pub fn map(sprite: &str, layout: &Layout, interval_seconds: u32, duration_second
 /// cue's text, so all but RFC 3986's unreserved characters and a few harmless ones are
 /// percent-encoded.
 fn url_segment(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$'()*+,;=:@".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(name, SEGMENT_ESCAPED).to_string()
 }
+
+/// What [`url_segment`] escapes: all but unreserved characters and `!$'()*+,;=:@`.
+const SEGMENT_ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 
 #[cfg(test)]
 mod tests {

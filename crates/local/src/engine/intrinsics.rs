@@ -138,15 +138,6 @@ impl Parser<'_> {
 const ARRAY_RANGE_LIMIT: usize = 1000;
 const BASE64_LIMIT: usize = 10_000;
 
-/// A number from `seed`, the same for the same seed (SplitMix64): States.MathRandom with a
-/// seed repeats itself, as AWS's does.
-fn splitmix64(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 fn count(name: &str, args: &[Arg], n: usize) -> Result<(), DataError> {
     if args.len() == n { Ok(()) } else { Err(fail(format!("{name} takes {n} argument(s), not {}", args.len()))) }
 }
@@ -305,26 +296,25 @@ fn apply(name: &str, args: Vec<Arg>) -> Result<Value, DataError> {
             if end <= start {
                 return Err(fail("States.MathRandom's end must be above its start".into()));
             }
-            let seed = match args.get(2) {
-                Some(arg) => {
-                    arg.value.as_i64().ok_or_else(|| fail("States.MathRandom's seed is an integer".into()))? as u64
-                }
-                None => uuid::Uuid::new_v4().as_u128() as u64,
+            // With a seed the number repeats itself, as AWS's does.
+            let mut rng = match args.get(2) {
+                Some(arg) => fastrand::Rng::with_seed(
+                    arg.value.as_i64().ok_or_else(|| fail("States.MathRandom's seed is an integer".into()))? as u64,
+                ),
+                None => fastrand::Rng::new(),
             };
             // The start is included and the end is not, as AWS documents it.
-            let span = (end - start) as u64;
-            Ok(Value::from(start + (splitmix64(seed) % span) as i64))
+            Ok(Value::from(rng.i64(start..end)))
         }
         "States.Hash" => {
             count(name, &args, 2)?;
             let data = text_of(&args[0].value);
-            let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
             let digest = match args[1].value.as_str() {
-                Some("MD5") => hex(&md5::Md5::digest(data.as_bytes())),
-                Some("SHA-1") => hex(&sha1::Sha1::digest(data.as_bytes())),
-                Some("SHA-256") => hex(&sha2::Sha256::digest(data.as_bytes())),
-                Some("SHA-384") => hex(&sha2::Sha384::digest(data.as_bytes())),
-                Some("SHA-512") => hex(&sha2::Sha512::digest(data.as_bytes())),
+                Some("MD5") => hex::encode(md5::Md5::digest(data.as_bytes())),
+                Some("SHA-1") => hex::encode(sha1::Sha1::digest(data.as_bytes())),
+                Some("SHA-256") => hex::encode(sha2::Sha256::digest(data.as_bytes())),
+                Some("SHA-384") => hex::encode(sha2::Sha384::digest(data.as_bytes())),
+                Some("SHA-512") => hex::encode(sha2::Sha512::digest(data.as_bytes())),
                 other => {
                     return Err(fail(format!(
                         "States.Hash: the algorithm {other:?} is not one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::dataflow::apply_result_path;
 use super::execution::Failure;
-use super::run::{Carried, Run, Step, Stop, random, runtime};
+use super::run::{Carried, Run, Step, Stop, runtime};
 use super::states::{Kind, Recovery, ResultPath, State};
 
 /// What happens next.
@@ -97,7 +97,7 @@ impl Run {
                 Ok(output) => return Ok((output, state.next.clone())),
                 Err(stop) => stop,
             };
-            match decide(recovery, &stop.failure, &retries, &mut random) {
+            match decide(recovery, &stop.failure, &retries, &mut fastrand::f64) {
                 Decision::Retry { retrier, delay } => {
                     retries[retrier] += 1;
                     tokio::time::sleep(delay).await;

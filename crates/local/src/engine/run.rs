@@ -307,12 +307,6 @@ pub(super) fn runtime(e: DataError) -> Failure {
     Failure { error: e.error_name().to_string(), cause: e.to_string() }
 }
 
-/// A number in [0, 1) for full jitter: the low 53 bits of a v4 UUID are all random (its
-/// version and variant bits sit higher).
-pub(super) fn random() -> f64 {
-    (uuid::Uuid::new_v4().as_u128() & ((1u128 << 53) - 1)) as f64 / (1u64 << 53) as f64
-}
-
 /// One execution in progress.
 pub(super) struct Run {
     pub(super) engine: Arc<Engine>,
