@@ -88,6 +88,7 @@ pub struct SourceRecord {
     pub version_id: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutputRecord {
@@ -95,16 +96,11 @@ pub struct OutputRecord {
     pub key: String,
     pub size: u64,
     pub etag: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     /// For a thumbnail: the second it was taken at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_seconds: Option<f64>,
 }
 

@@ -100,16 +100,14 @@ pub struct FramePlan {
     pub height: u32,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadPlan {
     pub key: String,
     pub asset: Asset,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<Probe>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<FramePlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<JobPlan>,
     /// Every key the pipeline would write in the public bucket.
     pub outputs: Vec<String>,

@@ -10,19 +10,16 @@ use crate::error::Error;
 pub const FFPROBE_ARGS: &[&str] = &["-v", "error", "-print_format", "json", "-show_format", "-show_streams"];
 
 /// A probed upload.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
     /// ffprobe's format name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
     pub container: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bit_rate: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// The first video stream that is a picture sequence (cover art is not video).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoStream>,
     #[serde(default)]
     pub audio: Vec<AudioStream>,
@@ -30,6 +27,7 @@ pub struct Probe {
     pub subtitles: Vec<SubtitleStream>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VideoStream {
@@ -42,27 +40,22 @@ pub struct VideoStream {
     /// Size as shown, after rotation.
     pub display_width: u32,
     pub display_height: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame_rate: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixel_format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color_transfer: Option<String>,
     /// PQ (SMPTE 2084) or HLG transfer.
     pub hdr: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bit_rate: Option<u64>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioStream {
     pub codec: String,
     pub channels: u32,
     pub sample_rate: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bit_rate: Option<u64>,
 }
 

@@ -120,12 +120,11 @@ impl Upload {
 
 /// What `.mediaflow/published/<hash>.json` holds for one name: the set that is public now, and
 /// the publish that holds the guard, if one does.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublishRecord {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<PublishedSet>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<Guard>,
 }
 

@@ -55,27 +55,24 @@ pub struct BucketName {
     pub name: String,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct CreatedObject {
     pub key: String,
     pub size: u64,
     pub etag: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
     /// Orders events for one key; with the ETag it tells one upload from another.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequencer: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStateChangeDetail {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     pub job_id: String,
     pub status: JobStatus,
@@ -83,9 +80,7 @@ pub struct JobStateChangeDetail {
     pub user_metadata: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_group_details: Vec<OutputGroupDetail>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
 }
 
@@ -112,14 +107,13 @@ pub struct OutputGroupDetail {
     pub playlist_file_paths: Option<Vec<String>>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputDetail {
     #[serde(default)]
     pub output_file_paths: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_in_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_details: Option<VideoDetails>,
 }
 

@@ -10,6 +10,7 @@ use crate::ladder::Rendition;
 use crate::probe::Probe;
 
 /// The upload in the watch bucket, as the event named it and Classify found it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Source {
@@ -19,9 +20,7 @@ pub struct Source {
     pub size: u64,
     /// Without quotes.
     pub etag: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequencer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
 }
 
@@ -144,22 +143,18 @@ impl AssetName {
 }
 
 /// What the upload is, from Classify.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Asset {
     pub kind: AssetKind,
     pub name: AssetName,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Container>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption_format: Option<CaptionFormat>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk: Option<ChunkRef>,
     /// Why an unsupported upload is left alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The execution that owns this upload, for a duplicate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
 }
 
@@ -265,6 +260,7 @@ pub struct PlannedOutput {
 }
 
 /// BuildJob's result: the MediaConvert job and what it will write.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobPlan {
@@ -276,10 +272,8 @@ pub struct JobPlan {
     pub renditions: Vec<Rendition>,
     pub outputs: Vec<PlannedOutput>,
     /// What the job costs on AWS, estimated (`crates/core/src/cost.rs`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::CostEstimate>,
     /// The storyboard's frames the job takes, for a video (`crates/core/src/storyboard.rs`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storyboard: Option<crate::storyboard::StoryboardPlan>,
 }
 
@@ -312,17 +306,14 @@ pub enum AwaitMediaConvertInput {
 }
 
 /// A file a job or a copy wrote.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutputFile {
     pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
 
@@ -353,15 +344,13 @@ pub struct Stream {
     pub variants: Vec<StreamVariant>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StreamVariant {
     pub playlist: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
     /// Peak bits a second, as the master playlist says.
     pub bandwidth: u64,

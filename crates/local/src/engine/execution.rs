@@ -53,6 +53,7 @@ pub enum Status {
 }
 
 /// An execution: what it was given, how it ended, where a redrive would start, its history.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Execution {
@@ -62,15 +63,11 @@ pub struct Execution {
     pub input: Value,
     pub status: Status,
     pub start_date: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_date: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     pub redrive_count: u32,
     /// Where it stopped, for a redrive (failed and timed-out executions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<Resume>,
     pub history: History,
 }
@@ -85,16 +82,15 @@ impl Execution {
 /// Where a failed execution, branch or item stopped: the state that failed, the input it had,
 /// and for a Parallel or Map what became of each branch or item. A redrive starts here, so
 /// the states that succeeded do not run again.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Resume {
     pub state: String,
     pub input: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fan_out: Option<Vec<Branch>>,
     /// The task token of a `waitForTaskToken` Task in flight, so that a run resumed after a
     /// restart waits on the same token (a redrive gets a new one, as on AWS).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }
 
