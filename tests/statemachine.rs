@@ -229,7 +229,7 @@ fn error_names_and_the_error_enum_agree() {
         assert!(known, "{name} is used in the definition but raised by no code");
     }
     let documented = documented_errors();
-    for name in ErrorName::ALL {
+    for &name in ErrorName::ALL {
         assert!(documented.contains(name.as_str()), "{name} is raised by the code but README's table lacks it");
     }
     assert_eq!(documented.len(), ErrorName::ALL.len(), "README's table names errors no code raises: {documented:?}");

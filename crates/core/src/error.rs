@@ -2,7 +2,19 @@
 //! state machine's `Retry`/`Catch` match on, so a name, once shipped, never changes.
 
 /// Every `errorType` the pipeline's functions raise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(prefix = "MediaFlow.")]
 pub enum ErrorName {
     /// A dependency failed in a way that a later attempt may not (throttling, 5xx, timeouts).
     Transient,
@@ -31,47 +43,16 @@ pub enum ErrorName {
 }
 
 impl ErrorName {
-    pub const ALL: [ErrorName; 12] = [
-        ErrorName::Transient,
-        ErrorName::InvalidInput,
-        ErrorName::InvalidKey,
-        ErrorName::UnsupportedMedia,
-        ErrorName::InvalidMedia,
-        ErrorName::InvalidCaption,
-        ErrorName::InvalidTemplate,
-        ErrorName::TranscodeFailed,
-        ErrorName::TranscodePending,
-        ErrorName::FrameFailed,
-        ErrorName::OutputMismatch,
-        ErrorName::Configuration,
-    ];
+    /// Every name, in the order declared.
+    pub const ALL: &'static [ErrorName] = <ErrorName as strum::VariantArray>::VARIANTS;
 
     /// The `errorType` string, `MediaFlow.<Name>`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorName::Transient => "MediaFlow.Transient",
-            ErrorName::InvalidInput => "MediaFlow.InvalidInput",
-            ErrorName::InvalidKey => "MediaFlow.InvalidKey",
-            ErrorName::UnsupportedMedia => "MediaFlow.UnsupportedMedia",
-            ErrorName::InvalidMedia => "MediaFlow.InvalidMedia",
-            ErrorName::InvalidCaption => "MediaFlow.InvalidCaption",
-            ErrorName::InvalidTemplate => "MediaFlow.InvalidTemplate",
-            ErrorName::TranscodeFailed => "MediaFlow.TranscodeFailed",
-            ErrorName::TranscodePending => "MediaFlow.TranscodePending",
-            ErrorName::FrameFailed => "MediaFlow.FrameFailed",
-            ErrorName::OutputMismatch => "MediaFlow.OutputMismatch",
-            ErrorName::Configuration => "MediaFlow.Configuration",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub fn from_error_type(s: &str) -> Option<ErrorName> {
-        ErrorName::ALL.into_iter().find(|n| n.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for ErrorName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        s.strip_prefix("MediaFlow.")?.parse().ok()
     }
 }
 
@@ -122,7 +103,7 @@ mod tests {
     #[test]
     fn names_are_unique_prefixed_and_round_trip() {
         let mut seen = std::collections::HashSet::new();
-        for n in ErrorName::ALL {
+        for &n in ErrorName::ALL {
             assert!(n.as_str().starts_with("MediaFlow."), "{n}");
             assert!(seen.insert(n.as_str()), "duplicate {n}");
             assert_eq!(ErrorName::from_error_type(n.as_str()), Some(n));
