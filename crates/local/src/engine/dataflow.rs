@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use serde_json_path::JsonPath;
 
+use super::errors::StatesError;
 use super::intrinsics;
 use super::states::{Filter, ResultPath, Seconds};
 
@@ -24,8 +25,8 @@ impl DataError {
     /// The error name a `Catch` matches.
     pub fn error_name(&self) -> &'static str {
         match self {
-            DataError::Runtime(_) => "States.Runtime",
-            DataError::Intrinsic(_) => "States.IntrinsicFailure",
+            DataError::Runtime(_) => StatesError::Runtime.as_str(),
+            DataError::Intrinsic(_) => StatesError::IntrinsicFailure.as_str(),
         }
     }
 }

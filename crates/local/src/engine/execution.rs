@@ -17,6 +17,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failure the engine itself raises.
+    pub fn states(error: super::StatesError, cause: impl Into<String>) -> Failure {
+        Failure { error: error.as_str().to_string(), cause: cause.into() }
+    }
+
+    /// Whether the state ran out of time (its `TimeoutSeconds` or its heartbeat's).
+    pub fn is_timeout(&self) -> bool {
+        super::StatesError::Timeout.is(&self.error) || super::StatesError::HeartbeatTimeout.is(&self.error)
+    }
+
     /// The error object a `Catch` puts at its `ResultPath`.
     pub fn to_json(&self) -> Value {
         json!({"Error": self.error, "Cause": self.cause})

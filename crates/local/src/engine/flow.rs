@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::choice::{self, ChoiceError};
 use super::dataflow::{DataError, apply_result_path, apply_template, evaluate, filtered, select};
+use super::errors::StatesError;
 use super::execution::Failure;
 use super::run::{Run, runtime};
 use super::states::{Fail, Kind, State, Text, Wait};
@@ -42,10 +43,10 @@ impl Run {
                 let effective = effective()?;
                 let next = choice::next_state(rules, &effective, context).map_err(|e| match e {
                     ChoiceError::Data(d) => runtime(d),
-                    ChoiceError::NoChoiceMatched => Failure {
-                        error: "States.NoChoiceMatched".into(),
-                        cause: format!("no choice rule of {name:?} matched and it has no Default"),
-                    },
+                    ChoiceError::NoChoiceMatched => Failure::states(
+                        StatesError::NoChoiceMatched,
+                        format!("no choice rule of {name:?} matched and it has no Default"),
+                    ),
                 })?;
                 Ok((output(effective)?, Some(next)))
             }

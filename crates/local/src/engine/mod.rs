@@ -7,6 +7,7 @@ pub mod choice;
 pub mod contracts;
 pub mod dataflow;
 pub mod definition;
+pub mod errors;
 pub mod execution;
 mod fanout;
 mod flow;
@@ -22,6 +23,7 @@ mod task;
 mod tokens;
 
 pub use definition::{Definition, LoadError};
+pub use errors::StatesError;
 pub use execution::{Branch, Execution, Failure, RedriveError, Resume, StateMachine, Status, execution_arn_of};
 pub use history::{History, HistoryEvent};
 pub use registry::{Handler, Registry, handler, lambda_failure};

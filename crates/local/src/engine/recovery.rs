@@ -26,11 +26,7 @@ pub enum Decision {
 /// Whether an `ErrorEquals` list names `error`. `States.ALL` names everything but
 /// `States.Runtime`; `States.TaskFailed` names every failure of a Task but its time-outs.
 pub fn names(error_equals: &[String], error: &str) -> bool {
-    error_equals.iter().any(|name| match name.as_str() {
-        "States.ALL" => error != "States.Runtime",
-        "States.TaskFailed" => !matches!(error, "States.Runtime" | "States.Timeout" | "States.HeartbeatTimeout"),
-        n => n == error,
-    })
+    error_equals.iter().any(|name| super::errors::matches(name, error))
 }
 
 /// The decision for `failure` of a state with `recovery`, given how often each retrier has

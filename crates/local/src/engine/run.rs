@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::dataflow::{DataError, apply_result_path, apply_template, filtered};
+use super::errors::StatesError;
 use super::execution::{Branch, Execution, Failure, RedriveError, Resume, StateMachine, Status};
 use super::history::{History, branch_last_event, branch_moved_on, in_branch};
 use super::progress::{Path, Progress};
@@ -232,10 +233,7 @@ impl Engine {
                 execution.output = Some(output);
             }
             None => {
-                let f = Failure {
-                    error: "States.Timeout".into(),
-                    cause: "the execution ran past its TimeoutSeconds".into(),
-                };
+                let f = Failure::states(StatesError::Timeout, "the execution ran past its TimeoutSeconds");
                 run.record(
                     "ExecutionTimedOut",
                     "executionTimedOutEventDetails",
@@ -400,7 +398,7 @@ impl Run {
                 // earlier definition); the loader checked every transition.
                 let Some(state) = machine.states.get(&current) else {
                     let cause = format!("the state machine has no state {current:?} to go on at");
-                    let failure = Failure { error: "States.Runtime".into(), cause };
+                    let failure = Failure::states(StatesError::Runtime, cause);
                     return Err(Halt { failure, resume: Resume { state: current, input, fan_out: None, token: None } });
                 };
                 self.progress(|p| p.enter(&path, &current, &input));

@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use super::dataflow::{apply_template, filtered, seconds};
 use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
+use super::errors::StatesError;
 use super::execution::Failure;
 use super::run::{Run, Side, runtime};
 use super::states::{Kind, State};
@@ -69,16 +70,13 @@ impl Run {
         let work = self.invoke(name, resource, parameters, token.as_deref(), heartbeat).instrument(span);
         let result = match timeout {
             Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-                Err(Failure {
-                    error: "States.Timeout".into(),
-                    cause: format!("{name} ran longer than {}s", limit.as_secs()),
-                })
+                Err(Failure::states(StatesError::Timeout, format!("{name} ran longer than {}s", limit.as_secs())))
             }),
             None => work.await,
         };
         if let Some(token) = &token {
             self.engine.tokens.lock().unwrap().remove(token);
-            if result.as_ref().is_err_and(|f| f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout") {
+            if result.as_ref().is_err_and(Failure::is_timeout) {
                 self.engine.timed_out.lock().unwrap().insert(token.clone());
             }
         }
@@ -92,7 +90,7 @@ impl Run {
                 );
                 self.shape_result(state, &task.shape, input, output, &context)
             }
-            Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
+            Err(f) if f.is_timeout() => {
                 self.record(&format!("{prefix}TimedOut"), &format!("{field}TimedOutEventDetails"), ids(&f));
                 Err(f)
             }
@@ -117,10 +115,11 @@ impl Run {
         };
         match resource {
             SNS_PUBLISH => {
-                let publish = self.engine.registry.find_service(SNS_PUBLISH).ok_or_else(|| Failure {
-                    error: "States.Runtime".into(),
-                    cause: "no SNS sink is registered".into(),
-                })?;
+                let publish = self
+                    .engine
+                    .registry
+                    .find_service(SNS_PUBLISH)
+                    .ok_or_else(|| Failure::states(StatesError::Runtime, "no SNS sink is registered"))?;
                 publish(parameters).await
             }
             LAMBDA_INVOKE | LAMBDA_INVOKE_WAIT => {
@@ -161,7 +160,7 @@ impl Run {
     /// `States.ALL` catches: the execution fails where the breach is.
     fn check(&self, state: &str, side: Side, value: &Value) -> Result<(), Failure> {
         match &self.engine.check {
-            Some(check) => check(state, side, value).map_err(|cause| Failure { error: "States.Runtime".into(), cause }),
+            Some(check) => check(state, side, value).map_err(|cause| Failure::states(StatesError::Runtime, cause)),
             None => Ok(()),
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::errors::StatesError;
 use super::execution::Failure;
 
 /// A message for a waiting task token.
@@ -37,10 +38,10 @@ pub(super) async fn await_token(
             Some(limit) => match tokio::time::timeout(limit, receiver.recv()).await {
                 Ok(m) => m,
                 Err(_) => {
-                    return Err(Failure {
-                        error: "States.HeartbeatTimeout".into(),
-                        cause: format!("no heartbeat for {}s", limit.as_secs()),
-                    });
+                    return Err(Failure::states(
+                        StatesError::HeartbeatTimeout,
+                        format!("no heartbeat for {}s", limit.as_secs()),
+                    ));
                 }
             },
             None => receiver.recv().await,
@@ -49,7 +50,7 @@ pub(super) async fn await_token(
             Some(TokenMessage::Success(output)) => return Ok(output),
             Some(TokenMessage::Failure(f)) => return Err(f),
             Some(TokenMessage::Heartbeat) => continue,
-            None => return Err(Failure { error: "States.Runtime".into(), cause: "the task token was dropped".into() }),
+            None => return Err(Failure::states(StatesError::Runtime, "the task token was dropped")),
         }
     }
 }
