@@ -5,11 +5,13 @@
 //! The functions are wired in `functions.rs`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use mediaflow_core::contract::{ContractCheck, Direction};
 use mediaflow_core::cors;
 use mediaflow_core::statemachine::{self, DEFINITION};
-use mediaflow_local::engine::{Definition, Engine, ExecutionStore, StateMachine, contracts};
+use mediaflow_local::engine::{Definition, Engine, ExecutionStore, Side, StateMachine, TaskCheck};
 use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings};
 use mediaflow_local::{ACCOUNT, REGION};
 use mediaflow_local::{EmbeddedS3, StepFunctionsEndpoint};
@@ -60,12 +62,16 @@ impl Layout {
     }
 }
 
-/// The repository's `schemas/`, for the engine's contract check: from the working directory, or
-/// beside this source tree when run from the repository.
-fn schemas_dir() -> Option<PathBuf> {
-    [PathBuf::from("schemas"), Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas")]
-        .into_iter()
-        .find(|p| p.join("ClassifyOutput.json").exists())
+/// The pipeline's contracts as the engine's check of every Task's payload and result.
+fn contract_check() -> TaskCheck {
+    let contracts = ContractCheck::new();
+    Arc::new(move |state: &str, side: Side, value: &serde_json::Value| {
+        let direction = match side {
+            Side::Input => Direction::Payload,
+            Side::Output => Direction::Result,
+        };
+        contracts.check(state, direction, value)
+    })
 }
 
 /// How to start the platform.
@@ -148,10 +154,7 @@ impl Platform {
         // The engine and the API come up first: await-mediaconvert answers task tokens through
         // the API, as it does on AWS.
         let (registry_slot, registry) = RegistrySlot::new(&arns);
-        let check = match schemas_dir() {
-            Some(dir) => Some(contracts::pipeline_check(&dir).map_err(anyhow::Error::msg)?),
-            None => None,
-        };
+        let check = Some(contract_check());
         let store = ExecutionStore::new(&layout.executions);
         let engine = Engine::build(registry, check, Some(store.clone()));
         let sfn = StepFunctionsEndpoint::start(engine, Some(store), sfn_addr.parse()?).await?;

@@ -397,13 +397,17 @@ async fn the_pipeline_retries_then_fails_at_the_state_that_refused_the_upload() 
 /// stops the execution there, naming the contract; one that keeps it goes on.
 #[tokio::test(start_paused = true)]
 async fn the_pipeline_contracts_check_every_task() {
-    use mediaflow_core::contract::{ClassifyOutput, Source};
+    use mediaflow_core::contract::{ClassifyOutput, ContractCheck, Direction, Source};
     use mediaflow_core::keys::SourceKey;
     use mediaflow_core::statemachine::{DEFINITION, arns, fill};
+    use mediaflow_local::engine::Side;
     let values = arns("us-east-1", "123456789012", "mediaflow");
     let pipeline = machine(serde_json::from_str(&fill(DEFINITION, &values).unwrap()).unwrap());
-    let schemas = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-    let check = mediaflow_local::engine::contracts::pipeline_check(&schemas).unwrap();
+    let contracts = ContractCheck::new();
+    let check: mediaflow_local::engine::TaskCheck =
+        std::sync::Arc::new(move |state: &str, side: Side, value: &Value| {
+            contracts.check(state, if side == Side::Input { Direction::Payload } else { Direction::Result }, value)
+        });
     let event: Value =
         serde_json::from_str(include_str!("../../../tests/fixtures/events/s3-object-created.json")).unwrap();
 

@@ -1,10 +1,12 @@
 //! Contracts: the input and output of every Task state, and the documents they accumulate into.
 //! `schemas/` is generated from these types (`mediaflow schemas`).
 
+mod check;
 mod document;
 mod events;
 mod tasks;
 
+pub use check::{ContractCheck, Direction};
 pub use document::ExecutionDocument;
 pub use events::*;
 pub use tasks::*;

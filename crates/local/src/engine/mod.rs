@@ -4,7 +4,6 @@
 //! handlers from a registry and keeping a history with AWS's event names.
 
 pub mod choice;
-pub mod contracts;
 pub mod dataflow;
 pub mod definition;
 pub mod errors;
