@@ -1,9 +1,10 @@
 //! An execution's trace as `process` and `executions show` print it: the states it went
-//! through (per run, with durations), the outputs it names, where and why it failed.
+//! through (per run, with durations), the keys it made public, where and why it failed.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use mediaflow_core::contract::PublishResult;
 use mediaflow_local::engine::Execution;
 use serde_json::{Value, json};
 
@@ -62,17 +63,14 @@ fn states(execution: &Execution) -> Vec<Visit> {
     out
 }
 
-/// Output keys an execution's result names.
-fn outputs(value: &Value, found: &mut BTreeSet<String>) {
-    const FOLDERS: [&str; 5] = ["audiovideo/", "thumbnail/", "json/", "original/", "closed-caption/"];
-    match value {
-        Value::String(s) if FOLDERS.iter().any(|f| s.starts_with(f)) => {
-            found.insert(s.clone());
-        }
-        Value::Array(items) => items.iter().for_each(|v| outputs(v, found)),
-        Value::Object(map) => map.values().for_each(|v| outputs(v, found)),
-        _ => {}
-    }
+/// The public keys the execution made public, as its Publish step answered (HLS segments are
+/// only counted there), sorted; none for an execution that did not publish.
+fn published(execution: &Execution) -> BTreeSet<String> {
+    let publish = execution.output.as_ref().map(|o| o["publish"].clone());
+    publish
+        .and_then(|p| serde_json::from_value::<PublishResult>(p).ok())
+        .map(|p| p.published.into_iter().collect())
+        .unwrap_or_default()
 }
 
 /// The estimated MediaConvert cost on AWS of a succeeded execution's job, when it made one.
@@ -102,11 +100,7 @@ pub fn trace_text(execution: &Execution) -> String {
         let unfinished = if v.finished { "" } else { "  unfinished" };
         text.push_str(&format!("  {:<18} {:<9} {:>7.2} s{unfinished}\n", v.name, v.kind, v.seconds));
     }
-    let mut found = BTreeSet::new();
-    if let Some(output) = &execution.output {
-        outputs(output, &mut found);
-    }
-    for key in found {
+    for key in published(execution) {
         text.push_str(&format!("  → {key}\n"));
     }
     if let Some(cost) = cost_of(execution) {
@@ -128,10 +122,7 @@ pub fn failed_state(execution: &Execution) -> Option<&str> {
 }
 
 pub fn trace_json(execution: &Execution) -> Value {
-    let mut found = BTreeSet::new();
-    if let Some(output) = &execution.output {
-        outputs(output, &mut found);
-    }
+    let found = published(execution);
     json!({
         "execution": execution.arn,
         "name": execution.name,
