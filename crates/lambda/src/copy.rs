@@ -71,7 +71,8 @@ pub async fn copy_object(
         }
         request.send().await.during("CopyObject")?;
     } else {
-        copy_in_parts(clients, bucket, source.size, &from, target, content_type).await?;
+        let of = (source.bucket.as_str(), source.key.as_str());
+        copy_in_parts(clients, of, bucket, source.size, &from, target, content_type).await?;
     }
     let head = clients.s3.head_object().bucket(bucket).key(target).send().await.during("HeadObject")?;
     let size = head.content_length().unwrap_or_default().max(0) as u64;
@@ -97,16 +98,24 @@ pub async fn copy_object(
 
 async fn copy_in_parts(
     clients: &CopyClients,
+    source: (&str, &str),
     bucket: &str,
     size: u64,
     from: &str,
     target: &str,
     content_type: Option<&str>,
 ) -> Result<(), CopyError> {
-    let mut create = clients.s3.create_multipart_upload().bucket(bucket).key(target);
-    if let Some(t) = content_type {
-        create = create.content_type(t);
-    }
+    // CopyObject keeps the source's Content-Type; a multipart upload starts without one.
+    let kept = match content_type {
+        Some(t) => Some(t.to_string()),
+        None => {
+            let (source_bucket, source_key) = source;
+            let head =
+                clients.s3.head_object().bucket(source_bucket).key(source_key).send().await.during("HeadObject")?;
+            head.content_type().map(str::to_string)
+        }
+    };
+    let create = clients.s3.create_multipart_upload().bucket(bucket).key(target).set_content_type(kept);
     let upload = create.send().await.during("CreateMultipartUpload")?;
     let id = upload.upload_id().unwrap_or_default().to_string();
     let mut parts = Vec::new();

@@ -82,7 +82,9 @@ async fn large_uploads_are_copied_in_parts() {
     let bytes: Vec<u8> = (0..12 * 1024 * 1024 + 123).map(|i| (i % 251) as u8).collect();
     let input = upload(&s3, "inputs/big.mov", &bytes).await;
     let out = archive_original(input.clone(), &clients).await.unwrap();
-    assert_eq!(fetch(&s3, &input.source, &out.key).await.0, bytes);
+    let (copied, content_type) = fetch(&s3, &input.source, &out.key).await;
+    assert_eq!(copied, bytes);
+    assert_eq!(content_type.as_deref(), Some("video/quicktime"), "kept as a copy in one piece keeps it");
 }
 
 #[tokio::test(flavor = "multi_thread")]
