@@ -2,7 +2,6 @@
 //! the watch bucket and any Step Functions client can follow the executions.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -71,6 +70,7 @@ async fn serve(args: &Args) -> Result<bool> {
 
     // Each execution's changes of status and what the topic receives, as they happen.
     let mut changes = platform.sfn.events();
+    let mut heard = platform.heard();
     let mut told = 0;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let stop = tokio::signal::ctrl_c();
@@ -84,7 +84,7 @@ async fn serve(args: &Args) -> Result<bool> {
                 let error = d.error.map(|e| format!(" {e}")).unwrap_or_default();
                 println!("{} {}{error}", d.status, d.execution_arn);
             }
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            Ok(()) = heard.changed() => {}
         }
         let notifications = platform.notifications();
         print_notifications(&notifications[told..]);

@@ -26,11 +26,13 @@ pub struct Notification {
 pub struct Topic {
     received: Arc<Mutex<Vec<Notification>>>,
     file: PathBuf,
+    /// How many notifications this process has received, for those who wait for the next.
+    heard: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl Topic {
     pub fn new(file: PathBuf) -> Topic {
-        Topic { received: Arc::default(), file }
+        Topic { received: Arc::default(), file, heard: Arc::new(tokio::sync::watch::Sender::new(0)) }
     }
 
     pub fn publish(&self, notification: Notification) {
@@ -45,6 +47,15 @@ impl Topic {
             eprintln!("mediaflow: could not keep a notification in {}: {e}", self.file.display());
         }
         received.push(notification);
+        let count = received.len();
+        // Released first: a waiter reads `received` while it holds the watch.
+        drop(received);
+        self.heard.send_replace(count);
+    }
+
+    /// Changes each time the topic receives a notification.
+    pub fn heard(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.heard.subscribe()
     }
 
     /// What this process received.

@@ -184,14 +184,16 @@ impl Platform {
         self.topic.received()
     }
 
+    /// Changes each time the topic receives a notification.
+    pub fn heard(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.topic.heard()
+    }
+
     /// Waits, a second at most, for the topic to hear that `execution` ended in `status`: the
     /// failure rule's notice follows the status change on a task of its own.
     pub async fn told(&self, execution: &str, status: &str) {
-        for _ in 0..100 {
-            if self.notifications().iter().any(|n| n.execution == execution && n.status == status) {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let mut heard = self.topic.heard();
+        let said = |_: &usize| self.notifications().iter().any(|n| n.execution == execution && n.status == status);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), heard.wait_for(said)).await;
     }
 }
