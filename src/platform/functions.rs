@@ -1,58 +1,18 @@
 //! Every function of `functions/` as an in-process Lambda, configured as infra configures it.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
-use mediaflow_core::statemachine;
 use mediaflow_local::engine::{Handler, Registry, handler, lambda_failure};
 use mediaflow_local::mediaconvert::MediaConvertEndpoint;
-use mediaflow_local::{ACCOUNT, EmbeddedS3, StepFunctionsEndpoint};
+use mediaflow_local::{ACCOUNT, EmbeddedS3};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{APPLICATION, PUBLIC_BUCKET, WATCH_BUCKET};
 use crate::topic::{Notification, Topic};
-
-/// The registry is built after the API is up (await-mediaconvert needs its address), but the
-/// engine is made with it: handlers look their function up here when called.
-pub(super) struct RegistrySlot(Arc<Mutex<Option<Registry>>>);
-
-impl RegistrySlot {
-    pub(super) fn new(arns: &std::collections::BTreeMap<String, String>) -> (RegistrySlot, Registry) {
-        let slot: Arc<Mutex<Option<Registry>>> = Arc::default();
-        let mut registry = Registry::default();
-        for (placeholder, _) in statemachine::FUNCTION_PLACEHOLDERS {
-            let (slot, name) = (slot.clone(), arns[*placeholder].clone());
-            registry.function(&arns[*placeholder], forward(slot, move |r: &Registry| r.find_function(&name).cloned()));
-        }
-        let sns = mediaflow_local::engine::definition::SNS_PUBLISH;
-        registry.service(sns, forward(slot.clone(), move |r: &Registry| r.find_service(sns).cloned()));
-        (RegistrySlot(slot), registry)
-    }
-
-    pub(super) fn fill(&self, registry: Registry) {
-        *self.0.lock().unwrap() = Some(registry);
-    }
-}
-
-fn forward(
-    slot: Arc<Mutex<Option<Registry>>>,
-    find: impl Fn(&Registry) -> Option<Handler> + Send + Sync + 'static,
-) -> Handler {
-    let find = Arc::new(find);
-    handler(move |payload: Value| {
-        let (slot, find) = (slot.clone(), find.clone());
-        async move {
-            let target = slot.lock().unwrap().as_ref().and_then(|r| find(r));
-            match target {
-                Some(h) => h(payload).await,
-                None => Err(lambda_failure("Lambda.ResourceNotFoundException", "the platform is still starting")),
-            }
-        }
-    })
-}
 
 /// A function's handler as a Lambda: the payload read as its input type, its error's
 /// `errorType` and message as the Lambda runtime reports them; with `concurrency`, at most that
@@ -84,13 +44,13 @@ where
 
 pub(super) fn await_clients(
     s3: &EmbeddedS3,
-    sfn: &StepFunctionsEndpoint,
+    sfn: &aws_sdk_sfn::Client,
     mediaconvert: &MediaConvertEndpoint,
 ) -> await_mediaconvert::Clients {
     await_mediaconvert::Clients {
         s3: s3.client(),
         mediaconvert: mediaconvert.client(),
-        sfn: sfn.client(),
+        sfn: sfn.clone(),
         watch_bucket: WATCH_BUCKET.into(),
         destination_bucket: PUBLIC_BUCKET.into(),
         role_arn: mediaflow_core::arn::iam_role(ACCOUNT, &format!("{APPLICATION}-mediaconvert")),
@@ -102,7 +62,7 @@ pub(super) fn await_clients(
 pub(super) fn functions(
     arns: &std::collections::BTreeMap<String, String>,
     s3: &EmbeddedS3,
-    sfn: &StepFunctionsEndpoint,
+    sfn: &aws_sdk_sfn::Client,
     mediaconvert: &MediaConvertEndpoint,
     video_template_key: Option<String>,
     topic: Topic,

@@ -19,7 +19,7 @@ use mediaflow_local::{EmbeddedS3, StepFunctionsEndpoint};
 mod functions;
 mod routing;
 
-use functions::{RegistrySlot, functions};
+use functions::functions;
 
 use crate::topic::{Notification, Topic};
 
@@ -151,18 +151,20 @@ impl Platform {
         let machine = StateMachine::new(PIPELINE, Definition::parse(&filled)?);
         let topic = Topic::new(layout.notifications.clone());
 
-        // The engine and the API come up first: await-mediaconvert answers task tokens through
-        // the API, as it does on AWS.
-        let (registry_slot, registry) = RegistrySlot::new(&arns);
-        let check = Some(contract_check());
-        let store = ExecutionStore::new(&layout.executions);
-        let engine = Engine::build(registry, check, Some(store.clone()));
-        let sfn = StepFunctionsEndpoint::start(engine, Some(store), sfn_addr.parse()?).await?;
-        let machine_arn = machine.arn.clone();
-        sfn.register(machine, &filled);
+        // The API's listener is bound first: await-mediaconvert answers task tokens through the
+        // API, as it does on AWS, so its client is made before the engine that runs it.
+        let sfn_listener = tokio::net::TcpListener::bind(sfn_addr)
+            .await
+            .with_context(|| format!("binding the Step Functions endpoint to {sfn_addr}"))?;
+        let sfn_client = mediaflow_local::sfn_client_of(sfn_listener.local_addr()?);
         let template_key = options.job_template.as_ref().map(|_| JOB_TEMPLATE_KEY.to_string());
         let limit = options.transcode_jobs.max(1);
-        registry_slot.fill(functions(&arns, &s3, &sfn, &mediaconvert, template_key, topic.clone(), limit));
+        let registry = functions(&arns, &s3, &sfn_client, &mediaconvert, template_key, topic.clone(), limit);
+        let store = ExecutionStore::new(&layout.executions);
+        let engine = Engine::build(registry, Some(contract_check()), Some(store.clone()));
+        let sfn = StepFunctionsEndpoint::serve(sfn_listener, engine, Some(store))?;
+        let machine_arn = machine.arn.clone();
+        sfn.register(machine, &filled);
 
         let platform = Platform { s3, sfn, mediaconvert, machine_arn, data, topic };
         platform.route();

@@ -39,7 +39,7 @@ impl Platform {
         });
         // Job state changes go through the same delivery as `mediaflow mediaconvert`'s, with
         // this rule held here and await-mediaconvert's complete entry point run in-process.
-        let clients = Arc::new(await_clients(&self.s3, &self.sfn, &self.mediaconvert));
+        let clients = Arc::new(await_clients(&self.s3, &self.sfn.client(), &self.mediaconvert));
         let complete = RuleTarget::in_process("await-mediaconvert-complete", move |event| {
             let clients = clients.clone();
             async move {

@@ -87,6 +87,23 @@ impl Operations {
     }
 }
 
+/// A Step Functions client for the endpoint at `addr`, with the platform's credentials.
+pub fn client_of(addr: SocketAddr) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://{addr}"))
+        .region(aws_sdk_sfn::config::Region::new(crate::REGION))
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            crate::ACCESS_KEY,
+            crate::SECRET_KEY,
+            None,
+            None,
+            "mediaflow-local",
+        ))
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
+
 fn error(kind: &'static str, message: impl Into<String>) -> ApiError {
     ApiError { kind, message: message.into() }
 }
@@ -100,6 +117,16 @@ impl StepFunctionsEndpoint {
         store: Option<ExecutionStore>,
         addr: SocketAddr,
     ) -> std::io::Result<StepFunctionsEndpoint> {
+        StepFunctionsEndpoint::serve(TcpListener::bind(addr).await?, engine, store)
+    }
+
+    /// Serves the API for `engine` on a listener bound beforehand: its address is known, and
+    /// clients of it can be made ([`client_of`]), before the engine that needs them is built.
+    pub fn serve(
+        listener: TcpListener,
+        engine: Arc<Engine>,
+        store: Option<ExecutionStore>,
+    ) -> std::io::Result<StepFunctionsEndpoint> {
         let api = Arc::new(Api {
             engine,
             machines: Mutex::default(),
@@ -107,7 +134,6 @@ impl StepFunctionsEndpoint {
             store,
             events: Feed::default(),
         });
-        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let serving = api.clone();
         let stop = crate::http::serve_requests(listener, move |request| {
@@ -124,19 +150,7 @@ impl StepFunctionsEndpoint {
 
     /// A Step Functions client for this endpoint, with the platform's credentials.
     pub fn client(&self) -> aws_sdk_sfn::Client {
-        let config = aws_sdk_sfn::Config::builder()
-            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_sdk_sfn::config::Region::new(crate::REGION))
-            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-                crate::ACCESS_KEY,
-                crate::SECRET_KEY,
-                None,
-                None,
-                "mediaflow-local",
-            ))
-            .build();
-        aws_sdk_sfn::Client::from_conf(config)
+        client_of(self.addr)
     }
 
     /// The operations, for a client in this process.
