@@ -236,3 +236,29 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
     assert_eq!(statuses["second"], ExecutionStatus::Failed);
     assert_eq!(statuses["third"], ExecutionStatus::Succeeded, "stopped, then redriven");
 }
+
+/// A request without a field the operation requires (which the SDK would not send, but any
+/// HTTP client can) is answered as AWS answers it: 400, `ValidationException`, naming the field.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_missing_a_required_field_is_a_validation_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = StepFunctionsEndpoint::start(Engine::new(Registry::default()), None, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let address = endpoint.endpoint().trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let body = "{}";
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: AWSStepFunctions.DescribeExecution\r\n\
+         Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    let error: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(error["__type"], "ValidationException", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("executionArn"), "{error}");
+}

@@ -22,6 +22,9 @@ use tokio::task::JoinHandle;
 use crate::engine::{Definition, Engine, Execution, ExecutionStore, Failure, StateMachine, Status};
 use crate::feed::Feed;
 
+mod operations;
+use operations::Operation;
+
 /// A running endpoint. Dropping it stops the server.
 pub struct StepFunctionsEndpoint {
     addr: SocketAddr,
@@ -233,18 +236,17 @@ impl Api {
     }
 
     async fn call(self: &Arc<Self>, operation: &str, input: &Value) -> Result<Value, ApiError> {
-        let text = |field: &str| input[field].as_str().unwrap_or_default();
-        match operation {
-            "CreateStateMachine" => self.create_state_machine(text("name"), text("definition"), text("roleArn")),
-            "DescribeStateMachine" => {
-                let m = self.machine(text("stateMachineArn"))?;
+        match Operation::parse(operation, input)? {
+            Operation::CreateStateMachine(i) => self.create_state_machine(&i.name, &i.definition, &i.role_arn),
+            Operation::DescribeStateMachine(i) => {
+                let m = self.machine(&i.state_machine_arn)?;
                 Ok(json!({
                     "stateMachineArn": m.machine.arn, "name": m.machine.name, "status": "ACTIVE",
                     "definition": m.definition, "roleArn": m.role_arn, "type": "STANDARD",
                     "creationDate": epoch(m.created)
                 }))
             }
-            "ListStateMachines" => {
+            Operation::ListStateMachines(_) => {
                 let machines = self.machines.lock().unwrap();
                 let list: Vec<Value> = machines
                     .values()
@@ -252,21 +254,15 @@ impl Api {
                     .collect();
                 Ok(json!({"stateMachines": list}))
             }
-            "StartExecution" => {
-                let name = match text("name") {
-                    "" => uuid::Uuid::new_v4().to_string(),
-                    n => n.to_string(),
-                };
-                let given = match input.get("input").and_then(Value::as_str) {
-                    Some(s) => s.to_string(),
-                    None => "{}".to_string(),
-                };
+            Operation::StartExecution(i) => {
+                let name = i.name.filter(|n| !n.is_empty()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let given = i.input.as_deref().unwrap_or("{}");
                 let value: Value =
-                    serde_json::from_str(&given).map_err(|e| error("InvalidExecutionInput", e.to_string()))?;
-                self.start_execution(text("stateMachineArn"), &name, value)
+                    serde_json::from_str(given).map_err(|e| error("InvalidExecutionInput", e.to_string()))?;
+                self.start_execution(&i.state_machine_arn, &name, value)
             }
-            "DescribeExecution" => {
-                let e = self.execution(text("executionArn"))?;
+            Operation::DescribeExecution(i) => {
+                let e = self.execution(&i.execution_arn)?;
                 let mut out = json!({
                     "executionArn": e.arn, "stateMachineArn": e.state_machine_arn, "name": e.name,
                     "status": e.status, "startDate": epoch(e.start_date), "input": e.input.to_string(),
@@ -285,8 +281,8 @@ impl Api {
                 }
                 Ok(out)
             }
-            "GetExecutionHistory" => {
-                let arn = text("executionArn");
+            Operation::GetExecutionHistory(i) => {
+                let arn = &i.execution_arn;
                 let e = self.execution(arn)?;
                 let history = if e.status == Status::Running {
                     self.engine.live_history(arn).unwrap_or(e.history)
@@ -302,20 +298,19 @@ impl Api {
                         v
                     })
                     .collect();
-                if input["reverseOrder"] == true {
+                if i.reverse_order {
                     events.reverse();
                 }
                 Ok(json!({"events": events}))
             }
-            "ListExecutions" => {
-                let machine = text("stateMachineArn");
+            Operation::ListExecutions(i) => {
+                let machine = &i.state_machine_arn;
                 self.machine(machine)?;
-                let filter = input["statusFilter"].as_str();
                 let executions = self.all_executions();
                 let list: Vec<Value> = executions
                     .iter()
-                    .filter(|e| e.state_machine_arn == machine)
-                    .filter(|e| filter.is_none_or(|f| json!(e.status) == f))
+                    .filter(|e| &e.state_machine_arn == machine)
+                    .filter(|e| i.status_filter.is_none_or(|f| e.status == f))
                     .map(|e| {
                         let mut item = json!({"executionArn": e.arn, "stateMachineArn": e.state_machine_arn,
                             "name": e.name, "status": e.status, "startDate": epoch(e.start_date), "redriveCount": e.redrive_count});
@@ -327,29 +322,23 @@ impl Api {
                     .collect();
                 Ok(json!({"executions": list}))
             }
-            "SendTaskSuccess" => {
+            Operation::SendTaskSuccess(i) => {
                 let output: Value =
-                    serde_json::from_str(text("output")).map_err(|e| error("InvalidOutput", e.to_string()))?;
-                self.engine.send_task_success(text("taskToken"), output).map_err(task_error)?;
+                    serde_json::from_str(&i.output).map_err(|e| error("InvalidOutput", e.to_string()))?;
+                self.engine.send_task_success(&i.task_token, output).map_err(task_error)?;
                 Ok(json!({}))
             }
-            "SendTaskFailure" => {
-                let failure = Failure { error: text("error").to_string(), cause: text("cause").to_string() };
-                self.engine.send_task_failure(text("taskToken"), failure).map_err(task_error)?;
+            Operation::SendTaskFailure(i) => {
+                let failure = Failure { error: i.error, cause: i.cause };
+                self.engine.send_task_failure(&i.task_token, failure).map_err(task_error)?;
                 Ok(json!({}))
             }
-            "SendTaskHeartbeat" => {
-                self.engine.send_task_heartbeat(text("taskToken")).map_err(task_error)?;
+            Operation::SendTaskHeartbeat(i) => {
+                self.engine.send_task_heartbeat(&i.task_token).map_err(task_error)?;
                 Ok(json!({}))
             }
-            "RedriveExecution" => self.redrive(text("executionArn")),
-            "StopExecution" => {
-                let failure = Failure { error: text("error").to_string(), cause: text("cause").to_string() };
-                self.stop(text("executionArn"), failure)
-            }
-            other => {
-                Err(error("UnknownOperationException", format!("{other} is not an operation the local engine serves")))
-            }
+            Operation::RedriveExecution(i) => self.redrive(&i.execution_arn),
+            Operation::StopExecution(i) => self.stop(&i.execution_arn, Failure { error: i.error, cause: i.cause }),
         }
     }
 
