@@ -5,6 +5,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::dataflow::{DataError, apply_template, filtered, select};
+use super::event::{Event, FanOut, Outcome};
 use super::execution::Branch;
 use super::execution::Failure;
 use super::history::in_branch;
@@ -28,7 +29,7 @@ impl Run {
             None => effective,
         };
         let branches = &parallel.branches;
-        let started = self.record("ParallelStateStarted", "parallelStateStartedEventDetails", json!({}));
+        let started = self.record(Event::ParallelStarted);
         let plan = plan.unwrap_or_else(|| vec![Branch::Unfinished(None); branches.len()]);
         self.progress(|p| p.fan_out(path, &plan));
         let runs = branches.iter().zip(plan.clone()).enumerate().map(|(i, (branch, then))| {
@@ -43,7 +44,7 @@ impl Run {
             }
         });
         let outcome = self.fan_out(path, runs.collect(), plan, branches.len().max(1)).await;
-        self.finish_fan_out("Parallel", state, &parallel.shape, input, outcome, &context)
+        self.finish_fan_out(FanOut::Parallel, state, &parallel.shape, input, outcome, &context)
     }
 
     pub(super) async fn map(
@@ -72,7 +73,7 @@ impl Run {
                 None => item,
             });
         }
-        let started = self.record("MapStateStarted", "mapStateStartedEventDetails", json!({"length": inputs.len()}));
+        let started = self.record(Event::MapStarted { length: inputs.len() });
         let limit = match map.max_concurrency {
             0 => inputs.len().max(1),
             n => n,
@@ -86,15 +87,18 @@ impl Run {
                     Branch::Succeeded(output) => return Ok(output),
                     Branch::Unfinished(resume) => resume,
                 };
-                self.record("MapIterationStarted", "mapIterationStartedEventDetails", json!({"index": index}));
+                self.record(Event::MapIterationStarted { index });
                 let result = self.states(processor, item, resume, within(path, index)).await;
-                let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-                self.record(kind, &format!("{}EventDetails", lower_first(kind)), json!({"index": index}));
+                let outcome = match &result {
+                    Ok(_) => Outcome::Succeeded,
+                    Err(halt) => Outcome::Failed(halt.failure.clone()),
+                };
+                self.record(Event::MapIterationEnded { index, outcome });
                 result
             })
         });
         let outcome = self.fan_out(path, runs.collect(), plan, limit).await;
-        self.finish_fan_out("Map", state, &map.shape, input, outcome, &context)
+        self.finish_fan_out(FanOut::Map, state, &map.shape, input, outcome, &context)
     }
 
     /// Runs branches or items, at most `limit` at once, until all succeed or one fails; the
@@ -133,26 +137,24 @@ impl Run {
             .collect())
     }
 
-    /// The end of a Parallel or Map (`kind`): its Succeeded or Failed event, then the array of
-    /// outputs through ResultSelector, ResultPath and OutputPath.
+    /// The end of a Parallel or Map: its Succeeded or Failed event, then the array of outputs
+    /// through ResultSelector, ResultPath and OutputPath.
     fn finish_fan_out(
         &self,
-        kind: &str,
+        fan_out: FanOut,
         state: &State,
         shape: &Shape,
         input: &Value,
         outcome: Result<Vec<Value>, (Failure, Vec<Branch>)>,
         context: &Value,
     ) -> Result<Value, Stop> {
-        let field = lower_first(kind);
         match outcome {
             Ok(outputs) => {
-                self.record(&format!("{kind}StateSucceeded"), &format!("{field}StateSucceededEventDetails"), json!({}));
+                self.record(Event::FanOutEnded { fan_out, outcome: Outcome::Succeeded });
                 Ok(self.shape_result(state, shape, input, Value::Array(outputs), context)?)
             }
             Err((failure, plan)) => {
-                let details = json!({"error": failure.error, "cause": failure.cause});
-                self.record(&format!("{kind}StateFailed"), &format!("{field}StateFailedEventDetails"), details);
+                self.record(Event::FanOutEnded { fan_out, outcome: Outcome::Failed(failure.clone()) });
                 Err(Stop { failure, fan_out: Some(plan) })
             }
         }
@@ -164,9 +166,4 @@ fn within(path: &[usize], i: usize) -> Path {
     let mut inner = path.to_vec();
     inner.push(i);
     inner
-}
-
-fn lower_first(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
 }

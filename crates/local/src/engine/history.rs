@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::event::Event;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEvent {
@@ -30,17 +32,17 @@ pub struct History {
 }
 
 impl History {
-    /// Records an event of type `kind` with its details under `field` (AWS's name for them),
-    /// following event `previous` (the last event when `None`); returns its id.
-    pub fn record(&mut self, at: DateTime<Utc>, kind: &str, field: &str, details: Value, previous: Option<u64>) -> u64 {
+    /// Records `event` in AWS's shape, following event `previous` (the last event when
+    /// `None`); returns its id.
+    pub fn record(&mut self, at: DateTime<Utc>, event: &Event, previous: Option<u64>) -> u64 {
         let id = self.events.len() as u64 + 1;
-        let details = Map::from_iter([(field.to_string(), details)]);
+        let (field, details) = event.details();
         self.events.push(HistoryEvent {
             id,
             previous_event_id: previous.unwrap_or(id - 1),
             timestamp: at,
-            kind: kind.to_string(),
-            details,
+            kind: event.kind(),
+            details: Map::from_iter([(field, details)]),
         });
         id
     }

@@ -7,6 +7,7 @@ pub mod choice;
 pub mod dataflow;
 pub mod definition;
 pub mod errors;
+pub mod event;
 pub mod execution;
 mod fanout;
 mod flow;
@@ -23,6 +24,7 @@ mod tokens;
 
 pub use definition::{Definition, LoadError};
 pub use errors::StatesError;
+pub use event::{Event, FanOut, Outcome, TaskResource};
 pub use execution::{Branch, Execution, Failure, RedriveError, Resume, StateMachine, Status, execution_arn_of};
 pub use history::{History, HistoryEvent};
 pub use registry::{Handler, Registry, handler, lambda_failure};

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::dataflow::{DataError, apply_result_path, apply_template, filtered};
 use super::errors::StatesError;
+use super::event::Event;
 use super::execution::{Branch, Execution, Failure, RedriveError, Resume, StateMachine, Status};
 use super::history::{History, branch_last_event, branch_moved_on, in_branch};
 use super::progress::{Path, Progress};
@@ -122,9 +123,8 @@ impl Engine {
     }
 
     pub async fn run_prepared(self: &Arc<Self>, machine: &StateMachine, execution: Execution) -> Execution {
-        let details = json!({"input": execution.input.to_string(), "roleArn": role_arn(machine)});
-        self.run(machine, execution, |run| run.record("ExecutionStarted", "executionStartedEventDetails", details))
-            .await
+        let started = Event::ExecutionStarted { input: execution.input.to_string(), role_arn: role_arn(machine) };
+        self.run(machine, execution, |run| run.record(started)).await
     }
 
     /// The history so far of a running execution.
@@ -140,8 +140,7 @@ impl Engine {
             execution.history = live.history.lock().unwrap().clone();
             execution.resume = live.progress.lock().unwrap().resume();
         }
-        let details = json!({"error": failure.error, "cause": failure.cause});
-        execution.history.record(self.now(), "ExecutionAborted", "executionAbortedEventDetails", details, None);
+        execution.history.record(self.now(), &Event::ExecutionAborted(failure.clone()), None);
         execution.status = Status::Aborted;
         execution.failure = Some(failure);
         execution.stop_date = Some(self.now());
@@ -164,11 +163,7 @@ impl Engine {
         (execution.stop_date, execution.output, execution.failure) = (None, None, None);
         execution.resume = execution.resume.map(Resume::without_tokens);
         let count = execution.redrive_count;
-        Ok(self
-            .run(machine, execution, |run| {
-                run.record("ExecutionRedriven", "executionRedrivenEventDetails", json!({"redriveCount": count}))
-            })
-            .await)
+        Ok(self.run(machine, execution, |run| run.record(Event::ExecutionRedriven { redrive_count: count })).await)
     }
 
     /// Goes on with a running execution that a crash or a stop of the platform interrupted, from
@@ -176,10 +171,8 @@ impl Engine {
     /// (every step is safe to run twice), a waiting Task with the token it had. The history
     /// gains `ExecutionResumed` (the engine's own event: AWS never needs one).
     pub async fn resume(self: &Arc<Self>, machine: &StateMachine, execution: Execution) -> Execution {
-        let in_flight = execution.resume.as_ref().map(|r| r.state.clone());
-        let details = json!({"reason": "the platform restarted", "state": in_flight});
-        self.run(machine, execution, |run| run.record("ExecutionResumed", "executionResumedEventDetails", details))
-            .await
+        let resumed = Event::ExecutionResumed { state: execution.resume.as_ref().map(|r| r.state.clone()) };
+        self.run(machine, execution, |run| run.record(resumed)).await
     }
 
     /// Runs `execution` from its start or its resume point to an end; `first` records the
@@ -224,32 +217,19 @@ impl Engine {
         };
         match result {
             Some(Ok(output)) => {
-                run.record(
-                    "ExecutionSucceeded",
-                    "executionSucceededEventDetails",
-                    json!({"output": output.to_string()}),
-                );
+                run.record(Event::ExecutionSucceeded { output: output.to_string() });
                 execution.status = Status::Succeeded;
                 execution.output = Some(output);
             }
             None => {
                 let f = Failure::states(StatesError::Timeout, "the execution ran past its TimeoutSeconds");
-                run.record(
-                    "ExecutionTimedOut",
-                    "executionTimedOutEventDetails",
-                    json!({"error": f.error, "cause": f.cause}),
-                );
+                run.record(Event::ExecutionTimedOut(f.clone()));
                 execution.status = Status::TimedOut;
                 execution.failure = Some(f);
                 execution.resume = run.live.progress.lock().unwrap().resume();
             }
             Some(Err(halt)) => {
-                let f = &halt.failure;
-                run.record(
-                    "ExecutionFailed",
-                    "executionFailedEventDetails",
-                    json!({"error": f.error, "cause": f.cause}),
-                );
+                run.record(Event::ExecutionFailed(halt.failure.clone()));
                 execution.status = Status::Failed;
                 execution.failure = Some(halt.failure);
                 execution.resume = Some(halt.resume);
@@ -352,9 +332,9 @@ pub(super) struct Halt {
 
 impl Run {
     /// Records an event after the last one of its branch; returns its id.
-    pub(super) fn record(&self, kind: &str, field: &str, details: Value) -> u64 {
+    pub(super) fn record(&self, event: Event) -> u64 {
         let mut history = self.live.history.lock().unwrap();
-        let id = history.record(self.engine.now(), kind, field, details, branch_last_event());
+        let id = history.record(self.engine.now(), &event, branch_last_event());
         branch_moved_on(id);
         if let Some(journal) = &self.live.journal {
             journal.event(history.events.last().expect("just recorded"));
@@ -421,22 +401,14 @@ impl Run {
     async fn state(&self, name: &str, path: &[usize], state: &State, input: Value, carried: Carried) -> Step {
         let kind = state.kind.name();
         let entered = self.engine.now();
-        self.record(
-            &format!("{kind}StateEntered"),
-            "stateEnteredEventDetails",
-            json!({"name": name, "input": input.to_string()}),
-        );
+        self.record(Event::StateEntered { state_type: kind, name: name.to_string(), input: input.to_string() });
         let (output, next) = match &state.kind {
             Kind::Task(_) | Kind::Parallel(_) | Kind::Map(_) => {
                 self.with_retries(name, path, state, input, entered, carried).await?
             }
             _ => self.flow(name, state, input, &self.state_context(name, entered, 0)).await?,
         };
-        self.record(
-            &format!("{kind}StateExited"),
-            "stateExitedEventDetails",
-            json!({"name": name, "output": output.to_string()}),
-        );
+        self.record(Event::StateExited { state_type: kind, name: name.to_string(), output: output.to_string() });
         Ok((output, next))
     }
 

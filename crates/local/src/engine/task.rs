@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::dataflow::{apply_template, filtered, seconds};
 use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
 use super::errors::StatesError;
+use super::event::{Event, TaskResource};
 use super::execution::Failure;
 use super::run::{Run, Side, runtime};
 use super::states::{Kind, State};
@@ -47,11 +48,11 @@ impl Run {
 
         // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
         let integration = resource.strip_prefix("arn:aws:states:::").and_then(|r| r.split_once(':'));
-        let (prefix, field, mut scheduled) = match integration {
+        let (kind, mut scheduled) = match integration {
             Some((service, action)) => {
-                ("Task", "task", json!({"resourceType": service, "resource": action, "region": REGION}))
+                (TaskResource::Integration, json!({"resourceType": service, "resource": action, "region": REGION}))
             }
-            None => ("LambdaFunction", "lambdaFunction", json!({"resource": resource})),
+            None => (TaskResource::Lambda, json!({"resource": resource})),
         };
         scheduled[if integration.is_some() { "parameters" } else { "input" }] = json!(parameters.to_string());
         if let Some(t) = timeout {
@@ -60,8 +61,8 @@ impl Run {
         if let Some(h) = heartbeat {
             scheduled["heartbeatInSeconds"] = json!(h.as_secs());
         }
-        self.record(&format!("{prefix}Scheduled"), &format!("{field}ScheduledEventDetails"), scheduled);
-        self.record(&format!("{prefix}Started"), &format!("{field}StartedEventDetails"), json!({}));
+        self.record(Event::TaskScheduled { resource: kind, details: scheduled });
+        self.record(Event::TaskStarted { resource: kind });
 
         // What the function logs goes with its execution and state (the platform keeps a log
         // per execution from these spans).
@@ -80,22 +81,17 @@ impl Run {
                 self.engine.timed_out.lock().unwrap().insert(token.clone());
             }
         }
-        let ids = |f: &Failure| json!({"error": f.error, "cause": f.cause});
         match result {
             Ok(output) => {
-                self.record(
-                    &format!("{prefix}Succeeded"),
-                    &format!("{field}SucceededEventDetails"),
-                    json!({"output": output.to_string()}),
-                );
+                self.record(Event::TaskSucceeded { resource: kind, output: output.to_string() });
                 self.shape_result(state, &task.shape, input, output, &context)
             }
             Err(f) if f.is_timeout() => {
-                self.record(&format!("{prefix}TimedOut"), &format!("{field}TimedOutEventDetails"), ids(&f));
+                self.record(Event::TaskTimedOut { resource: kind, failure: f.clone() });
                 Err(f)
             }
             Err(f) => {
-                self.record(&format!("{prefix}Failed"), &format!("{field}FailedEventDetails"), ids(&f));
+                self.record(Event::TaskFailed { resource: kind, failure: f.clone() });
                 Err(f)
             }
         }
