@@ -3,64 +3,23 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use mediaflow_core::contract::PublishResult;
-use mediaflow_local::engine::Execution;
+use mediaflow_local::engine::{Execution, StateRun, state_runs};
 use serde_json::{Value, json};
 
-/// A state an execution went through: in which run (0, then 1 for the first redrive…), its
-/// type, and how long it took.
-struct Visit {
-    run: u32,
-    name: String,
-    kind: String,
-    seconds: f64,
-    /// Exited; otherwise the run ended (failed, timed out, stopped) while it was entered.
-    finished: bool,
+/// The states an execution went through, by run, in the order they ended; a run's states cut
+/// short (where it failed, or was stopped) last in it.
+fn states(execution: &Execution) -> Vec<StateRun> {
+    let mut runs = state_runs(&execution.history);
+    runs.sort_by_key(|r| (r.run, !r.finished(), r.stopped));
+    runs
 }
 
-/// The states an execution went through, in the order they ended. A state still entered when a
-/// run ended is where it failed (or was stopped), and ends the list of that run.
-fn states(execution: &Execution) -> Vec<Visit> {
-    fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-        (to - from).num_milliseconds() as f64 / 1000.0
-    }
-    /// The states of run `run` still entered at `end`.
-    fn unfinished(
-        entered: &mut Vec<(String, DateTime<Utc>, String)>,
-        out: &mut Vec<Visit>,
-        run: u32,
-        end: DateTime<Utc>,
-    ) {
-        for (name, at, kind) in entered.drain(..) {
-            out.push(Visit { run, name, kind, seconds: seconds(at, end), finished: false });
-        }
-    }
-    let mut entered = Vec::new();
-    let mut out = Vec::new();
-    let mut run = 0;
-    for event in &execution.history.events {
-        match event.kind.as_str() {
-            // A resumption follows a crash: what was in flight then ran again.
-            "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted" | "ExecutionResumed" => {
-                unfinished(&mut entered, &mut out, run, event.timestamp)
-            }
-            "ExecutionRedriven" => run += 1,
-            _ => {}
-        }
-        if let Some(d) = event.details.get("stateEnteredEventDetails") {
-            let kind = event.kind.trim_end_matches("StateEntered").to_string();
-            entered.push((d["name"].as_str().unwrap_or_default().to_string(), event.timestamp, kind));
-        }
-        if let Some(d) = event.details.get("stateExitedEventDetails")
-            && let Some(i) = entered.iter().rposition(|(name, _, _)| d["name"] == name.as_str())
-        {
-            let (name, at, kind) = entered.remove(i);
-            out.push(Visit { run, name, kind, seconds: seconds(at, event.timestamp), finished: true });
-        }
-    }
-    unfinished(&mut entered, &mut out, run, execution.stop_date.unwrap_or_else(Utc::now));
-    out
+/// How long a state ran: until it ended, or until the execution did (or now, while it runs).
+fn seconds(execution: &Execution, run: &StateRun) -> f64 {
+    let end = run.stopped.or(execution.stop_date).unwrap_or_else(Utc::now);
+    (end - run.started).num_milliseconds() as f64 / 1000.0
 }
 
 /// The public keys the execution made public, as its Publish step answered (HLS segments are
@@ -97,8 +56,9 @@ pub fn trace_text(execution: &Execution) -> String {
             run = v.run;
             text.push_str(&format!("  ── redrive {run}\n"));
         }
-        let unfinished = if v.finished { "" } else { "  unfinished" };
-        text.push_str(&format!("  {:<18} {:<9} {:>7.2} s{unfinished}\n", v.name, v.kind, v.seconds));
+        let unfinished = if v.finished() { "" } else { "  unfinished" };
+        let took = seconds(execution, &v);
+        text.push_str(&format!("  {:<18} {:<9} {took:>7.2} s{unfinished}\n", v.name, v.state_type));
     }
     for key in published(execution) {
         text.push_str(&format!("  → {key}\n"));
@@ -133,7 +93,10 @@ pub fn trace_json(execution: &Execution) -> Value {
         "redriveCount": execution.redrive_count,
         "states": states(execution)
             .into_iter()
-            .map(|v| json!({"run": v.run, "name": v.name, "type": v.kind, "seconds": v.seconds, "finished": v.finished}))
+            .map(|v| {
+                let took = seconds(execution, &v);
+                json!({"run": v.run, "name": v.name, "type": v.state_type, "seconds": took, "finished": v.finished()})
+            })
             .collect::<Vec<_>>(),
         "outputs": found,
         "cost": cost_of(execution),

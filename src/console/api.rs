@@ -55,15 +55,17 @@ pub struct Execution {
     arn: String,
 }
 
-/// One execution as DescribeExecution and GetExecutionHistory give it.
+/// One execution as DescribeExecution and GetExecutionHistory give it, with what each state did
+/// (the same reading of the history as the trace's).
 pub async fn describe(State(shared): AppState, Query(query): Query<Execution>) -> Answer {
     let sfn = &shared.backend.sfn;
     let arn = json!({"executionArn": query.arn});
     let execution = sfn.call("DescribeExecution", &arn).await.map_err(refused)?;
     let history = sfn.call("GetExecutionHistory", &arn).await.map_err(refused)?;
+    let runs = sfn.state_runs(&query.arn).map_err(refused)?;
     let name = execution["name"].as_str().unwrap_or_default();
     let logs = crate::logs::read(&shared.backend.logs, name);
-    Ok(Json(json!({"execution": execution, "events": history["events"], "logs": logs})).into_response())
+    Ok(Json(json!({"execution": execution, "events": history["events"], "runs": runs, "logs": logs})).into_response())
 }
 
 /// The state machine, with its definition as a JSON object.

@@ -126,7 +126,9 @@ MF.views.execution = async function (main, arn) {
     const seen = `${execution.status}:${events.length}`;
     if (seen === drawn) return;
     drawn = seen;
-    runs = MF.stateRuns(events);
+    // What each state did, as the server read it from the history (the trace's reading): the
+    // latest visit of a state wins (a redrive, a Map item).
+    runs = new Map(answer.runs.map((r) => [r.name, r]));
     const input = JSON.parse(execution.input || "{}");
     const key = ((input.detail || {}).object || {}).key || "";
     head.replaceChildren(

@@ -1,59 +1,7 @@
 // The graph view: the state machine's definition laid out by dagre (vendor/dagre.min.js), each
 // Parallel and Map drawn as a box around its branches, and each state coloured by what it did
-// in one execution, as the history says.
+// in one execution (the runs the server read from its history).
 "use strict";
-
-// What each state did, from the history (GetExecutionHistory's events). An event belongs to
-// the state whose entry its chain of previousEventId links leads back to, so interleaved
-// Parallel branches are told apart. The latest visit of a state wins (a redrive, a Map item).
-MF.stateRuns = function (events) {
-  const owner = new Map();
-  const runs = new Map();
-  const ended = (statusOf) => {
-    for (const run of runs.values()) if (run.status === "running") run.status = statusOf(run);
-  };
-  for (const event of events) {
-    const entered = event.stateEnteredEventDetails;
-    const exited = event.stateExitedEventDetails;
-    if (entered) {
-      owner.set(event.id, entered.name);
-      runs.set(entered.name, {
-        name: entered.name, type: event.type.replace(/StateEntered$/, ""), status: "running",
-        started: event.timestamp, stopped: null, input: entered.input, output: null,
-        attempts: 0, error: null, cause: null,
-      });
-      continue;
-    }
-    const own = exited ? exited.name : owner.get(event.previousEventId);
-    if (own !== undefined) owner.set(event.id, own);
-    const run = own === undefined ? undefined : runs.get(own);
-    const details = Object.entries(event).find(([k]) => k.endsWith("EventDetails"));
-    const detail = details ? details[1] : {};
-    if (exited && run) {
-      run.status = run.error ? "caught" : "succeeded";
-      run.stopped = event.timestamp;
-      run.output = exited.output;
-    } else if (/Scheduled$/.test(event.type) && run) {
-      run.attempts += 1;
-    } else if (/(Failed|TimedOut)$/.test(event.type) && run && !/^Execution/.test(event.type) && !/^MapIteration/.test(event.type)) {
-      run.error = detail.error || event.type;
-      run.cause = detail.cause || "";
-    } else if (/(Succeeded)$/.test(event.type) && run && /^(Task|LambdaFunction)/.test(event.type)) {
-      // A retry that succeeded clears the failure before it.
-      run.error = null;
-      run.cause = null;
-    } else if (event.type === "ExecutionFailed" || event.type === "ExecutionTimedOut") {
-      ended((r) => (r.error || r.type === "Fail" || r.type === "Parallel" || r.type === "Map" ? "failed" : "cancelled"));
-      for (const r of runs.values()) if (r.status === "failed" && !r.stopped) r.stopped = event.timestamp;
-    } else if (event.type === "ExecutionAborted") {
-      ended(() => "stopped");
-    } else if (event.type === "ExecutionRedriven") {
-      // What failed or was cut short runs again: until it does, show it as it ended.
-    }
-    if (run && !run.error && event.type === "FailStateEntered") run.error = "Fail";
-  }
-  return runs;
-};
 
 // The definition as a dagre graph: a node per state, a box (cluster) per Parallel and Map
 // holding a start node with its name, its branches and a join node, and Start and End nodes.

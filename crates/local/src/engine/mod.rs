@@ -17,6 +17,7 @@ mod progress;
 pub mod recovery;
 pub mod registry;
 pub mod run;
+pub mod runs;
 pub mod states;
 pub mod store;
 mod task;
@@ -29,5 +30,6 @@ pub use execution::{Branch, Execution, Failure, RedriveError, Resume, StateMachi
 pub use history::{History, HistoryEvent};
 pub use registry::{Handler, Registry, handler, lambda_failure};
 pub use run::{Engine, Side, TaskCheck};
+pub use runs::{RunStatus, StateRun, state_runs};
 pub use store::{ExecutionStore, Journal};
 pub use tokens::TokenError;

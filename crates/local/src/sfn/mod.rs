@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::engine::{Definition, Engine, Execution, ExecutionStore, Failure, StateMachine, Status};
+use crate::engine::{Definition, Engine, Execution, ExecutionStore, Failure, History, StateMachine, StateRun, Status};
 use crate::feed::Feed;
 
 mod operations;
@@ -78,6 +78,11 @@ impl Operations {
     /// Calls `operation` (`DescribeExecution`, `RedriveExecution`, …) with its JSON input.
     pub async fn call(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
         self.0.call(operation, input).await
+    }
+
+    /// What each state of execution `arn` did so far, from its history.
+    pub fn state_runs(&self, arn: &str) -> Result<Vec<StateRun>, ApiError> {
+        Ok(crate::engine::state_runs(&self.0.history(arn)?))
     }
 
     /// Every execution of `machine_arn`, newest first, as last known; a kept one without its
@@ -282,13 +287,7 @@ impl Api {
                 Ok(out)
             }
             Operation::GetExecutionHistory(i) => {
-                let arn = &i.execution_arn;
-                let e = self.execution(arn)?;
-                let history = if e.status == Status::Running {
-                    self.engine.live_history(arn).unwrap_or(e.history)
-                } else {
-                    e.history
-                };
+                let history = self.history(&i.execution_arn)?;
                 let mut events: Vec<Value> = history
                     .events
                     .iter()
@@ -375,6 +374,12 @@ impl Api {
             .get(arn)
             .cloned()
             .ok_or_else(|| error("StateMachineDoesNotExist", format!("no state machine {arn}")))
+    }
+
+    /// An execution's history so far: a running one's as it runs.
+    fn history(&self, arn: &str) -> Result<History, ApiError> {
+        let e = self.execution(arn)?;
+        Ok(if e.status == Status::Running { self.engine.live_history(arn).unwrap_or(e.history) } else { e.history })
     }
 
     /// An execution of this process, or one an earlier process kept in the store.
