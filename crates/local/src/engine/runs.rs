@@ -98,7 +98,13 @@ pub fn state_runs(history: &History) -> Vec<StateRun> {
         }
         let exited = event.details.get("stateExitedEventDetails");
         let own = match exited {
-            Some(d) => visits.iter().rposition(|v| v.status == RunStatus::Running && d["name"] == v.name.as_str()),
+            // The visit still running, or else the latest of the name (one a resumption went on
+            // with without entering it again).
+            Some(d) => {
+                let named = |v: &StateRun| d["name"] == v.name.as_str();
+                let running = visits.iter().rposition(|v| v.status == RunStatus::Running && named(v));
+                running.or_else(|| visits.iter().rposition(named))
+            }
             None => owner.get(&event.previous_event_id).copied(),
         };
         if let Some(i) = own {
