@@ -71,6 +71,8 @@ async fn serve(args: &Args) -> Result<bool> {
     // Each execution's changes of status and what the topic receives, as they happen.
     let mut changes = platform.sfn.events();
     let mut heard = platform.heard();
+    // What resumed executions told the topic before this loop subscribed is printed at once.
+    heard.mark_changed();
     let mut told = 0;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let stop = tokio::signal::ctrl_c();

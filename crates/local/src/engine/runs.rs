@@ -98,12 +98,14 @@ pub fn state_runs(history: &History) -> Vec<StateRun> {
         }
         let exited = event.details.get("stateExitedEventDetails");
         let own = match exited {
-            // The visit still running, or else the latest of the name (one a resumption went on
-            // with without entering it again).
+            // The visit its chain of events leads back to (a Map's items are told apart so), or
+            // else the latest of the name still running, or the latest of the name (one a
+            // resumption went on with without entering it again).
             Some(d) => {
                 let named = |v: &StateRun| d["name"] == v.name.as_str();
-                let running = visits.iter().rposition(|v| v.status == RunStatus::Running && named(v));
-                running.or_else(|| visits.iter().rposition(named))
+                let chained = owner.get(&event.previous_event_id).copied().filter(|&i| named(&visits[i]));
+                let running = || visits.iter().rposition(|v| v.status == RunStatus::Running && named(v));
+                chained.or_else(running).or_else(|| visits.iter().rposition(named))
             }
             None => owner.get(&event.previous_event_id).copied(),
         };
@@ -138,7 +140,7 @@ pub fn state_runs(history: &History) -> Vec<StateRun> {
             && !kind.starts_with("Execution")
             && !kind.starts_with("MapIteration")
         {
-            visit.error = Some(detail("error").unwrap_or_else(|| kind.to_string()));
+            visit.error = Some(detail("error").filter(|e| !e.is_empty()).unwrap_or_else(|| kind.to_string()));
             visit.cause = Some(detail("cause").unwrap_or_default());
         } else if kind.ends_with("Succeeded") && (kind.starts_with("Task") || kind.starts_with("LambdaFunction")) {
             // A retry that succeeded clears the failure before it.

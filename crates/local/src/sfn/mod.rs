@@ -309,7 +309,7 @@ impl Api {
                 let list: Vec<Value> = executions
                     .iter()
                     .filter(|e| &e.state_machine_arn == machine)
-                    .filter(|e| i.status_filter.is_none_or(|f| e.status == f))
+                    .filter(|e| i.status_filter.is_none_or(|f| f.matches(e.status)))
                     .map(|e| {
                         let mut item = json!({"executionArn": e.arn, "stateMachineArn": e.state_machine_arn,
                             "name": e.name, "status": e.status, "startDate": epoch(e.start_date), "redriveCount": e.redrive_count});

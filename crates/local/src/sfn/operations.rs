@@ -84,8 +84,34 @@ pub(crate) struct GetExecutionHistory {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ListExecutions {
     pub state_machine_arn: String,
-    /// `RUNNING`, `SUCCEEDED`, … as the statuses serialise.
-    pub status_filter: Option<crate::engine::Status>,
+    pub status_filter: Option<StatusFilter>,
+}
+
+/// ListExecutions' `statusFilter`, as AWS's API model lists its values.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum StatusFilter {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+    /// A redrive here starts at once, so no execution is ever pending one.
+    PendingRedrive,
+}
+
+impl StatusFilter {
+    pub(crate) fn matches(self, status: crate::engine::Status) -> bool {
+        use crate::engine::Status;
+        matches!(
+            (self, status),
+            (StatusFilter::Running, Status::Running)
+                | (StatusFilter::Succeeded, Status::Succeeded)
+                | (StatusFilter::Failed, Status::Failed)
+                | (StatusFilter::TimedOut, Status::TimedOut)
+                | (StatusFilter::Aborted, Status::Aborted)
+        )
+    }
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -141,10 +167,15 @@ mod tests {
             Operation::parse("ListExecutions", &json!({"stateMachineArn": "m", "statusFilter": "TIMED_OUT"})).unwrap(),
             Operation::ListExecutions(ListExecutions {
                 state_machine_arn: "m".into(),
-                status_filter: Some(crate::engine::Status::TimedOut)
+                status_filter: Some(StatusFilter::TimedOut)
             })
         );
         assert!(Operation::parse("ListStateMachines", &json!({"maxResults": 10})).is_ok());
+        let pending =
+            Operation::parse("ListExecutions", &json!({"stateMachineArn": "m", "statusFilter": "PENDING_REDRIVE"}));
+        assert!(pending.is_ok(), "AWS allows it");
+        assert!(StatusFilter::TimedOut.matches(crate::engine::Status::TimedOut));
+        assert!(!StatusFilter::PendingRedrive.matches(crate::engine::Status::Failed));
     }
 
     #[test]
