@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use mediaflow_local::ApiError;
+use mediaflow_local::engine::state_runs;
+use mediaflow_local::{ApiError, history_events};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -61,11 +62,12 @@ pub async fn describe(State(shared): AppState, Query(query): Query<Execution>) -
     let sfn = &shared.backend.sfn;
     let arn = json!({"executionArn": query.arn});
     let execution = sfn.call("DescribeExecution", &arn).await.map_err(refused)?;
-    let history = sfn.call("GetExecutionHistory", &arn).await.map_err(refused)?;
-    let runs = sfn.state_runs(&query.arn).map_err(refused)?;
+    // One read of the history gives both its events and each state's runs.
+    let history = sfn.history(&query.arn).map_err(refused)?;
+    let (events, runs) = (history_events(&history), state_runs(&history));
     let name = execution["name"].as_str().unwrap_or_default();
     let logs = crate::logs::read(&shared.backend.logs, name);
-    Ok(Json(json!({"execution": execution, "events": history["events"], "runs": runs, "logs": logs})).into_response())
+    Ok(Json(json!({"execution": execution, "events": events, "runs": runs, "logs": logs})).into_response())
 }
 
 /// The state machine, with its definition as a JSON object.

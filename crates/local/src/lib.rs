@@ -19,4 +19,4 @@ pub use s3::{ACCESS_KEY, EmbeddedS3, Error, SECRET_KEY};
 /// The one region and account the platform is, in every ARN and event it makes.
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
-pub use sfn::{ApiError, Operations, StepFunctionsEndpoint, client_of as sfn_client_of};
+pub use sfn::{ApiError, Operations, StepFunctionsEndpoint, client_of as sfn_client_of, history_events};

@@ -54,9 +54,13 @@ impl StateRun {
     }
 }
 
-/// Seconds since the epoch, as the Step Functions API dates every event.
+/// Seconds since the epoch, as the Step Functions API dates executions and events.
+pub fn epoch_seconds(at: DateTime<Utc>) -> f64 {
+    at.timestamp_millis() as f64 / 1000.0
+}
+
 fn epoch<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(at.timestamp_millis() as f64 / 1000.0)
+    s.serialize_f64(epoch_seconds(*at))
 }
 
 fn epoch_or_null<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {

@@ -19,7 +19,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::engine::{Definition, Engine, Execution, ExecutionStore, Failure, History, StateMachine, StateRun, Status};
+use crate::engine::runs::epoch_seconds as epoch;
+use crate::engine::{Definition, Engine, Execution, ExecutionStore, Failure, History, StateMachine, Status};
 use crate::feed::Feed;
 
 mod operations;
@@ -80,9 +81,10 @@ impl Operations {
         self.0.call(operation, input).await
     }
 
-    /// What each state of execution `arn` did so far, from its history.
-    pub fn state_runs(&self, arn: &str) -> Result<Vec<StateRun>, ApiError> {
-        Ok(crate::engine::state_runs(&self.0.history(arn)?))
+    /// Execution `arn`'s history so far, typed (a running one's as it runs): what
+    /// `GetExecutionHistory` answers ([`history_events`]) and each state's runs are read from.
+    pub fn history(&self, arn: &str) -> Result<History, ApiError> {
+        self.0.history(arn)
     }
 
     /// Every execution of `machine_arn`, newest first, as last known; a kept one without its
@@ -211,8 +213,14 @@ impl StepFunctionsEndpoint {
     }
 }
 
-fn epoch(at: DateTime<Utc>) -> f64 {
-    at.timestamp_millis() as f64 / 1000.0
+/// `history`'s events as `GetExecutionHistory` gives them: AWS's shape, dated in epoch seconds.
+pub fn history_events(history: &History) -> Vec<Value> {
+    let event = |e: &crate::engine::HistoryEvent| {
+        let mut v = serde_json::to_value(e).expect("events serialise");
+        v["timestamp"] = json!(epoch(e.timestamp));
+        v
+    };
+    history.events.iter().map(event).collect()
 }
 
 impl Api {
@@ -287,16 +295,7 @@ impl Api {
                 Ok(out)
             }
             Operation::GetExecutionHistory(i) => {
-                let history = self.history(&i.execution_arn)?;
-                let mut events: Vec<Value> = history
-                    .events
-                    .iter()
-                    .map(|event| {
-                        let mut v = serde_json::to_value(event).expect("events serialise");
-                        v["timestamp"] = json!(epoch(event.timestamp));
-                        v
-                    })
-                    .collect();
+                let mut events = history_events(&self.history(&i.execution_arn)?);
                 if i.reverse_order {
                     events.reverse();
                 }
