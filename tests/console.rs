@@ -136,3 +136,37 @@ fn the_vendored_scripts_are_the_pinned_npm_releases() {
         assert!(ours == theirs, "src/console/assets/vendor/{vendored} differs from {pinned}");
     }
 }
+
+/// The console's pages wait to be told of changes rather than poll: an upload's execution
+/// reaches `/api/changes` as a server-sent event, and nothing is sent while nothing changes.
+#[test]
+fn an_execution_that_changes_is_told_to_the_pages_as_a_server_sent_event() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let host = server.field("console:").trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut socket = std::net::TcpStream::connect(&host).unwrap();
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    socket.write_all(format!("GET /api/changes HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes()).unwrap();
+    let mut lines = BufReader::new(socket.try_clone().unwrap()).lines();
+    let head: Vec<String> = lines.by_ref().map(Result::unwrap).take_while(|l| !l.is_empty()).collect();
+    assert!(head[0].contains("200"), "{head:?}");
+    assert!(head.iter().any(|l| l.eq_ignore_ascii_case("content-type: text/event-stream")), "{head:?}");
+
+    // Nothing happens: nothing is said (the keep-alive comes after 15 s).
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
+    assert!(lines.next().is_none_or(|l| l.is_err()), "a message with nothing changed");
+
+    // An upload starts an execution: the stream says so.
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let body = aws_sdk_s3::primitives::ByteStream::from_static(b"not media");
+        server.s3().put_object().bucket("watch").key("inputs/notes.mp4").body(body).send().await.unwrap();
+    });
+    let mut lines = lines.map_while(Result::ok);
+    assert!(lines.by_ref().any(|l| l == "event: changed"), "no change was told");
+    // A browser's EventSource drops an event whose data is empty: it must carry some.
+    let data = lines.next().unwrap_or_default();
+    assert!(data.strip_prefix("data: ").is_some_and(|d| !d.is_empty()), "the event's data: {data:?}");
+}

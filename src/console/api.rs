@@ -98,3 +98,25 @@ pub async fn stop(State(shared): AppState, Json(target): Json<Target>) -> Answer
     let answer = shared.backend.sfn.call("StopExecution", &input).await.map_err(refused)?;
     Ok(Json(answer).into_response())
 }
+
+/// How long a burst of changes (every transition of every running execution) is gathered into
+/// one message: a page redraws at most about four times a second.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// `text/event-stream`: a `changed` message whenever an execution's history grows or its
+/// status changes. The pages fetch what they show when told, instead of polling.
+pub async fn changes(
+    State(shared): AppState,
+) -> axum::response::sse::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>
+{
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let changes = shared.backend.sfn.changes();
+    let stream = futures::stream::unfold(changes, |mut changes| async move {
+        changes.changed().await.ok()?;
+        tokio::time::sleep(COALESCE).await;
+        // The count of changes as the data: a browser drops an event whose data is empty.
+        let count = *changes.borrow_and_update();
+        Some((Ok(Event::default().event("changed").data(count.to_string())), changes))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

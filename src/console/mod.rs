@@ -80,6 +80,7 @@ pub async fn start(addr: &str, backend: Backend) -> Result<Console> {
         .route("/api/uploads/parts", get(uploads::parts))
         .route("/api/uploads/presign", post(uploads::presign))
         .route("/api/outputs", get(outputs::outputs))
+        .route("/api/changes", get(api::changes))
         .route("/files/{*key}", get(outputs::file))
         .layer(middleware::from_fn_with_state(shared.clone(), check))
         .with_state(shared);

@@ -1,10 +1,7 @@
-//! What the platform's HTTP endpoints share: the accept loop, until their handle is dropped.
+//! What the platform's HTTP endpoints share: the accept loop, until their handle is dropped;
+//! axum's for the endpoints written here (Step Functions, the stand-ins), hyper's for s3s.
 
 use std::error::Error as StdError;
-use std::future::Future;
-
-use bytes::Bytes;
-use http_body_util::Full;
 
 use hyper::body::{Body, Incoming};
 use hyper::service::Service;
@@ -50,20 +47,6 @@ where
     stop
 }
 
-/// [`serve`] with a plain async function of the request: what the hand-written endpoints
-/// (Step Functions, MediaConvert) need.
-pub(crate) fn serve_requests<F, Fut>(listener: TcpListener, handle: F) -> oneshot::Sender<()>
-where
-    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |request| {
-        let response = handle(request);
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
-    });
-    serve(listener, service, |_| {})
-}
-
 /// Serves `router` (axum) on `listener` until the returned sender is dropped, then stops
 /// gracefully: no new connection, requests under way answered. Every accepted socket sends at
 /// once (`TCP_NODELAY`, as in [`serve`]) and is then given to `tune`.
@@ -88,6 +71,9 @@ pub(crate) fn serve_router(listener: TcpListener, router: axum::Router, tune: fn
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU8, Ordering};
+
+    use bytes::Bytes;
+    use http_body_util::Full;
 
     use super::*;
 

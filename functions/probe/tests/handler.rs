@@ -59,10 +59,11 @@ async fn a_large_file_is_probed_without_downloading_it() {
     let read = s3.bytes_served("watch", "inputs/big.mp4");
     // ffprobe reads the header, the index at the end and a few packets, each over a GET it
     // abandons once it has what it needs; a download would be all of it. The count includes
-    // what was in flight when ffprobe let go of a GET, which varies from run to run: typically
-    // 0.6 to 0.95 MiB, once 1.16 MiB (BENCHMARKS.md). The bound leaves room for that.
+    // what was in flight when ffprobe let go of a GET, which grows with the machine's load:
+    // typically 0.6 to 0.95 MiB (BENCHMARKS.md), 2.05 MiB once on 2 busy cores. The bound, a
+    // twentieth of the file, tells a probe from a download whatever the load.
     println!("probing {size} bytes read {read} bytes");
-    assert!(read < 2 * 1024 * 1024, "probing {size} bytes read {read} bytes");
+    assert!(read < size / 20, "probing {size} bytes read {read} bytes");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,9 @@
 const MF = {
   token: document.querySelector('meta[name="console-token"]').content,
   views: {},
-  // The running view's timers, cleared when another view opens.
+  // The running view's subscriptions to changes (EventSource) and its local clocks, closed
+  // when another view opens.
+  sources: [],
   timers: [],
 };
 
@@ -77,13 +79,24 @@ MF.bytes = (n) => {
 
 MF.status = (status) => MF.el("span", { class: `badge ${String(status).toLowerCase()}` }, status);
 
-// Runs `tick` now and every `ms` while the view is open.
-MF.every = function (ms, tick) {
+// Runs `tick` now and whenever the server says an execution changed (server-sent events from
+// /api/changes), while the view is open: the pages wait to be told, they do not poll.
+MF.live = function (tick) {
   tick();
-  MF.timers.push(setInterval(tick, ms));
+  const changes = new EventSource("/api/changes");
+  changes.addEventListener("changed", () => tick());
+  MF.sources.push(changes);
+};
+
+// Runs `draw` every `ms` while the view is open: for what moves on by itself in the page (an
+// upload's speed and time left), never to ask the server.
+MF.every = function (ms, draw) {
+  MF.timers.push(setInterval(draw, ms));
 };
 
 MF.route = function () {
+  MF.sources.forEach((source) => source.close());
+  MF.sources = [];
   MF.timers.forEach(clearInterval);
   MF.timers = [];
   const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ""));

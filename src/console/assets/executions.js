@@ -36,7 +36,7 @@ MF.views.executions = function (main) {
     }));
   };
   filter.addEventListener("change", tick);
-  MF.every(1500, tick);
+  MF.live(tick);
 };
 
 // Pretty JSON of a string that holds JSON, else the string.
@@ -162,5 +162,5 @@ MF.views.execution = async function (main, arn) {
     if (picked) showDetail();
   };
   // Followed while open: a running execution changes, and an ended one may be redriven.
-  MF.every(1000, tick);
+  MF.live(tick);
 };

@@ -72,5 +72,5 @@ MF.views.outputs = function (main, key) {
     }
     body.replaceChildren(...parts);
   };
-  MF.every(2000, tick);
+  MF.live(tick);
 };

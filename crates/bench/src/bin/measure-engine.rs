@@ -1,6 +1,8 @@
 //! The local engine's overhead: N executions (default 1,000) of a definition of ten states
 //! (Pass, Choice and a trivial Task, with paths, parameters and an intrinsic), one after the
-//! other and all at once, against the baseline of the same Task handler called N times directly.
+//! other and all at once, against the baseline of the same Task handler called N times directly;
+//! and the same with the durable journal on, as `serve` and `process` run them (every transition
+//! written and flushed before the run goes on), against the same in memory.
 //! Usage: measure-engine [EXECUTIONS]
 
 use std::time::{Duration, Instant};
@@ -55,28 +57,15 @@ async fn main() -> Result<()> {
     }
     let baseline = started.elapsed();
 
-    // One execution after another.
-    let mut ended = Vec::with_capacity(n as usize);
-    let started = Instant::now();
-    for i in 0..n {
-        let run = engine.execute(&machine, &format!("seq-{i}"), json!({"n": i})).await;
-        anyhow::ensure!(run.status == Status::Succeeded && run.output == Some(json!(i * 2)), "{:?}", run.failure);
-        ended.push(run);
-    }
-    let sequential = started.elapsed();
+    // One execution after another, then all at once on every core: in memory.
+    let (sequential, concurrent, ended) = both(&engine, &machine, n, "mem").await?;
 
-    // All at once, on every core.
-    let started = Instant::now();
-    let runs: Vec<_> = (0..n)
-        .map(|i| {
-            let (engine, machine) = (engine.clone(), machine.clone());
-            tokio::spawn(async move { engine.execute(&machine, &format!("par-{i}"), json!({"n": i})).await })
-        })
-        .collect();
-    for run in runs {
-        anyhow::ensure!(run.await?.status == Status::Succeeded, "a concurrent execution failed");
-    }
-    let concurrent = started.elapsed();
+    // The same with the journal on, in a folder of its own.
+    let dir = tempfile::tempdir()?;
+    let mut registry = Registry::default();
+    registry.function(FUNCTION, handler(trivial));
+    let journaled = Engine::build(registry, None, Some(ExecutionStore::new(dir.path())));
+    let (sequential_kept, concurrent_kept, _) = both(&journaled, &machine, n, "kept").await?;
 
     let per_state = (sequential.saturating_sub(baseline)).as_secs_f64() * 1e6 / (n * STATES) as f64;
     println!("{n} executions of {STATES} states (9 Pass/Choice, 1 Task), release build:");
@@ -97,7 +86,50 @@ async fn main() -> Result<()> {
     );
     println!("  engine overhead per state:   {per_state:>9.1} µs");
     println!("  one execution / one direct call: {:.0}x", sequential.as_secs_f64() / baseline.as_secs_f64());
+    println!("with the durable journal on (every transition appended and flushed to disk):");
+    println!(
+        "  one at a time:               {:>9.1} execs/s   {:>8.3} s   {:.1}x the time in memory",
+        per_second(n, sequential_kept),
+        sequential_kept.as_secs_f64(),
+        sequential_kept.as_secs_f64() / sequential.as_secs_f64()
+    );
+    println!(
+        "  all at once:                 {:>9.1} execs/s   {:>8.3} s   {:.1}x the time in memory",
+        per_second(n, concurrent_kept),
+        concurrent_kept.as_secs_f64(),
+        concurrent_kept.as_secs_f64() / concurrent.as_secs_f64()
+    );
     listing(&ended)
+}
+
+/// `n` executions on `engine`, one after another and then all at once: how long each took,
+/// and the executions of the first.
+async fn both(
+    engine: &std::sync::Arc<Engine>,
+    machine: &StateMachine,
+    n: u32,
+    tag: &str,
+) -> Result<(Duration, Duration, Vec<mediaflow_local::engine::Execution>)> {
+    let mut ended = Vec::with_capacity(n as usize);
+    let started = Instant::now();
+    for i in 0..n {
+        let run = engine.execute(machine, &format!("{tag}-seq-{i}"), json!({"n": i})).await;
+        anyhow::ensure!(run.status == Status::Succeeded && run.output == Some(json!(i * 2)), "{:?}", run.failure);
+        ended.push(run);
+    }
+    let sequential = started.elapsed();
+    let started = Instant::now();
+    let runs: Vec<_> = (0..n)
+        .map(|i| {
+            let (engine, machine) = (engine.clone(), machine.clone());
+            let name = format!("{tag}-par-{i}");
+            tokio::spawn(async move { engine.execute(&machine, &name, json!({"n": i})).await })
+        })
+        .collect();
+    for run in runs {
+        anyhow::ensure!(run.await?.status == Status::Succeeded, "a concurrent execution failed");
+    }
+    Ok((sequential, started.elapsed(), ended))
 }
 
 /// What a listing of kept executions costs (ListExecutions, the console's list): every record

@@ -54,6 +54,9 @@ pub struct Engine {
     pub(super) check: Option<TaskCheck>,
     /// Where each run's journal goes, when executions are kept.
     store: Option<ExecutionStore>,
+    /// Counts every change to what is known of the executions (an event recorded, a record
+    /// kept): what a page showing executions waits on, instead of asking again and again.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// Which side of a function call a contract check looks at.
@@ -91,7 +94,18 @@ impl Engine {
             timed_out: Mutex::default(),
             check,
             store,
+            changes: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Changes whenever an execution's history grows or its record changes.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells whoever waits on [`Engine::changes`] that something changed.
+    pub fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -141,6 +155,7 @@ impl Engine {
             execution.resume = live.progress.lock().unwrap().resume();
         }
         execution.history.record(self.now(), &Event::ExecutionAborted(failure.clone()), None);
+        self.changed();
         execution.status = Status::Aborted;
         execution.failure = Some(failure);
         execution.stop_date = Some(self.now());
@@ -339,6 +354,8 @@ impl Run {
         if let Some(journal) = &self.live.journal {
             journal.event(history.events.last().expect("just recorded"));
         }
+        drop(history);
+        self.engine.changed();
         id
     }
 

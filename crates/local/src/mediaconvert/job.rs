@@ -70,22 +70,8 @@ pub(super) fn keep(settings: &super::Settings, job: &Job) {
 
 /// Every job kept in `dir`, by id.
 pub(super) fn load_all(dir: &Path) -> std::io::Result<std::collections::BTreeMap<String, Job>> {
-    let mut jobs = std::collections::BTreeMap::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(jobs),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let job: Job = serde_json::from_slice(&std::fs::read(&path)?).map_err(|e| {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
-            })?;
-            jobs.insert(job.id.clone(), job);
-        }
-    }
-    Ok(jobs)
+    let jobs: Vec<Job> = crate::files::read_all(dir)?;
+    Ok(jobs.into_iter().map(|job| (job.id.clone(), job)).collect())
 }
 
 async fn transcode(

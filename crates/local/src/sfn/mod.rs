@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response, StatusCode};
 use mediaflow_core::arn::Arn;
 use mediaflow_core::contract::{DataDetails, ExecutionStatusChangeDetail, ExecutionStatusChangeEvent};
 use serde_json::{Value, json};
@@ -81,6 +82,12 @@ impl Operations {
         self.0.call(operation, input).await
     }
 
+    /// Changes whenever an execution's history grows or its status changes: what the console's
+    /// pages wait on (server-sent events) instead of polling.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.engine.changes()
+    }
+
     /// Execution `arn`'s history so far, typed (a running one's as it runs): what
     /// `GetExecutionHistory` answers ([`history_events`]) and each state's runs are read from.
     pub fn history(&self, arn: &str) -> Result<History, ApiError> {
@@ -145,11 +152,9 @@ impl StepFunctionsEndpoint {
             events: Feed::default(),
         });
         let addr = listener.local_addr()?;
-        let serving = api.clone();
-        let stop = crate::http::serve_requests(listener, move |request| {
-            let api = serving.clone();
-            async move { api.serve(request).await }
-        });
+        // One route: the JSON 1.0 protocol names the operation in a header, not the path.
+        let router = axum::Router::new().fallback(answer).with_state(api.clone());
+        let stop = crate::http::serve_router(listener, router, |_| {});
         Ok(StepFunctionsEndpoint { addr, api, _stop: stop })
     }
 
@@ -213,6 +218,26 @@ impl StepFunctionsEndpoint {
     }
 }
 
+/// Every request: the operation `X-Amz-Target` names, its body the input, in AWS's JSON 1.0
+/// protocol (errors as `{"__type", "message"}` with status 400).
+async fn answer(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("AWSStepFunctions."))
+        .map(str::to_string);
+    let result = match (target, serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { &body })) {
+        (None, _) => Err(error("UnknownOperationException", "X-Amz-Target names no Step Functions operation")),
+        (_, Err(e)) => Err(error("SerializationException", e.to_string())),
+        (Some(operation), Ok(input)) => api.call(&operation, &input).await,
+    };
+    let (status, body) = match result {
+        Ok(output) => (StatusCode::OK, output),
+        Err(e) => (StatusCode::BAD_REQUEST, json!({"__type": e.kind, "message": e.message})),
+    };
+    (status, [(header::CONTENT_TYPE, "application/x-amz-json-1.0")], body.to_string()).into_response()
+}
+
 /// `history`'s events as `GetExecutionHistory` gives them: AWS's shape, dated in epoch seconds.
 pub fn history_events(history: &History) -> Vec<Value> {
     let event = |e: &crate::engine::HistoryEvent| {
@@ -224,30 +249,6 @@ pub fn history_events(history: &History) -> Vec<Value> {
 }
 
 impl Api {
-    async fn serve(self: &Arc<Self>, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-        let target = request
-            .headers()
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|t| t.strip_prefix("AWSStepFunctions."))
-            .map(str::to_string);
-        let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        let result = match (target, serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { &body })) {
-            (None, _) => Err(error("UnknownOperationException", "X-Amz-Target names no Step Functions operation")),
-            (_, Err(e)) => Err(error("SerializationException", e.to_string())),
-            (Some(operation), Ok(input)) => self.call(&operation, &input).await,
-        };
-        let (status, body) = match result {
-            Ok(output) => (StatusCode::OK, output),
-            Err(e) => (StatusCode::BAD_REQUEST, json!({"__type": e.kind, "message": e.message})),
-        };
-        Response::builder()
-            .status(status)
-            .header("content-type", "application/x-amz-json-1.0")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .expect("a valid response")
-    }
-
     async fn call(self: &Arc<Self>, operation: &str, input: &Value) -> Result<Value, ApiError> {
         match Operation::parse(operation, input)? {
             Operation::CreateStateMachine(i) => self.create_state_machine(&i.name, &i.definition, &i.role_arn),
@@ -421,6 +422,7 @@ impl Api {
             None => false,
         };
         self.events.send(&status_change(execution));
+        self.engine.changed();
         kept
     }
 
