@@ -1,4 +1,5 @@
-//! `mediaflow captions FILE`: a caption file to WebVTT, as the pipeline converts it.
+//! `mediaflow captions FILE`: a caption file to WebVTT, as the pipeline converts it; with
+//! `--check`, whether its cues keep the reading rules machine captions are laid out by.
 
 use mediaflow_core::Named;
 use std::path::PathBuf;
@@ -14,6 +15,11 @@ pub struct Args {
     /// Where to write the WebVTT; `-` for standard output. Default: the file with `.vtt`.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Write nothing: check that every cue keeps the rules machine captions are laid out by (at
+    /// most two lines of 42 characters, 1-7 s on screen, in order); exit 1 naming the first
+    /// cue that breaks one.
+    #[arg(long)]
+    check: bool,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -23,6 +29,13 @@ pub fn run(args: &Args) -> Result<()> {
     })?;
     let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let conversion = convert(&bytes, format).map_err(|e| anyhow!("{}: {e} ({})", args.file.display(), e.name()))?;
+    if args.check {
+        let captions = mediaflow_captions::read(&conversion.vtt, mediaflow_captions::CaptionFormat::Vtt)
+            .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+        mediaflow_captions::check(&captions.cues).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+        println!("{}: {} cues keep the rules", args.file.display(), captions.cues.len());
+        return Ok(());
+    }
     let output = args.output.clone().unwrap_or_else(|| args.file.with_extension("vtt"));
     if output.as_os_str() == "-" {
         print!("{}", conversion.vtt);

@@ -1,5 +1,6 @@
-//! `mediaflow demo`: a small sample set made with ffmpeg (a landscape clip, a portrait clip, an
-//! MP3 and SubRip captions), run through the whole pipeline, and the outputs it made.
+//! `mediaflow demo`: a small sample set made with ffmpeg (a landscape clip that speaks, made with
+//! espeak-ng, a portrait clip, an MP3 and SubRip captions), run through the whole pipeline with
+//! machine captions on, and the outputs it made.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,10 @@ pub struct Args {
     #[arg(long, default_value = "mediaflow-data")]
     pub data: PathBuf,
 }
+
+/// What the landscape clip says, for its machine caption.
+const NARRATION: &str = "Welcome to mediaflow. Every upload becomes delivery ready assets: \
+renditions, a thumbnail, a storyboard, and captions written by a machine.";
 
 const CAPTIONS: &str = "1\n00:00:01,000 --> 00:00:04,000\nWelcome to <i>mediaflow</i>.\n\n\
 2\n00:00:04,500 --> 00:00:08,000\nEvery upload becomes delivery-ready assets.\n";
@@ -46,19 +51,24 @@ fn once(path: &Path, make: impl FnOnce(&str) -> Result<()>) -> Result<()> {
 /// The sample set, made once, with the key each is uploaded under.
 fn samples(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     std::fs::create_dir_all(dir)?;
-    let clip = |name: &str, size: &str, seconds: &str| -> Result<PathBuf> {
+    let speech = dir.join("narration.wav");
+    once(&speech, |out| {
+        let spoke = Command::new("espeak-ng")
+            .args(["-s", "150", "-w", out, NARRATION])
+            .status()
+            .context("running espeak-ng, which speaks the demo's narration (scripts/ensure-tools installs it)")?;
+        if !spoke.success() {
+            bail!("espeak-ng failed: {spoke}");
+        }
+        Ok(())
+    })?;
+    let clip = |name: &str, size: &str, seconds: &str, sound: &[&str]| -> Result<PathBuf> {
         let path = dir.join(name);
         let source = format!("testsrc2=size={size}:rate=25");
         once(&path, |out| {
-            ffmpeg(&[
-                "-f",
-                "lavfi",
-                "-i",
-                &source,
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=440:sample_rate=48000",
+            let mut args = vec!["-f", "lavfi", "-i", &source];
+            args.extend(sound);
+            args.extend([
                 "-t",
                 seconds,
                 "-c:v",
@@ -69,14 +79,19 @@ fn samples(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
                 "yuv420p",
                 "-c:a",
                 "aac",
+                "-af",
+                "apad",
                 "-shortest",
                 out,
-            ])
+            ]);
+            ffmpeg(&args)
         })?;
         Ok(path)
     };
-    let landscape = clip("talk.mp4", "1920x1080", "10")?;
-    let portrait = clip("phone.mp4", "720x1280", "8")?;
+    let narration = ["-i", speech.to_str().context("a UTF-8 path")?];
+    let landscape = clip("talk.mp4", "1920x1080", "10", &narration)?;
+    let tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"];
+    let portrait = clip("phone.mp4", "720x1280", "8", &tone)?;
     let mp3 = dir.join("intro.mp3");
     once(&mp3, |out| {
         ffmpeg(&[
@@ -107,7 +122,12 @@ pub fn run(args: &Args) -> Result<bool> {
     eprintln!("making the sample set with ffmpeg in {}…", args.data.join("samples").display());
     let uploads = samples(&args.data.join("samples"))?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let succeeded = runtime.block_on(crate::process::process(&args.data, &Default::default(), &uploads, false))?;
+    // The demo shows machine captions: the landscape clip's narration is transcribed.
+    let options = crate::platform::Options {
+        captions: crate::platform::Captions { enabled: true, ..Default::default() },
+        ..Default::default()
+    };
+    let succeeded = runtime.block_on(crate::process::process(&args.data, &options, &uploads, false))?;
     let public = Layout::of(&args.data).buckets.join(PUBLIC_BUCKET);
     println!("\nthe public bucket ({}):", public.display());
     let mut files = Vec::new();

@@ -38,6 +38,8 @@ pub struct Args {
     /// The ffprobe to run.
     #[arg(long, env = "FFPROBE_PATH", default_value = "ffprobe")]
     ffprobe: PathBuf,
+    #[command(flatten)]
+    captions: crate::platform::Captions,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -56,9 +58,14 @@ pub fn run(args: &Args) -> Result<()> {
         }
         None => PriceTable::shipped(),
     };
+    let captions = match args.captions.enabled {
+        true => Some(args.captions.settings().map_err(|e| anyhow::anyhow!("{e} ({})", e.name()))?),
+        false => None,
+    };
     let config = PlanConfig {
         frame_seconds: args.frame_seconds,
         prices,
+        captions,
         ..PlanConfig::new(&args.watch_bucket, &args.public_bucket)
     };
     let template_name = args.template.as_ref().map(|p| p.display().to_string());
@@ -178,6 +185,21 @@ fn describe(file: &Path, plan: &UploadPlan) -> String {
     }
     if let Some(cost) = plan.job.as_ref().and_then(|j| j.cost.as_ref()) {
         s.push_str(&describe_cost(cost));
+    }
+    if let Some(captions) = &plan.captions {
+        match (&captions.skipped, &captions.cost) {
+            (Some(reason), _) => {
+                let _ = writeln!(s, "captions:   no machine caption: {reason}");
+            }
+            (None, Some(c)) => {
+                let _ = writeln!(
+                    s,
+                    "captions:   machine, by Transcribe: about {:.4} {} for {} s ({} prices of {})",
+                    c.cost, c.currency, c.billed_seconds, c.region, c.prices_as_of
+                );
+            }
+            (None, None) => {}
+        }
     }
     if !plan.outputs.is_empty() {
         let _ = writeln!(s, "outputs:");

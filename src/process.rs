@@ -37,6 +37,8 @@ pub struct Args {
     /// How many transcodes (and ffmpeg/ffprobe functions) run at once; default: the cores.
     #[arg(long)]
     pub transcode_jobs: Option<usize>,
+    #[command(flatten)]
+    pub captions: crate::platform::Captions,
 }
 
 /// Runs the files through the pipeline; `Ok(false)` when an execution did not succeed.
@@ -49,7 +51,8 @@ pub fn run(args: &Args) -> Result<bool> {
         uploads.push((file.clone(), input_key(file)));
     }
     let runtime = tokio::runtime::Runtime::new()?;
-    let mut options = Options { job_template: args.job_template.clone(), ..Options::default() };
+    let mut options =
+        Options { job_template: args.job_template.clone(), captions: args.captions.clone(), ..Options::default() };
     options.transcode_jobs = args.transcode_jobs.unwrap_or(options.transcode_jobs);
     runtime.block_on(process(&args.data, &options, &uploads, args.json))
 }
@@ -98,6 +101,14 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
         if !costs.is_empty() {
             let total: f64 = costs.iter().sum();
             println!("MediaConvert on AWS: about ${total:.4} for {} job(s) (an estimate; see README)", costs.len());
+        }
+        let transcriptions: Vec<f64> = ended.iter().filter_map(crate::trace::transcription_cost_of).collect();
+        if !transcriptions.is_empty() {
+            let total: f64 = transcriptions.iter().sum();
+            println!(
+                "Transcribe on AWS: about ${total:.4} for {} transcription(s) (an estimate)",
+                transcriptions.len()
+            );
         }
         println!("outputs: {}", platform.s3.data().join("public").display());
     }

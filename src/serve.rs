@@ -28,6 +28,8 @@ pub struct Args {
     /// How many transcodes (and ffmpeg/ffprobe functions) run at once; default: the cores.
     #[arg(long)]
     pub transcode_jobs: Option<usize>,
+    #[command(flatten)]
+    pub captions: crate::platform::Captions,
 }
 
 pub fn run(args: &Args) -> Result<bool> {
@@ -47,6 +49,7 @@ async fn serve(args: &Args) -> Result<bool> {
         sfn_addr: args.sfn.clone(),
         job_template: args.job_template.clone(),
         transcode_jobs: args.transcode_jobs.unwrap_or(defaults.transcode_jobs),
+        captions: args.captions.clone(),
     };
     let platform = Platform::start(&args.data, &options).await?;
     let (s3, sfn) = (platform.s3.endpoint(), platform.sfn.endpoint());

@@ -37,6 +37,11 @@ pub fn cost_of(execution: &Execution) -> Option<f64> {
     execution.output.as_ref()?["plan"]["cost"]["total"].as_f64()
 }
 
+/// The estimated Transcribe cost on AWS of a succeeded execution's machine caption, when it made one.
+pub fn transcription_cost_of(execution: &Execution) -> Option<f64> {
+    execution.output.as_ref()?["autoCaption"]["cost"]["cost"].as_f64()
+}
+
 pub fn upload_key(execution: &Execution) -> String {
     execution.input["detail"]["object"]["key"].as_str().unwrap_or_default().to_string()
 }
@@ -65,6 +70,9 @@ pub fn trace_text(execution: &Execution) -> String {
     }
     if let Some(cost) = cost_of(execution) {
         text.push_str(&format!("  MediaConvert on AWS: about ${cost:.4} (estimate)\n"));
+    }
+    if let Some(cost) = transcription_cost_of(execution) {
+        text.push_str(&format!("  Transcribe on AWS: about ${cost:.4} (estimate)\n"));
     }
     if let Some(f) = &execution.failure {
         let at = failed_state(execution).map(|s| format!(" at {s}")).unwrap_or_default();
@@ -100,6 +108,7 @@ pub fn trace_json(execution: &Execution) -> Value {
             .collect::<Vec<_>>(),
         "outputs": found,
         "cost": cost_of(execution),
+        "transcriptionCost": transcription_cost_of(execution),
         "failedState": failed_state(execution),
         "error": execution.failure.as_ref().map(|f| &f.error),
         "cause": execution.failure.as_ref().map(|f| &f.cause),

@@ -45,11 +45,19 @@ fn the_console_uploads_traces_redrives_and_plays_in_chromium() {
     mediaflow_testkit::video(&small, 320, 240, 1.0, true);
     let (captions, slow) = (dir.path().join("big.en.srt"), dir.path().join("stop-me.mp4"));
     std::fs::write(&captions, "1\n00:00:00,500 --> 00:00:04,000\nNoise, captioned\n").unwrap();
+    // A clip that speaks, with captions of its own: its machine caption goes beside them.
+    let (spoken, spoken_captions) = (dir.path().join("spoken.mp4"), dir.path().join("spoken.en.srt"));
+    mediaflow_testkit::speaking_video(&spoken, "Captions by a machine, beside the ones you wrote.", Some(4));
+    std::fs::write(&spoken_captions, "1\n00:00:00,000 --> 00:00:03,000\nWritten by a person\n").unwrap();
     std::fs::copy(&small, &slow).unwrap();
     std::fs::write(&flag, "").unwrap();
     let tools = failing_ffprobe(dir.path(), &flag);
     let hls = repo.join("infra/job-hls.json");
-    let server = Server::start_with(&dir.path().join("data"), &["--job-template", hls.to_str().unwrap()], Some(&tools));
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--job-template", hls.to_str().unwrap(), "--auto-captions"],
+        Some(&tools),
+    );
     let screenshots = repo.join("target/console-screenshots");
 
     let run = Command::new("node")
@@ -60,6 +68,8 @@ fn the_console_uploads_traces_redrives_and_plays_in_chromium() {
         .env("BIG", &big)
         .env("SMALL", &small)
         .env("CAPTIONS", &captions)
+        .env("SPOKEN", &spoken)
+        .env("SPOKEN_CAPTIONS", &spoken_captions)
         .env("SLOW", &slow)
         .env("FLAG", &flag)
         .env("SCREENSHOTS", &screenshots)

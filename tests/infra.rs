@@ -222,6 +222,9 @@ fn wildcard_grants(template: &Value) -> Vec<String> {
         "states:SendTaskSuccess",
         "states:SendTaskFailure",
         "states:SendTaskHeartbeat",
+        // Transcribe's batch actions have no resource type either.
+        "transcribe:StartTranscriptionJob",
+        "transcribe:GetTranscriptionJob",
     ];
     let list = |v: &Value| -> Vec<String> {
         match v {
@@ -324,11 +327,46 @@ fn functions_write_only_their_own_folders() {
     assert_eq!(writes("MeasureLoudnessFunction"), Vec::<String>::new());
     assert_eq!(writes("SaveMetadataFunction"), [staged("json")]);
     assert_eq!(writes("ConvertCaptionFunction"), [staged("closed-caption")]);
+    assert_eq!(writes("AutoCaptionsFunction"), [staged("closed-caption")]);
+    // The state machine starts Transcribe, which writes its transcript with the caller's rights.
+    assert_eq!(writes("PipelineRole"), [staged(".transcribe")]);
     // Only Publish writes the public folders, and only the staging and its records besides.
     let public_folders = ["audiovideo", "json", "thumbnail", "closed-caption", "original"].map(public);
     let mut publish = vec![watch(".mediaflow/staging"), watch(".mediaflow/published")];
     publish.extend(public_folders);
     assert_eq!(writes("PublishFunction"), publish);
+}
+
+/// The machine captions' grants: the state machine starts transcriptions and nothing else of
+/// Transcribe's, AutoCaptions reads them and nothing else; both are off by default.
+#[test]
+fn transcription_is_started_by_the_state_machine_and_read_by_auto_captions_only() {
+    let written = &templates().written;
+    let actions = |resource: &str| -> Vec<String> {
+        let mut statements = Vec::new();
+        collect_statements(&written["Resources"][resource]["Properties"], &mut statements);
+        let mut all: Vec<String> = statements
+            .iter()
+            .flat_map(|s| match &s["Action"] {
+                Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(String::from)).collect(),
+                one => one.as_str().map(String::from).into_iter().collect::<Vec<_>>(),
+            })
+            .filter(|a| a.starts_with("transcribe:"))
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(actions("PipelineRole"), ["transcribe:StartTranscriptionJob"]);
+    assert_eq!(actions("AutoCaptionsFunction"), ["transcribe:GetTranscriptionJob"]);
+    for (name, _) in resources(written, "AWS::Serverless::Function").filter(|(n, _)| *n != "AutoCaptionsFunction") {
+        assert!(actions(name).is_empty(), "{name} may call Transcribe");
+    }
+    let env = &written["Resources"]["AutoCaptionsFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        (env["AUTO_CAPTIONS"]["Ref"].as_str(), env["CAPTION_LANGUAGE"]["Ref"].as_str()),
+        (Some("AutoCaptions"), Some("CaptionLanguage"))
+    );
+    assert_eq!(written["Parameters"]["AutoCaptions"]["Default"], "false", "off by default on AWS, where it is billed");
 }
 
 /// The start of an ELF executable for `machine` (183 AArch64, 62 x86-64): all the layer

@@ -4,8 +4,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
-use mediaflow_local::engine::{Handler, Registry, handler, lambda_failure};
+use mediaflow_core::transcription::{CaptionSettings, TranscribePrices};
+use mediaflow_local::engine::{Failure, Handler, Registry, handler, lambda_failure};
 use mediaflow_local::mediaconvert::MediaConvertEndpoint;
+use mediaflow_local::transcribe::TranscribeEndpoint;
 use mediaflow_local::{ACCOUNT, EmbeddedS3};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -58,16 +60,26 @@ pub(super) fn await_clients(
     }
 }
 
-/// Every function of `functions/`, configured as infra configures them, under its ARN.
+/// The services that stand in for AWS's on this machine.
+pub(super) struct StandIns<'a> {
+    pub mediaconvert: &'a MediaConvertEndpoint,
+    pub transcribe: &'a TranscribeEndpoint,
+}
+
+/// Every function of `functions/`, configured as infra configures them, under its ARN, and the
+/// service integrations the definition uses.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn functions(
     arns: &std::collections::BTreeMap<String, String>,
     s3: &EmbeddedS3,
     sfn: &aws_sdk_sfn::Client,
-    mediaconvert: &MediaConvertEndpoint,
+    stand_ins: StandIns,
     video_template_key: Option<String>,
     topic: Topic,
     tool_concurrency: usize,
+    captions: CaptionSettings,
 ) -> Registry {
+    let StandIns { mediaconvert, transcribe } = stand_ins;
     let arn = |placeholder: &str| arns[placeholder].clone();
     let mut r = Registry::default();
 
@@ -125,6 +137,29 @@ pub(super) fn functions(
     function!("PublishFunctionArn", copy_clients(), publish::handler);
     let convert_caption = convert_caption::Clients { s3: s3.client(), destination_bucket: PUBLIC_BUCKET.into() };
     function!("ConvertCaptionFunctionArn", convert_caption, convert_caption::handler);
+    let auto_captions = auto_captions::Clients {
+        s3: s3.client(),
+        transcribe: transcribe.client(),
+        settings: captions,
+        prices: TranscribePrices::shipped(),
+    };
+    function!("AutoCaptionsFunctionArn", auto_captions, auto_captions::handler);
+
+    // The state machine starts Transcribe's jobs itself (`aws-sdk:transcribe:startTranscriptionJob`):
+    // the stand-in's operation, its errors named as Step Functions names an SDK integration's.
+    let operations = transcribe.operations();
+    r.service(
+        "arn:aws:states:::aws-sdk:transcribe:startTranscriptionJob",
+        handler(move |parameters: Value| {
+            let operations = operations.clone();
+            async move {
+                operations
+                    .call("StartTranscriptionJob", parameters)
+                    .await
+                    .map_err(|e| Failure { error: format!("Transcribe.{}", <&str>::from(e.kind)), cause: e.message })
+            }
+        }),
+    );
 
     r.service(
         mediaflow_local::engine::definition::SNS_PUBLISH,

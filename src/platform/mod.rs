@@ -11,8 +11,10 @@ use anyhow::{Context, Result};
 use mediaflow_core::contract::{ContractCheck, Direction};
 use mediaflow_core::cors;
 use mediaflow_core::statemachine::{self, DEFINITION};
+use mediaflow_core::transcription::CaptionSettings;
 use mediaflow_local::engine::{Definition, Engine, ExecutionStore, Side, StateMachine, TaskCheck};
 use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings};
+use mediaflow_local::transcribe::{self, Recognizer, TranscribeEndpoint};
 use mediaflow_local::{ACCOUNT, REGION};
 use mediaflow_local::{EmbeddedS3, StepFunctionsEndpoint};
 
@@ -33,6 +35,7 @@ pub struct Platform {
     pub s3: EmbeddedS3,
     pub sfn: StepFunctionsEndpoint,
     pub mediaconvert: MediaConvertEndpoint,
+    pub transcribe: TranscribeEndpoint,
     pub machine_arn: String,
     pub data: PathBuf,
     topic: Topic,
@@ -44,6 +47,8 @@ pub struct Layout {
     pub executions: PathBuf,
     pub jobs: PathBuf,
     pub work: PathBuf,
+    /// The Transcribe stand-in's jobs (`jobs/`) and scratch space (`work/`).
+    pub transcribe: PathBuf,
     pub notifications: PathBuf,
     /// Each execution's log (`logs.rs`).
     pub logs: PathBuf,
@@ -56,10 +61,25 @@ impl Layout {
             executions: data.join("executions"),
             jobs: data.join("mediaconvert"),
             work: data.join("work"),
+            transcribe: data.join("transcribe"),
             notifications: data.join("notifications.jsonl"),
             logs: data.join("logs"),
         }
     }
+}
+
+/// The recognizer `scripts/ensure-tools` installs in this repository, or the model and Python
+/// given by `MEDIAFLOW_RECOGNIZER_MODEL` and `MEDIAFLOW_RECOGNIZER_PYTHON` (a larger Whisper in
+/// CTranslate2 form, say: scripts/recognizer/README.md).
+fn recognizer() -> Recognizer {
+    let mut recognizer = Recognizer::in_repository(Path::new(env!("CARGO_MANIFEST_DIR")));
+    if let Some(model) = std::env::var_os("MEDIAFLOW_RECOGNIZER_MODEL") {
+        recognizer.model = model.into();
+    }
+    if let Some(python) = std::env::var_os("MEDIAFLOW_RECOGNIZER_PYTHON") {
+        recognizer.python = python.into();
+    }
+    recognizer
 }
 
 /// The pipeline's contracts as the engine's check of every Task's payload and result.
@@ -88,6 +108,34 @@ pub struct Options {
     /// that runs ffmpeg or ffprobe (Probe, SaveFrame, MeasureLoudness) run at once: Lambda's reserved
     /// concurrency on AWS.
     pub transcode_jobs: usize,
+    /// Machine captions: the `AutoCaptions` and `CaptionLanguage` parameters of infra.
+    pub captions: Captions,
+}
+
+/// `--auto-captions` and `--caption-language`, for every command that runs the pipeline.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Captions {
+    /// Machine captions for every upload with sound, by a local recognizer standing in for
+    /// Amazon Transcribe (closed-caption/<path>/<stem>.<language>.auto.vtt).
+    #[arg(long = "auto-captions")]
+    pub enabled: bool,
+    /// The captions' language (a Transcribe code: en-US), or `auto` to identify it; the local
+    /// recognizer's model (Whisper tiny.en) knows English only.
+    #[arg(long = "caption-language", default_value = "en-US")]
+    pub language: String,
+}
+
+impl Captions {
+    /// The settings the auto-captions function runs with, as infra's parameters make them.
+    pub fn settings(&self) -> Result<CaptionSettings, mediaflow_core::Error> {
+        Ok(CaptionSettings { enabled: self.enabled, language: self.language.parse()?, application: APPLICATION.into() })
+    }
+}
+
+impl Default for Captions {
+    fn default() -> Self {
+        Captions { enabled: false, language: "en-US".into() }
+    }
 }
 
 impl Default for Options {
@@ -97,6 +145,7 @@ impl Default for Options {
             sfn_addr: "127.0.0.1:0".into(),
             job_template: None,
             transcode_jobs: mediaflow_local::mediaconvert::default_jobs(),
+            captions: Captions::default(),
         }
     }
 }
@@ -139,6 +188,23 @@ impl Platform {
         let mediaconvert = MediaConvertEndpoint::start(settings, "127.0.0.1:0".parse()?)
             .await
             .with_context(|| format!("reading the MediaConvert jobs kept in {}", layout.jobs.display()))?;
+        let captions = options.captions.settings().context("--caption-language")?;
+        let recognizer = recognizer();
+        if captions.enabled
+            && let Some(missing) = recognizer.missing().first()
+        {
+            anyhow::bail!(
+                "--auto-captions runs a local recognizer, and {} is missing: run scripts/ensure-tools",
+                missing.display()
+            );
+        }
+        let transcribe_settings = transcribe::Settings {
+            jobs_dir: Some(layout.transcribe.join("jobs")),
+            ..transcribe::Settings::new(s3.client(), layout.transcribe.join("work"), Some(recognizer))
+        };
+        let transcribe = TranscribeEndpoint::start(transcribe_settings, "127.0.0.1:0".parse()?)
+            .await
+            .with_context(|| format!("reading the Transcribe jobs kept in {}", layout.transcribe.display()))?;
         if let Some(template) = &options.job_template {
             let body = aws_sdk_s3::primitives::ByteStream::from_path(template)
                 .await
@@ -159,23 +225,26 @@ impl Platform {
         let sfn_client = mediaflow_local::sfn_client_of(sfn_listener.local_addr()?);
         let template_key = options.job_template.as_ref().map(|_| JOB_TEMPLATE_KEY.to_string());
         let limit = options.transcode_jobs.max(1);
-        let registry = functions(&arns, &s3, &sfn_client, &mediaconvert, template_key, topic.clone(), limit);
+        let stand_ins = functions::StandIns { mediaconvert: &mediaconvert, transcribe: &transcribe };
+        let registry = functions(&arns, &s3, &sfn_client, stand_ins, template_key, topic.clone(), limit, captions);
         let store = ExecutionStore::new(&layout.executions);
         let engine = Engine::build(registry, Some(contract_check()), Some(store.clone()));
         let sfn = StepFunctionsEndpoint::serve(sfn_listener, engine, Some(store))?;
         let machine_arn = machine.arn.clone();
         sfn.register(machine, &filled);
 
-        let platform = Platform { s3, sfn, mediaconvert, machine_arn, data, topic };
+        let platform = Platform { s3, sfn, mediaconvert, transcribe, machine_arn, data, topic };
         platform.route();
         // What an earlier process left running goes on, now that every event has its route.
         let executions = platform.sfn.resume_kept();
         let jobs = platform.mediaconvert.resume();
-        if !executions.is_empty() || !jobs.is_empty() {
+        let transcriptions = platform.transcribe.resume();
+        if !executions.is_empty() || !jobs.is_empty() || !transcriptions.is_empty() {
             eprintln!(
-                "mediaflow: resumed {} execution(s) and {} MediaConvert job(s) left running by an earlier process",
+                "mediaflow: resumed {} execution(s), {} MediaConvert job(s) and {} Transcribe job(s) left running by an earlier process",
                 executions.len(),
-                jobs.len()
+                jobs.len(),
+                transcriptions.len()
             );
         }
         Ok(platform)

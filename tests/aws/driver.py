@@ -55,6 +55,8 @@ class Stack:
     state_machine: str
     topic: str
     build_job: str
+    # Whether the stack's AutoCaptions parameter is on.
+    captions: bool = False
 
     @staticmethod
     def read(aws, name):
@@ -66,8 +68,10 @@ class Stack:
         bucket = lambda url: url.removeprefix("s3://").split("/")[0]
         build_job = aws("cloudformation", "describe-stack-resource", "--stack-name", name,
                         "--logical-resource-id", "BuildJobFunction")["StackResourceDetail"]["PhysicalResourceId"]
+        parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stacks[0].get("Parameters", [])}
+        captions = parameters.get("AutoCaptions") == "true"
         return Stack(name, bucket(outputs["WatchBucket"]), bucket(outputs["PublicBucket"]),
-                     outputs["StateMachineArn"], outputs["NotificationTopicArn"], build_job)
+                     outputs["StateMachineArn"], outputs["NotificationTopicArn"], build_job, captions)
 
 
 @dataclass
@@ -432,6 +436,28 @@ def _check_all(r, uploads, by_key, assembled, hls, first, dup):
         segments = [k for k in public if k.startswith(f"{base}_360p_") and k.endswith(".ts")]
         r.check(len(segments) >= 1, f"{base}_360p_*.ts: {len(segments)} HLS segments")
         expected.update({k: "streamed.mp4" for k in segments})
+
+    # Machine captions: every upload with sound is transcribed (Transcribe reads MP3 and MP4) and
+    # its metadata document lists the caption, or why there is none. The sample's sound is a
+    # tone: ministack's Transcribe hears its canned words in it, AWS's may hear nothing
+    # (NoSpeech), and both are right.
+    captioned = ["tone", "landscape", "portrait", "chunked"] + (["streamed"] if hls is not None else [])
+    for stem in captioned if r.stack.captions else []:
+        doc = r.document(f"json/{p}/{stem}.json")
+        caption = (doc.get("captions") or [{}])[0]
+        key = caption.get("key")
+        skipped = caption.get("skipped") or {}
+        r.check(caption.get("source") == "machine" and (key or skipped.get("reason") == "NoSpeech"),
+                f"{stem}: its metadata lists its machine caption, or that it heard no speech ({caption})")
+        if key:
+            r.check(key.startswith(f"closed-caption/{p}/{stem}.") and key.endswith(".auto.vtt"), f"{stem}: caption key {key}")
+            expected[key] = stem
+            vtt = r.text(key) if public.get(key) else ""
+            cues = vtt.count("-->")
+            r.check(vtt.startswith("WEBVTT") and cues >= 1 and cues == caption.get("cues"),
+                    f"{stem}: the caption has the {caption.get('cues')} cues its metadata counts ({cues})")
+        cost = doc.get("transcriptionCost") or {}
+        r.check(cost.get("billedSeconds", 0) >= 15 and cost.get("cost", 0) > 0, f"{stem}: Transcribe's cost ({cost})")
 
     for k in sorted(expected):
         r.check(public.get(k, 0) > 0, f"public {k}")

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { checkParser, checkStoryboard } from "./storyboard.mjs";
 
-const { CONSOLE, OTHER, BIG, CAPTIONS, SMALL, SLOW, FLAG, SCREENSHOTS } = process.env;
+const { CONSOLE, OTHER, BIG, CAPTIONS, SPOKEN, SPOKEN_CAPTIONS, SMALL, SLOW, FLAG, SCREENSHOTS } = process.env;
 const MIB = 1024 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -148,6 +148,25 @@ try {
   check(ranged.status() === 206 && (await ranged.body()).length === 100, `a byte range came back ${ranged.status()}`);
   await shot("outputs");
   console.log(`ok: the rendition plays and seeks (readyState ${played.ready}) with its captions, the HLS ladder plays, the thumbnail shows`);
+
+  // 4a. A clip that speaks, uploaded with captions of its own: they stay the default track,
+  // its machine caption beside them.
+  await page.goto(`${CONSOLE}#/upload`);
+  await page.setInputFiles("#file-input", [SPOKEN, SPOKEN_CAPTIONS]);
+  const spokenKey = `inputs/${path.basename(SPOKEN)}`;
+  await page.goto(`${CONSOLE}#/`);
+  for (const key of [spokenKey, `inputs/${path.basename(SPOKEN_CAPTIONS)}`]) {
+    await page.waitForSelector(`#executions tr:has(a:text-is("${key}"))[data-status="SUCCEEDED"]`, { timeout: 120000 });
+  }
+  await page.goto(`${CONSOLE}#/outputs/${encodeURIComponent(spokenKey)}`);
+  await page.waitForSelector('video track[label="en-US (machine)"]', { state: "attached" });
+  const tracks = await page.evaluate(() => [...document.querySelector("video").querySelectorAll("track")]
+    .map((t) => ({ label: t.label, srclang: t.srclang, isDefault: t.default })));
+  check(tracks.length === 2 && tracks[0].srclang === "en" && tracks[0].isDefault
+    && tracks[1].srclang === "en-US" && tracks[1].label === "en-US (machine)" && !tracks[1].isDefault,
+    `the uploaded caption is not the default with the machine one beside it: ${JSON.stringify(tracks)}`);
+  check(/Transcribe on AWS: about \$0\.\d{4}/.test(await page.textContent("#transcription-cost")), "the outputs do not show Transcribe's cost");
+  console.log("ok: the uploaded caption is the default track, the machine caption beside it, with Transcribe's cost");
 
   // 4b. Scrubbing any of its players previews the storyboard the pipeline made.
   await checkParser(page);

@@ -6,16 +6,22 @@ mod blocks;
 mod cue;
 mod decode;
 mod error;
+mod layout;
 mod markup;
 mod time;
+mod transcript;
 mod ttml;
 mod vtt;
 
 pub use cue::{Captions, Cue};
 pub use decode::{Decoded, decode};
 pub use error::Error;
+pub use layout::{
+    LINGER_MS, MAX_CUE_MS, MAX_LINE_CHARS, MAX_LINES, MIN_CUE_MS, PAUSE_MS, Rule, RuleBroken, check, layout, vtt,
+};
 pub use mediaflow_core::contract::CaptionFormat;
 pub use time::{format_srt, format_vtt};
+pub use transcript::{Alternative, Item, ItemKind, Results, TimedWord, Transcript, TranscriptText};
 
 /// A caption file converted.
 #[derive(Debug, PartialEq, Eq)]

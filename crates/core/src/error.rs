@@ -34,6 +34,8 @@ pub enum ErrorName {
     TranscodeFailed,
     /// MediaConvert has not finished the job yet (the poll after a lost event).
     TranscodePending,
+    /// Transcribe has not finished the upload's machine captions yet (the bounded poll).
+    TranscriptionPending,
     /// A frame could not be taken from the media.
     FrameFailed,
     /// An output was written but does not read back as written.

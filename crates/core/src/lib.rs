@@ -23,5 +23,6 @@ pub mod storyboard;
 pub mod templates;
 pub mod text;
 pub mod thumbnail;
+pub mod transcription;
 
 pub use error::{Error, ErrorName, Named};

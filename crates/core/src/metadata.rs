@@ -45,6 +45,36 @@ pub struct MetadataDocument {
     /// The upload's loudness as measured, and what its renditions were normalized to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loudness: Option<LoudnessRecord>,
+    /// The captions made from the upload: its machine caption, or why it has none (AutoCaptions
+    /// on). Uploaded caption files are published by their own executions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captions: Vec<CaptionRecord>,
+    /// What Transcribe costs on AWS for the machine caption, estimated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcription_cost: Option<crate::transcription::TranscriptionCost>,
+}
+
+/// Where a caption came from. A caption file uploaded beside the media is an upload of its own
+/// (ConvertCaption publishes it, with no document), so a media document lists the captions made
+/// from the media itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptionSource {
+    /// Transcribed by a recognizer (Amazon Transcribe, or the stand-in's).
+    Machine,
+}
+
+/// One caption of the upload.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CaptionRecord {
+    pub source: CaptionSource,
+    /// The public WebVTT file; none when there is no caption (`skipped` says why).
+    pub key: Option<String>,
+    pub language: Option<String>,
+    pub cues: u32,
+    pub skipped: Option<crate::transcription::Skipped>,
 }
 
 /// The storyboard: the sprite, its map, and how the sprite is laid out.
@@ -277,6 +307,18 @@ pub fn build(
             source: l.clone(),
             normalized_to: doc.plan.as_ref().and_then(|p| target_of(&p.job)),
         }),
+        captions: doc
+            .auto_caption
+            .iter()
+            .map(|c| CaptionRecord {
+                source: CaptionSource::Machine,
+                key: c.key.clone(),
+                language: c.language.clone(),
+                cues: c.cues,
+                skipped: c.skipped.clone(),
+            })
+            .collect(),
+        transcription_cost: doc.auto_caption.as_ref().and_then(|c| c.cost.clone()),
     })
 }
 

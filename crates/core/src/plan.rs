@@ -4,12 +4,13 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::{Asset, AssetKind, JobPlan};
+use crate::contract::{Asset, AssetKind, JobPlan, Source};
 use crate::cost::{self, Billable, PriceTable};
 use crate::error::Error;
 use crate::job::{self, JobTarget, SourceMedia};
 use crate::keys::SourceKey;
 use crate::probe::Probe;
+use crate::transcription::{self, CaptionLanguage, CaptionSettings, TranscribePrices, TranscriptionCost};
 use crate::{storyboard, templates, thumbnail};
 
 /// Where the pipeline reads and writes, and its settings.
@@ -23,6 +24,10 @@ pub struct PlanConfig {
     pub staging: Option<String>,
     /// What MediaConvert charges, for the job's cost estimate.
     pub prices: PriceTable,
+    /// Machine captions, as the `AutoCaptions` setting makes them (none when off).
+    pub captions: Option<CaptionSettings>,
+    /// What Transcribe charges.
+    pub transcribe_prices: TranscribePrices,
 }
 
 impl PlanConfig {
@@ -35,6 +40,8 @@ impl PlanConfig {
             frame_seconds: thumbnail::DEFAULT_FRAME_SECONDS,
             staging: None,
             prices: PriceTable::shipped(),
+            captions: None,
+            transcribe_prices: TranscribePrices::shipped(),
         }
     }
 }
@@ -109,8 +116,22 @@ pub struct UploadPlan {
     pub probe: Option<Probe>,
     pub thumbnail: Option<FramePlan>,
     pub job: Option<JobPlan>,
+    /// The machine caption, when the setting is on and the upload has sound.
+    pub captions: Option<CaptionPlan>,
     /// Every key the pipeline would write in the public bucket.
     pub outputs: Vec<String>,
+}
+
+/// What machine captions would be made, and what Transcribe would cost.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptionPlan {
+    /// The caption's public key; none when Transcribe identifies the language.
+    pub key: Option<String>,
+    pub cost: Option<TranscriptionCost>,
+    /// Why the upload would get no machine caption.
+    pub skipped: Option<transcription::Skipped>,
 }
 
 /// Whether the pipeline probes an upload of this kind.
@@ -127,8 +148,15 @@ pub fn plan_upload(
     template: Option<(&str, &Value)>,
     config: &PlanConfig,
 ) -> Result<UploadPlan, Error> {
-    let mut plan =
-        UploadPlan { key: key.key().to_string(), asset, probe: None, thumbnail: None, job: None, outputs: Vec::new() };
+    let mut plan = UploadPlan {
+        key: key.key().to_string(),
+        asset,
+        probe: None,
+        thumbnail: None,
+        job: None,
+        captions: None,
+        outputs: Vec::new(),
+    };
     if !needs_probe(&plan.asset) {
         if plan.asset.kind == AssetKind::Caption {
             plan.outputs.push(key.caption_key());
@@ -155,6 +183,21 @@ pub fn plan_upload(
             });
             plan.outputs.push(key.thumbnail_key());
         }
+    }
+    if let Some(settings) = &config.captions {
+        let source = Source::new(&config.watch_bucket, key.key(), probe.size.unwrap_or_default(), "");
+        plan.captions = transcription::plan(&source, &plan.asset, &probe, "plan", settings).map(|t| {
+            let caption_key = match (&t.request, &settings.language) {
+                (Some(_), CaptionLanguage::Code(code)) => Some(transcription::caption_key(&plan.asset, code)),
+                _ => None,
+            };
+            let cost = t
+                .request
+                .as_ref()
+                .map(|_| transcription::cost(t.seconds.unwrap_or_default(), &config.transcribe_prices));
+            CaptionPlan { key: caption_key, cost, skipped: t.skipped }
+        });
+        plan.outputs.extend(plan.captions.iter().filter_map(|c| c.key.clone()));
     }
     plan.outputs.push(key.metadata_key());
     plan.probe = Some(probe);

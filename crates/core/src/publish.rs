@@ -213,6 +213,7 @@ pub fn publish_waves(
     files.extend(document.thumbnail.iter().map(|t| t.key.clone()));
     files.extend(document.storyboard.iter().map(|b| b.image.key.clone()));
     files.extend(document.caption.iter().map(|c| c.key.clone()));
+    files.extend(document.auto_caption.iter().filter_map(|c| c.key.clone()));
     let mut variants: Vec<String> =
         streams.iter().flat_map(|s| s.variants.iter().map(|v| v.playlist.clone())).collect();
     // The storyboard's map names its sprite.

@@ -25,6 +25,7 @@ pub const FUNCTION_PLACEHOLDERS: &[(&str, &str)] = &[
     ("SaveMetadataFunctionArn", "save-metadata"),
     ("ConvertCaptionFunctionArn", "convert-caption"),
     ("PublishFunctionArn", "publish"),
+    ("AutoCaptionsFunctionArn", "auto-captions"),
 ];
 
 /// The SNS topic the pipeline notifies.
@@ -75,6 +76,8 @@ pub const TASK_CONTRACTS: &[TaskContract] = &[
     TaskContract { state: "SaveMetadata", input: "SaveMetadataInput", output: "MetadataResult" },
     TaskContract { state: "ConvertCaption", input: "AssetInput", output: "CaptionResult" },
     TaskContract { state: "Publish", input: "PublishInput", output: "PublishResult" },
+    TaskContract { state: "PlanCaptions", input: "AutoCaptionsInput", output: "TranscriptionPlan" },
+    TaskContract { state: "AwaitCaptions", input: "AutoCaptionsInput", output: "MachineCaption" },
 ];
 
 pub fn task_contract(state: &str) -> Option<&'static TaskContract> {

@@ -48,7 +48,11 @@ pub fn aws_failure<E: ProvideErrorMetadata>(operation: &'static str, e: SdkError
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         _ => {
             status.is_some_and(|s| s >= 500 || s == 429)
-                || matches!(e.code(), Some("SlowDown" | "ThrottlingException" | "ConditionalRequestConflict"))
+                // Transcribe throttles with a 400 `LimitExceededException`.
+                || matches!(
+                    e.code(),
+                    Some("SlowDown" | "ThrottlingException" | "ConditionalRequestConflict" | "LimitExceededException")
+                )
         }
     };
     let code = e.code().map(str::to_string);

@@ -13,6 +13,7 @@ pub mod mediaconvert;
 mod s3;
 mod sfn;
 mod store;
+pub mod transcribe;
 
 pub use s3::{ACCESS_KEY, EmbeddedS3, Error, SECRET_KEY};
 

@@ -39,6 +39,7 @@ fn document() -> Value {
         "probe": {"container": "mov,mp4", "durationSeconds": 10.0,
                   "video": {"codec": "h264", "width": 1280, "height": 720, "rotation": 0, "displayWidth": 1280, "displayHeight": 720, "hdr": false},
                   "audio": [], "subtitles": []},
+        "transcription": {"skipped": {"reason": "MediaFormatUnsupported", "detail": "not QuickTime"}},
         "plan": {"template": "job.json", "job": {"Settings": {}}, "renditions": [], "outputs": [],
                  "storyboard": {"intervalSeconds": 1, "maxTiles": 10, "tileWidth": 160, "tileHeight": 90,
                                 "framesPrefix": ".mediaflow/staging/ab/frames/talk_storyboard"}}

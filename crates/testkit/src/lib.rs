@@ -135,3 +135,57 @@ pub fn noise_video(path: &Path, seconds: u32) {
         path.to_str().expect("UTF-8 path"),
     ]);
 }
+
+/// `text` spoken by espeak-ng (150 words a minute) into the WAV file `path`.
+pub fn speech(path: &Path, text: &str) {
+    let out = Command::new("espeak-ng")
+        .args(["-s", "150", "-w"])
+        .arg(path)
+        .arg(text)
+        .output()
+        .expect("espeak-ng is installed (scripts/ensure-tools)");
+    assert!(out.status.success(), "espeak-ng: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A 320×180 test picture with `text` spoken over it (H.264/AAC; the container follows the
+/// extension), as long as the speech, or `seconds` when given (the sound padded with silence).
+pub fn speaking_video(path: &Path, text: &str, seconds: Option<u32>) {
+    let wav = path.with_extension("speech.wav");
+    speech(&wav, text);
+    let wav = wav.to_str().expect("UTF-8 path");
+    let mut args = vec!["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-i", wav, "-map", "0:v", "-map", "1:a"];
+    let t = seconds.map(|s| s.to_string());
+    if let Some(t) = &t {
+        args.extend(["-t", t, "-af", "apad"]);
+    }
+    args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"]);
+    args.push(path.to_str().expect("UTF-8 path"));
+    ffmpeg(&args);
+}
+
+/// A 320×180 test picture over digital silence (H.264/AAC): sound that holds no speech.
+pub fn silent_sound_video(path: &Path, seconds: u32) {
+    let t = seconds.to_string();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "anullsrc=channel_layout=stereo:sample_rate=48000",
+        "-t",
+        &t,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        path.to_str().expect("UTF-8 path"),
+    ]);
+}

@@ -48,6 +48,8 @@ fn input(sequencer: &str, labels: &[&str]) -> PublishInput {
             loudness: None,
             thumbnail: None,
             caption: None,
+            transcription: None,
+            auto_caption: None,
             publish: None,
             lost_event: None,
         },

@@ -48,6 +48,8 @@ fn input(labels: &[&str]) -> SaveMetadataInput {
             }),
             thumbnail: None,
             caption: None,
+            transcription: None,
+            auto_caption: None,
             metadata: None,
             publish: None,
             lost_event: None,

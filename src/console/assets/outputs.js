@@ -24,17 +24,31 @@ MF.views.outputs = function (main, key) {
     shown = seen;
     const { document: doc, files, storyboard } = answer;
     const of = (folder, ext) => files.filter((f) => f.key.startsWith(folder) && f.key.toLowerCase().endsWith(ext));
-    const captions = of("closed-caption/", ".vtt");
-    const track = (f) => {
-      const tag = f.key.replace(/\.vtt$/i, "").split(".").slice(1).pop();
+    // Uploaded captions first, the first of them the default track; a machine caption
+    // (`<stem>.<lang>.auto.vtt`) beside them, the default only where nothing was uploaded.
+    const machine = (f) => /\.auto\.vtt$/i.test(f.key);
+    const all = of("closed-caption/", ".vtt");
+    const captions = [...all.filter((f) => !machine(f)), ...all.filter(machine)];
+    const track = (f, i) => {
+      const auto = machine(f);
+      const tag = f.key.replace(/(\.auto)?\.vtt$/i, "").split(".").slice(1).pop();
       const language = tag && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(tag) ? tag : undefined;
-      return MF.el("track", { kind: "captions", src: fileUrl(f.key), srclang: language || "und", label: language || "captions" });
+      const label = `${language || "captions"}${auto ? " (machine)" : ""}`;
+      return MF.el("track", { kind: "captions", src: fileUrl(f.key), srclang: language || "und", label, default: i === 0 });
     };
     const parts = [];
     if (!doc) parts.push(MF.el("p", { class: "muted" }, "Nothing published yet: the execution may still run, or it failed."));
     if (doc && doc.cost) {
       parts.push(MF.el("p", { id: "cost" }, `MediaConvert on AWS: about $${doc.cost.total.toFixed(4)} at the ${doc.cost.tier} tier `,
         MF.el("span", { class: "muted" }, `(an estimate with ${doc.cost.region} prices of ${doc.cost.pricesAsOf})`)));
+    }
+    if (doc && doc.transcriptionCost) {
+      const t = doc.transcriptionCost;
+      parts.push(MF.el("p", { id: "transcription-cost" }, `Transcribe on AWS: about $${t.cost.toFixed(4)} for ${t.billedSeconds} s `,
+        MF.el("span", { class: "muted" }, `(an estimate with ${t.region} prices of ${t.pricesAsOf})`)));
+    }
+    for (const c of (doc && doc.captions) || []) {
+      if (c.skipped) parts.push(MF.el("p", { class: "muted caption-skipped" }, `No machine caption: ${c.skipped.reason} (${c.skipped.detail})`));
     }
     // One map per drawing, shared by the players; the sprite is no thumbnail.
     const cues = storyboard ? MF.storyboard.load(fileUrl(storyboard.map)) : null;

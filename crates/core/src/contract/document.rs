@@ -36,6 +36,10 @@ pub struct ExecutionDocument {
     pub loudness: Option<crate::loudness::Loudness>,
     /// ConvertCaption.
     pub caption: Option<CaptionResult>,
+    /// PlanCaptions, and what Transcribe answered the start (`crates/core/src/transcription.rs`).
+    pub transcription: Option<crate::transcription::TranscriptionPlan>,
+    /// AwaitCaptions: the machine caption, staged.
+    pub auto_caption: Option<crate::transcription::MachineCaption>,
     /// SaveMetadata.
     pub metadata: Option<MetadataResult>,
     /// Publish.

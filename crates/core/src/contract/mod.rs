@@ -51,6 +51,9 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
         ("ExecutionDocument", schema_of::<ExecutionDocument>()),
         ("MetadataDocument", schema_of::<MetadataDocument>()),
         ("ErrorInfo", schema_of::<ErrorInfo>()),
+        ("AutoCaptionsInput", schema_of::<AutoCaptionsInput>()),
+        ("TranscriptionPlan", schema_of::<crate::transcription::TranscriptionPlan>()),
+        ("MachineCaption", schema_of::<crate::transcription::MachineCaption>()),
     ];
     for (name, schema) in &mut all {
         schema.insert("title".into(), (*name).into());

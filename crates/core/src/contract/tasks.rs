@@ -305,6 +305,33 @@ pub enum AwaitMediaConvertInput {
     Check(TranscodeCheck),
 }
 
+/// The PlanCaptions state's payload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanCaptions {
+    pub execution_id: String,
+    pub source: Source,
+    pub asset: Asset,
+    pub probe: Probe,
+}
+
+/// The AwaitCaptions state's payload: the job PlanCaptions named, to read once it has ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwaitCaptions {
+    pub source: Source,
+    pub asset: Asset,
+    pub transcription: crate::transcription::TranscriptionPlan,
+}
+
+/// auto-captions' state machine entry points, told apart by `action`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum AutoCaptionsInput {
+    Plan(Box<PlanCaptions>),
+    Await(Box<AwaitCaptions>),
+}
+
 /// A file a job or a copy wrote.
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

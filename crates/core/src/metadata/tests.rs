@@ -52,6 +52,8 @@ fn input() -> SaveMetadataInput {
                 etag: "t".into(),
             }),
             caption: None,
+            transcription: None,
+            auto_caption: None,
             metadata: None,
             publish: None,
             lost_event: None,

@@ -33,6 +33,15 @@ pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 pub const LAMBDA_INVOKE_WAIT: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 pub const SNS_PUBLISH: &str = "arn:aws:states:::sns:publish";
 
+/// An AWS SDK integration in its request-response form (`arn:aws:states:::aws-sdk:<service>:
+/// <action>`); `.sync` and `.waitForTaskToken` forms are not run here.
+pub fn is_aws_sdk(resource: &str) -> bool {
+    resource
+        .strip_prefix("arn:aws:states:::aws-sdk:")
+        .and_then(|r| r.split_once(':'))
+        .is_some_and(|(service, action)| !service.is_empty() && !action.is_empty() && !action.contains(['.', ':']))
+}
+
 const COMMON: &[&str] = &["Type", "Comment", "Next", "End", "InputPath", "OutputPath"];
 
 fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
@@ -207,7 +216,8 @@ fn load_state(name: &str, state: &Value, siblings: &Object<String, Value>) -> Re
 fn task(state: &Value, at: &str, shape: Shape, recovery: Recovery) -> Result<Task, LoadError> {
     let resource = state["Resource"].as_str().ok_or_else(|| invalid(at, "Resource is missing"))?;
     let known = [LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH].contains(&resource)
-        || (resource.starts_with("arn:aws:lambda:") && resource.contains(":function:"));
+        || (resource.starts_with("arn:aws:lambda:") && resource.contains(":function:"))
+        || is_aws_sdk(resource);
     if !known {
         return Err(unsupported(at, format!("the Task resource {resource:?}")));
     }
@@ -431,6 +441,7 @@ mod tests {
         };
         refused(json!({"Type": "Pass", "Assign": {"x": 1}, "End": true}), "\"Assign\"");
         refused(json!({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": true}), "dynamodb");
+        refused(json!({"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ecs:runTask.sync", "End": true}), "ecs");
         refused(json!({"Type": "Map", "ItemReader": {}, "ItemProcessor": {}, "End": true}), "\"ItemReader\"");
         refused(json!({"Type": "Task", "Resource": "x", "Arguments": {}, "End": true}), "\"Arguments\"");
         refused(json!({"Type": "Sleep", "End": true}), "\"Sleep\"");

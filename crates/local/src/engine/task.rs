@@ -1,5 +1,5 @@
 //! A Task state's attempt: its parameters and time-outs, the call (Lambda by ARN,
-//! `lambda:invoke`, `lambda:invoke.waitForTaskToken`, `sns:publish`) and its history events,
+//! `lambda:invoke`, `lambda:invoke.waitForTaskToken`, `sns:publish`, `aws-sdk:*`) and its history events,
 //! and the contract check of what the function is given and returns.
 
 use std::time::Duration;
@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::dataflow::{apply_template, filtered, seconds};
-use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH};
+use super::definition::{LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, SNS_PUBLISH, is_aws_sdk};
 use super::errors::StatesError;
 use super::event::{Event, TaskResource};
 use super::execution::Failure;
@@ -46,8 +46,9 @@ impl Run {
         let timeout = seconds("TimeoutSeconds", task.timeout.as_ref(), input, &context).map_err(runtime)?;
         let heartbeat = seconds("HeartbeatSeconds", task.heartbeat.as_ref(), input, &context).map_err(runtime)?;
 
-        // A plain function ARN is a Lambda task with its own event names; integrations are Task*.
-        let integration = resource.strip_prefix("arn:aws:states:::").and_then(|r| r.split_once(':'));
+        // A plain function ARN is a Lambda task with its own event names; integrations are Task*,
+        // their type `aws-sdk:<service>` for an SDK integration, as AWS records it.
+        let integration = resource.strip_prefix("arn:aws:states:::").and_then(|r| r.rsplit_once(':'));
         let (kind, mut scheduled) = match integration {
             Some((service, action)) => {
                 (TaskResource::Integration, json!({"resourceType": service, "resource": action, "region": REGION}))
@@ -117,6 +118,12 @@ impl Run {
                     .find_service(SNS_PUBLISH)
                     .ok_or_else(|| Failure::states(StatesError::Runtime, "no SNS sink is registered"))?;
                 publish(parameters).await
+            }
+            sdk if is_aws_sdk(sdk) => {
+                let call = self.engine.registry.find_service(sdk).ok_or_else(|| {
+                    Failure::states(StatesError::Runtime, format!("no service on this machine answers {sdk}"))
+                })?;
+                call(parameters).await
             }
             LAMBDA_INVOKE | LAMBDA_INVOKE_WAIT => {
                 let name = parameters["FunctionName"].as_str().unwrap_or_default().to_string();
