@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use mediaflow_local::engine::{Execution, ExecutionStore, Status};
+use mediaflow_stepfunctions::engine::{Execution, ExecutionStore, Status};
 
 use crate::platform::{Layout, Options, PIPELINE, Platform};
 use crate::process::print_notifications;
@@ -88,7 +88,7 @@ pub fn run(args: &Args) -> Result<bool> {
                 let mut changes = platform.sfn.events();
                 platform.sfn.client().redrive_execution().execution_arn(&execution.arn).send().await?;
                 while let Some(change) = changes.recv().await {
-                    if change.detail.execution_arn == execution.arn && change.detail.status != "RUNNING" {
+                    if change.arn == execution.arn && change.status != Status::Running {
                         break;
                     }
                 }

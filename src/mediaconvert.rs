@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use mediaflow_local::mediaconvert::delivery::{Clients, Delivery};
-use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings, default_jobs};
+use mediaflow_standins::mediaconvert::delivery::{Clients, Delivery};
+use mediaflow_standins::mediaconvert::{MediaConvertEndpoint, Settings, default_jobs};
 
 #[derive(clap::Args)]
 pub struct Args {

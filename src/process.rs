@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use indicatif::ProgressDrawTarget;
-use mediaflow_core::contract::{
-    AssemblyResult, AssemblyStatus, ExecutionStatusChangeDetail, ExecutionStatusChangeEvent, ObjectCreatedEvent,
-};
-use mediaflow_local::engine::{ExecutionStore, Status};
+use mediaflow_core::contract::{AssemblyResult, AssemblyStatus, ObjectCreatedEvent};
+use mediaflow_stepfunctions::engine::{ExecutionStore, Status, StatusChange};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -128,11 +127,11 @@ pub fn print_notifications(notifications: &[Notification]) {
 /// execution has not come for [`NO_EXECUTION`], it stops waiting and says for which.
 async fn wait_for_all(
     platform: &Platform,
-    changes: &mut UnboundedReceiver<ExecutionStatusChangeEvent>,
+    changes: &mut UnboundedReceiver<StatusChange>,
     mut awaited: Awaited,
     show: bool,
 ) -> Vec<String> {
-    let mut status: BTreeMap<String, String> = BTreeMap::new();
+    let mut status: BTreeMap<String, Status> = BTreeMap::new();
     let target = if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     let mut progress = show.then(|| Progress::new(target));
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -140,14 +139,14 @@ async fn wait_for_all(
     loop {
         tokio::select! {
             Some(change) = changes.recv() => {
-                if change.detail.status != "RUNNING" {
-                    awaited.ended(&change.detail);
+                if change.status != Status::Running {
+                    awaited.ended(&change);
                 }
-                status.insert(change.detail.execution_arn, change.detail.status);
+                status.insert(change.arn, change.status);
             }
             _ = tick.tick() => {}
         }
-        let running = status.values().filter(|s| *s == "RUNNING").count();
+        let running = status.values().filter(|s| **s == Status::Running).count();
         if let Some(progress) = &mut progress {
             progress.executions(status.len(), running);
             progress.jobs(&platform.mediaconvert.jobs());
@@ -186,13 +185,11 @@ impl Awaited {
 
     /// An execution ended: its upload's count goes down and, if it assembled an upload from
     /// its parts, the assembled upload's goes up.
-    fn ended(&mut self, detail: &ExecutionStatusChangeDetail) {
-        let input: Option<ObjectCreatedEvent> = detail.input.as_deref().and_then(|i| serde_json::from_str(i).ok());
-        if let Some(event) = input {
+    fn ended(&mut self, change: &StatusChange) {
+        if let Ok(event) = ObjectCreatedEvent::deserialize(&change.input) {
             *self.by_key.entry(event.detail.object.key).or_default() -= 1;
         }
-        let output: Option<Value> = detail.output.as_deref().and_then(|o| serde_json::from_str(o).ok());
-        let assembly = output.and_then(|o| serde_json::from_value::<AssemblyResult>(o["assembly"].clone()).ok());
+        let assembly = change.output.as_ref().and_then(|o| AssemblyResult::deserialize(&o["assembly"]).ok());
         if let Some(assembly) = assembly.filter(|a| a.status == AssemblyStatus::Assembled) {
             self.uploaded(&assembly.target_key);
         }
@@ -208,16 +205,22 @@ impl Awaited {
 mod tests {
     use super::*;
 
-    fn ended(key: &str, output: Option<Value>) -> ExecutionStatusChangeDetail {
+    fn ended(key: &str, output: Option<Value>) -> StatusChange {
         let input = json!({"version": "0", "id": "e", "detail-type": "Object Created", "source": "aws.s3",
             "account": "123456789012", "time": "2026-12-02T00:00:00Z", "region": "us-east-1", "resources": [],
             "detail": {"version": "0", "bucket": {"name": "watch"}, "object": {"key": key, "size": 1, "etag": "x"},
                        "request-id": "r", "requester": "me", "reason": "PutObject"}});
-        ExecutionStatusChangeDetail {
-            status: "SUCCEEDED".into(),
-            input: Some(input.to_string()),
-            output: output.map(|o| o.to_string()),
-            ..Default::default()
+        StatusChange {
+            arn: format!("arn:aws:states:us-east-1:123456789012:execution:m:{key}"),
+            name: key.into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            status: Status::Succeeded,
+            start_date: chrono::Utc::now(),
+            stop_date: Some(chrono::Utc::now()),
+            input,
+            output,
+            failure: None,
+            redrive_count: 0,
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mediaflow_core::keys::s3_location;
-use mediaflow_local::mediaconvert::JobProgress;
+use mediaflow_standins::mediaconvert::JobProgress;
 
 pub struct Progress {
     multi: MultiProgress,

@@ -60,9 +60,9 @@ async fn serve(args: &Args) -> Result<bool> {
     println!("state machine:           {}", platform.machine_arn);
     println!(
         "credentials:             AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION={}",
-        mediaflow_local::ACCESS_KEY,
-        mediaflow_local::SECRET_KEY,
-        mediaflow_local::REGION
+        mediaflow_endpoint::ACCESS_KEY,
+        mediaflow_endpoint::SECRET_KEY,
+        mediaflow_endpoint::REGION
     );
     println!("data:                    {}", platform.data.display());
     println!();
@@ -85,9 +85,8 @@ async fn serve(args: &Args) -> Result<bool> {
             _ = &mut stop => return Ok(true),
             _ = terminate.recv() => return Ok(true),
             Some(change) = changes.recv() => {
-                let d = change.detail;
-                let error = d.error.map(|e| format!(" {e}")).unwrap_or_default();
-                println!("{} {}{error}", d.status, d.execution_arn);
+                let error = change.failure.map(|f| format!(" {}", f.error)).unwrap_or_default();
+                println!("{} {}{error}", change.status, change.arn);
             }
             Ok(()) = heard.changed() => {}
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use mediaflow_core::contract::PublishResult;
-use mediaflow_local::engine::{Execution, StateRun, state_runs};
+use mediaflow_stepfunctions::engine::{Execution, StateRun, state_runs};
 use serde_json::{Value, json};
 
 /// The states an execution went through, by run, in the order they ended; a run's states cut

@@ -18,8 +18,10 @@ use mediaflow_core::mediaconvert::to_wire;
 use mediaflow_core::plan::{PlanConfig, job_for, template_for};
 use mediaflow_core::probe::{FFPROBE_ARGS, parse_ffprobe};
 use mediaflow_core::routing::job_state_pattern;
-use mediaflow_local::engine::{Engine, registry::Registry};
-use mediaflow_local::{ACCESS_KEY, EmbeddedS3, REGION, SECRET_KEY, StepFunctionsEndpoint};
+use mediaflow_endpoint::{ACCESS_KEY, REGION, SECRET_KEY};
+use mediaflow_s3::EmbeddedS3;
+use mediaflow_stepfunctions::StepFunctionsEndpoint;
+use mediaflow_stepfunctions::engine::{Engine, registry::Registry};
 use serde_json::{Value, json};
 
 /// A running `mediaflow mediaconvert`, stopped when dropped; its stderr goes to a file.

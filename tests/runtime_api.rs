@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use mediaflow_testkit::runtime_api::{Answer, RuntimeApi};
 use serde_json::{Value, json};
 
@@ -62,8 +62,8 @@ fn launch(name: &str, api: &RuntimeApi, s3: &EmbeddedS3, missing: Option<&str>) 
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("AWS_ENDPOINT_URL", s3.endpoint())
         .env("S3_FORCE_PATH_STYLE", "true")
-        .env("AWS_ACCESS_KEY_ID", mediaflow_local::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", mediaflow_local::SECRET_KEY)
+        .env("AWS_ACCESS_KEY_ID", mediaflow_endpoint::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", mediaflow_endpoint::SECRET_KEY)
         .env("AWS_REGION", "us-east-1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

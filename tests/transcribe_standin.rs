@@ -7,10 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use mediaflow_captions::Transcript;
-use mediaflow_local::EmbeddedS3;
-use mediaflow_local::transcribe::sdk::error::ProvideErrorMetadata;
-use mediaflow_local::transcribe::sdk::types::{LanguageCode, Media, SubtitleFormat, Subtitles, TranscriptionJob};
-use mediaflow_local::transcribe::{
+use mediaflow_s3::EmbeddedS3;
+use mediaflow_standins::transcribe::sdk::error::ProvideErrorMetadata;
+use mediaflow_standins::transcribe::sdk::types::{LanguageCode, Media, SubtitleFormat, Subtitles, TranscriptionJob};
+use mediaflow_standins::transcribe::{
     ErrorKind, JobStateChangeEvent, JobStatus, Recognizer, Settings, TranscribeEndpoint, sdk,
 };
 use serde_json::json;

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use mediaflow_local::engine::state_runs;
-use mediaflow_local::{ApiError, history_events};
+use mediaflow_stepfunctions::engine::state_runs;
+use mediaflow_stepfunctions::{ApiError, history_events};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use mediaflow_local::Operations;
+use mediaflow_stepfunctions::Operations;
 use tokio::net::TcpListener;
 
 use guard::Guard;

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
 use mediaflow_core::transcription::{CaptionSettings, TranscribePrices};
-use mediaflow_local::engine::{Failure, Handler, Registry, handler, lambda_failure};
-use mediaflow_local::mediaconvert::MediaConvertEndpoint;
-use mediaflow_local::transcribe::TranscribeEndpoint;
-use mediaflow_local::{ACCOUNT, EmbeddedS3};
+use mediaflow_endpoint::ACCOUNT;
+use mediaflow_s3::EmbeddedS3;
+use mediaflow_standins::mediaconvert::MediaConvertEndpoint;
+use mediaflow_standins::transcribe::TranscribeEndpoint;
+use mediaflow_stepfunctions::engine::{Failure, Handler, Registry, handler, lambda_failure};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -162,7 +163,7 @@ pub(super) fn functions(
     );
 
     r.service(
-        mediaflow_local::engine::definition::SNS_PUBLISH,
+        mediaflow_stepfunctions::engine::definition::SNS_PUBLISH,
         handler(move |parameters: Value| {
             let topic = topic.clone();
             async move {

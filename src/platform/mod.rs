@@ -12,11 +12,12 @@ use mediaflow_core::contract::{ContractCheck, Direction};
 use mediaflow_core::cors;
 use mediaflow_core::statemachine::{self, DEFINITION};
 use mediaflow_core::transcription::CaptionSettings;
-use mediaflow_local::engine::{Definition, Engine, ExecutionStore, Side, StateMachine, TaskCheck};
-use mediaflow_local::mediaconvert::{MediaConvertEndpoint, Settings};
-use mediaflow_local::transcribe::{self, Recognizer, TranscribeEndpoint};
-use mediaflow_local::{ACCOUNT, REGION};
-use mediaflow_local::{EmbeddedS3, StepFunctionsEndpoint};
+use mediaflow_endpoint::{ACCOUNT, REGION};
+use mediaflow_s3::EmbeddedS3;
+use mediaflow_standins::mediaconvert::{MediaConvertEndpoint, Settings};
+use mediaflow_standins::transcribe::{self, Recognizer, TranscribeEndpoint};
+use mediaflow_stepfunctions::StepFunctionsEndpoint;
+use mediaflow_stepfunctions::engine::{Definition, Engine, ExecutionStore, Side, StateMachine, TaskCheck};
 
 mod functions;
 mod routing;
@@ -144,7 +145,7 @@ impl Default for Options {
             s3_addr: "127.0.0.1:0".into(),
             sfn_addr: "127.0.0.1:0".into(),
             job_template: None,
-            transcode_jobs: mediaflow_local::mediaconvert::default_jobs(),
+            transcode_jobs: mediaflow_standins::mediaconvert::default_jobs(),
             captions: Captions::default(),
         }
     }
@@ -222,7 +223,7 @@ impl Platform {
         let sfn_listener = tokio::net::TcpListener::bind(sfn_addr)
             .await
             .with_context(|| format!("binding the Step Functions endpoint to {sfn_addr}"))?;
-        let sfn_client = mediaflow_local::sfn_client_of(sfn_listener.local_addr()?);
+        let sfn_client = mediaflow_stepfunctions::client_of(sfn_listener.local_addr()?);
         let template_key = options.job_template.as_ref().map(|_| JOB_TEMPLATE_KEY.to_string());
         let limit = options.transcode_jobs.max(1);
         let stand_ins = functions::StandIns { mediaconvert: &mediaconvert, transcribe: &transcribe };

@@ -2,9 +2,13 @@
 
 use std::sync::Arc;
 
+use mediaflow_core::arn::Arn;
+use mediaflow_core::contract::{DataDetails, ExecutionStatusChangeDetail, ExecutionStatusChangeEvent};
 use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, matches, upload_pattern};
+use mediaflow_stepfunctions::engine::StatusChange;
+use serde_json::Value;
 
-use mediaflow_local::mediaconvert::delivery::{Delivery, Rule, RuleTarget};
+use mediaflow_standins::mediaconvert::delivery::{Delivery, Rule, RuleTarget};
 
 use super::functions::await_clients;
 use super::{APPLICATION, Platform, WATCH_BUCKET};
@@ -56,7 +60,8 @@ impl Platform {
         let pattern = execution_failed_pattern(&self.machine_arn);
         let topic = self.topic.clone();
         tokio::spawn(async move {
-            while let Some(event) = statuses.recv().await {
+            while let Some(change) = statuses.recv().await {
+                let event = status_change_event(&change);
                 let json = serde_json::to_value(&event).expect("events serialise");
                 if matches(&pattern, &json).unwrap_or(false) {
                     topic.publish(Notification {
@@ -69,4 +74,34 @@ impl Platform {
             }
         });
     }
+}
+
+/// The `Execution Status Change` event a Standard workflow sends EventBridge, of `change`.
+fn status_change_event(change: &StatusChange) -> ExecutionStatusChangeEvent {
+    let (region, account) = Arn::parse(&change.arn).map_or(("", ""), |a| (a.region, a.account));
+    let mut event = ExecutionStatusChangeEvent::default();
+    event.version = Some("0".into());
+    event.id = Some(uuid::Uuid::new_v4().to_string());
+    event.detail_type = "Step Functions Execution Status Change".into();
+    event.source = "aws.states".into();
+    event.account = Some(account.into());
+    event.time = Some(chrono::Utc::now());
+    event.region = Some(region.into());
+    event.resources = Some(vec![change.arn.clone()]);
+    event.detail = ExecutionStatusChangeDetail {
+        execution_arn: change.arn.clone(),
+        state_machine_arn: change.state_machine_arn.clone(),
+        name: change.name.clone(),
+        status: change.status.to_string(),
+        start_date: change.start_date.timestamp_millis(),
+        stop_date: change.stop_date.map(|d| d.timestamp_millis()),
+        input: Some(change.input.to_string()),
+        input_details: Some(DataDetails { included: true }),
+        output: change.output.as_ref().map(Value::to_string),
+        output_details: change.output.as_ref().map(|_| DataDetails { included: true }),
+        error: change.failure.as_ref().map(|f| f.error.clone()),
+        cause: change.failure.as_ref().map(|f| f.cause.clone()),
+        redrive_count: change.redrive_count,
+    };
+    event
 }

@@ -12,7 +12,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use mediaflow_core::contract::{MediaInput, ProbeInput, Source};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::probe::FFPROBE_ARGS;
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / 1024.0 / 1024.0

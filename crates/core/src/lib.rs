@@ -1,7 +1,8 @@
 //! mediaflow's contracts and pure pipeline logic. No I/O: callers read and write, this crate
 //! decides names, kinds, sizes, jobs and documents.
 
-pub mod arn;
+/// ARNs, from their own crate (shared with the Step Functions engine).
+pub use mediaflow_arn as arn;
 pub mod classify;
 pub mod contract;
 pub mod cors;

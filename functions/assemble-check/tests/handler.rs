@@ -7,7 +7,7 @@ use assemble_check::{Clients, handler};
 use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{AssemblyStatus, AssetInput, Source};
 use mediaflow_core::keys::SourceKey;
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 
 const MIB: usize = 1024 * 1024;
 

@@ -13,7 +13,7 @@ use mediaflow_core::keys::SourceKey;
 use mediaflow_core::mediaconvert::{task_key, task_ref, to_wire};
 use mediaflow_core::plan::{PlanConfig, job_for};
 use mediaflow_core::probe::parse_ffprobe;
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use serde_json::{Value, json};
 
 const EXECUTION: &str = "arn:aws:states:us-east-1:111122223333:execution:mediaflow:run-1";

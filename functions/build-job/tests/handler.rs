@@ -7,7 +7,7 @@ use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{MediaInput, Source};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::probe::parse_ffprobe;
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use serde_json::json;
 
 fn input(key: &str, width: Option<u32>, height: u32) -> MediaInput {

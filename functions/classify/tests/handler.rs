@@ -6,7 +6,7 @@ use std::time::Duration;
 use classify::{Clients, handler};
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetKind, ClassifyInput, ClassifyOutput, ObjectCreatedEvent};
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 
 struct World {
     s3: EmbeddedS3,

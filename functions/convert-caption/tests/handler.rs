@@ -7,7 +7,7 @@ use convert_caption::{Clients, handler};
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, CaptionFormat, Source};
 use mediaflow_core::publish::staged_key;
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 
 const CAPTIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crates/captions/testdata");
 

@@ -5,7 +5,7 @@ use mediaflow_core::ErrorName;
 use mediaflow_core::Named;
 use mediaflow_core::contract::{AssetInput, Source};
 use mediaflow_core::publish::staged_key;
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 
 async fn start(dir: &std::path::Path) -> (EmbeddedS3, Clients) {
     let s3 = EmbeddedS3::start(&dir.join("data"), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();

@@ -8,7 +8,7 @@ use mediaflow_core::contract::{AssetInput, MediaInput, Source};
 use mediaflow_core::loudness::{Loudness, parse_ebur128_summary};
 use mediaflow_core::probe::{FFPROBE_ARGS, parse_ffprobe};
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use mediaflow_testkit::ffmpeg;
 
 async fn start(dir: &Path) -> (EmbeddedS3, Clients) {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{ProbeInput, Source};
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use mediaflow_testkit::{large_video, tone, video};
 use probe::{Clients, handler};
 

@@ -11,7 +11,7 @@ use mediaflow_core::contract::{
 };
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::publish::{SegmentListing, guard_key, listing_key, staged_key};
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use publish::{Clients, handler};
 
 /// The document of an upload of `inputs/a/talk.mp4` (its `sequencer`) with renditions `labels`.

@@ -7,7 +7,7 @@ use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, MediaInput, Source};
 use mediaflow_core::probe::{FFPROBE_ARGS, parse_ffprobe};
 use mediaflow_core::publish::staged_key;
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use mediaflow_testkit::{ffmpeg, video};
 use save_frame::{Clients, handler};
 

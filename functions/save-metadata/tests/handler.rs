@@ -6,7 +6,7 @@ use mediaflow_core::classify::classify;
 use mediaflow_core::contract::{ExecutionDocument, OutputFile, Renditions, SaveMetadataInput, Source, StoredObject};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::publish::staged_key;
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use save_metadata::{Clients, handler};
 
 async fn put(s3: &EmbeddedS3, bucket: &str, key: &str, bytes: &[u8]) -> String {

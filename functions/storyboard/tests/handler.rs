@@ -9,7 +9,7 @@ use mediaflow_core::probe::{FFPROBE_ARGS, Probe};
 use mediaflow_core::publish::{staged_key, staging_prefix};
 use mediaflow_core::storyboard::{FRAMES_FOLDER, NAME_MODIFIER, StoryboardPlan, frame_key};
 use mediaflow_core::{ErrorName, Named};
-use mediaflow_local::EmbeddedS3;
+use mediaflow_s3::EmbeddedS3;
 use mediaflow_testkit::ffmpeg;
 use storyboard::{Clients, handler};
 

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use mediaflow_local::engine::{Definition, Engine, ExecutionStore, Registry, StateMachine, Status, handler};
+use mediaflow_stepfunctions::engine::{Definition, Engine, ExecutionStore, Registry, StateMachine, Status, handler};
 use serde_json::{Value, json};
 
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:trivial";
@@ -34,7 +34,7 @@ fn definition() -> Value {
     }})
 }
 
-async fn trivial(input: Value) -> Result<Value, mediaflow_local::engine::Failure> {
+async fn trivial(input: Value) -> Result<Value, mediaflow_stepfunctions::engine::Failure> {
     Ok(json!({"doubled": input["n"].as_i64().unwrap_or_default() * 2}))
 }
 
@@ -109,7 +109,7 @@ async fn both(
     machine: &StateMachine,
     n: u32,
     tag: &str,
-) -> Result<(Duration, Duration, Vec<mediaflow_local::engine::Execution>)> {
+) -> Result<(Duration, Duration, Vec<mediaflow_stepfunctions::engine::Execution>)> {
     let mut ended = Vec::with_capacity(n as usize);
     let started = Instant::now();
     for i in 0..n {
@@ -134,7 +134,7 @@ async fn both(
 
 /// What a listing of kept executions costs (ListExecutions, the console's list): every record
 /// read whole, as before, against summaries read once and then only stat-ed.
-fn listing(ended: &[mediaflow_local::engine::Execution]) -> Result<()> {
+fn listing(ended: &[mediaflow_stepfunctions::engine::Execution]) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = ExecutionStore::new(dir.path());
     for execution in ended {
