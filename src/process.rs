@@ -30,14 +30,8 @@ pub struct Args {
     /// Print the executions as JSON.
     #[arg(long)]
     pub json: bool,
-    /// An edited MediaConvert job template (job.json) to use for video, as on AWS.
-    #[arg(long)]
-    pub job_template: Option<PathBuf>,
-    /// How many transcodes (and ffmpeg/ffprobe functions) run at once; default: the cores.
-    #[arg(long)]
-    pub transcode_jobs: Option<usize>,
     #[command(flatten)]
-    pub captions: crate::platform::Captions,
+    pub pipeline: crate::platform::PipelineArgs,
 }
 
 /// Runs the files through the pipeline; `Ok(false)` when an execution did not succeed.
@@ -50,10 +44,7 @@ pub fn run(args: &Args) -> Result<bool> {
         uploads.push((file.clone(), input_key(file)));
     }
     let runtime = tokio::runtime::Runtime::new()?;
-    let mut options =
-        Options { job_template: args.job_template.clone(), captions: args.captions.clone(), ..Options::default() };
-    options.transcode_jobs = args.transcode_jobs.unwrap_or(options.transcode_jobs);
-    runtime.block_on(process(&args.data, &options, &uploads, args.json))
+    runtime.block_on(process(&args.data, &args.pipeline.options(), &uploads, args.json))
 }
 
 /// Uploads each file under its key, waits for every execution to end and prints their traces.

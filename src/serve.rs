@@ -22,14 +22,8 @@ pub struct Args {
     /// Where the console (upload page, executions, outputs) listens: a loopback address.
     #[arg(long, default_value = "127.0.0.1:8084")]
     pub console: String,
-    /// An edited MediaConvert job template (job.json) to use for video.
-    #[arg(long)]
-    pub job_template: Option<PathBuf>,
-    /// How many transcodes (and ffmpeg/ffprobe functions) run at once; default: the cores.
-    #[arg(long)]
-    pub transcode_jobs: Option<usize>,
     #[command(flatten)]
-    pub captions: crate::platform::Captions,
+    pub pipeline: crate::platform::PipelineArgs,
 }
 
 pub fn run(args: &Args) -> Result<bool> {
@@ -43,14 +37,7 @@ pub fn run(args: &Args) -> Result<bool> {
 }
 
 async fn serve(args: &Args) -> Result<bool> {
-    let defaults = Options::default();
-    let options = Options {
-        s3_addr: args.s3.clone(),
-        sfn_addr: args.sfn.clone(),
-        job_template: args.job_template.clone(),
-        transcode_jobs: args.transcode_jobs.unwrap_or(defaults.transcode_jobs),
-        captions: args.captions.clone(),
-    };
+    let options = Options { s3_addr: args.s3.clone(), sfn_addr: args.sfn.clone(), ..args.pipeline.options() };
     let platform = Platform::start(&args.data, &options).await?;
     let (s3, sfn) = (platform.s3.endpoint(), platform.sfn.endpoint());
     let console = crate::console::start(&args.console, platform.console_backend()).await?;

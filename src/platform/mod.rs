@@ -113,6 +113,32 @@ pub struct Options {
     pub captions: Captions,
 }
 
+/// What `process` and `serve` both take to run the pipeline, as their flags.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PipelineArgs {
+    /// An edited MediaConvert job template (job.json) to use for video, as on AWS.
+    #[arg(long)]
+    pub job_template: Option<PathBuf>,
+    /// How many transcodes (and ffmpeg/ffprobe functions) run at once; default: the cores.
+    #[arg(long)]
+    pub transcode_jobs: Option<usize>,
+    #[command(flatten)]
+    pub captions: Captions,
+}
+
+impl PipelineArgs {
+    /// The platform's options these flags give, the endpoints where [`Options::default`] has them.
+    pub fn options(&self) -> Options {
+        let defaults = Options::default();
+        Options {
+            job_template: self.job_template.clone(),
+            transcode_jobs: self.transcode_jobs.unwrap_or(defaults.transcode_jobs),
+            captions: self.captions.clone(),
+            ..defaults
+        }
+    }
+}
+
 /// `--auto-captions` and `--caption-language`, for every command that runs the pipeline.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Captions {
