@@ -35,13 +35,28 @@ impl Named for Shared {
     }
 }
 
-/// Makes a function's error enum (one with a `Shared(#[from] Shared)` variant and
-/// [`mediaflow_core::Named`]) the Lambda error payload: its `name()` becomes the `errorType`
-/// the state machine catches, its message the `errorMessage`. Also lets `?` turn core's
+/// Makes a function's error enum (one with a `Shared(#[from] Shared)` variant) the Lambda
+/// error payload. Its [`mediaflow_core::Named`] is made from the arms given, one per pattern
+/// of its own variants, with `Shared` named by what it holds: `name()` becomes the `errorType`
+/// the state machine catches, the message the `errorMessage`. Also lets `?` turn core's
 /// errors, [`ToolError`], [`AwsFailure`] and [`CopyError`] into it, through [`Shared`].
+///
+/// ```ignore
+/// mediaflow_lambda::lambda_error!(Error {
+///     Error::NotMp3(_) => ErrorName::InvalidInput,
+/// });
+/// ```
 #[macro_export]
 macro_rules! lambda_error {
-    ($error:ty) => {
+    ($error:ty { $($arm:pat => $name:expr),* $(,)? }) => {
+        impl mediaflow_core::Named for $error {
+            fn name(&self) -> mediaflow_core::ErrorName {
+                match self {
+                    Self::Shared(e) => mediaflow_core::Named::name(e),
+                    $($arm => $name,)*
+                }
+            }
+        }
         impl From<$error> for lambda_runtime::Diagnostic {
             fn from(e: $error) -> lambda_runtime::Diagnostic {
                 $crate::diagnostic(mediaflow_core::Named::name(&e), e.to_string())

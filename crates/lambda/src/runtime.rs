@@ -86,28 +86,34 @@ async fn report_init_error(message: &str) -> Result<(), lambda_runtime::Error> {
     Ok(())
 }
 
-/// Serves `handler` until the runtime stops.
-pub async fn run<I, O, E, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+/// A function's handler: a plain async function of its typed input, whose output serialises
+/// and whose error names itself. One trait, so that [`run`] and [`invoke`] state it once.
+pub trait Handler<I>: Fn(I) -> Self::Done {
+    type Answer: Serialize;
+    type Error: Into<Diagnostic>;
+    type Done: Future<Output = Result<Self::Answer, Self::Error>>;
+}
+
+impl<I, O, E, F, Fut> Handler<I> for F
 where
-    I: DeserializeOwned,
     O: Serialize,
     E: Into<Diagnostic>,
     F: Fn(I) -> Fut,
     Fut: Future<Output = Result<O, E>>,
 {
+    type Answer = O;
+    type Error = E;
+    type Done = Fut;
+}
+
+/// Serves `handler` until the runtime stops.
+pub async fn run<I: DeserializeOwned>(handler: impl Handler<I>) -> Result<(), lambda_runtime::Error> {
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| invoke(handler, event.payload))).await
 }
 
 /// One invocation, logged: what it received, then what it decided or how it failed.
-pub async fn invoke<I, O, E, F, Fut>(handler: &F, payload: Value) -> Result<Value, Diagnostic>
-where
-    I: DeserializeOwned,
-    O: Serialize,
-    E: Into<Diagnostic>,
-    F: Fn(I) -> Fut,
-    Fut: Future<Output = Result<O, E>>,
-{
+pub async fn invoke<I: DeserializeOwned>(handler: &impl Handler<I>, payload: Value) -> Result<Value, Diagnostic> {
     let about = About::of(&payload);
     tracing::info!(bucket = about.bucket, key = about.key, execution = about.execution, "received");
     let started = std::time::Instant::now();

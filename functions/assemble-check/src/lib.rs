@@ -8,9 +8,9 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssemblyResult, AssemblyStatus, AssetInput, AssetKind};
 use mediaflow_core::keys::SourceKey;
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{During, Shared, aws_failure, collect, copy_source};
 
 /// S3's smallest part but the last.
@@ -30,17 +30,10 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::NotAChunk(_) => ErrorName::InvalidInput,
-            Error::Mismatch { .. } => ErrorName::OutputMismatch,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::NotAChunk(_) => ErrorName::InvalidInput,
+    Error::Mismatch { .. } => ErrorName::OutputMismatch,
+});
 
 /// A part as listed.
 #[derive(Clone, Debug)]

@@ -11,11 +11,11 @@
 //!   and the rest of the upload is published without the caption.
 
 use aws_sdk_transcribe::types::TranscriptionJobStatus;
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AutoCaptionsInput, AwaitCaptions, PlanCaptions};
 use mediaflow_core::transcription::{
     self, CaptionSettings, MachineCaption, SkipReason, Skipped, TranscribePrices, TranscriptionPlan,
 };
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{During, Shared, collect, put_staged};
 
 pub struct Clients {
@@ -40,17 +40,10 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::Pending { .. } => ErrorName::TranscriptionPending,
-            Error::BadTranscript { .. } | Error::NoPlan | Error::NoJob => ErrorName::InvalidInput,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::Pending { .. } => ErrorName::TranscriptionPending,
+    Error::BadTranscript { .. } | Error::NoPlan | Error::NoJob => ErrorName::InvalidInput,
+});
 
 /// What each entry point answers, as its own contract type.
 #[derive(Debug, serde::Serialize)]

@@ -56,18 +56,11 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::TranscodeFailed { .. } => ErrorName::TranscodeFailed,
-            Error::Pending { .. } => ErrorName::TranscodePending,
-            Error::NoTask(_) | Error::BadTask(_) | Error::BadPayload(_) => ErrorName::InvalidInput,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::TranscodeFailed { .. } => ErrorName::TranscodeFailed,
+    Error::Pending { .. } => ErrorName::TranscodePending,
+    Error::NoTask(_) | Error::BadTask(_) | Error::BadPayload(_) => ErrorName::InvalidInput,
+});
 
 /// What `.mediaflow/tasks/<ref>.json` holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

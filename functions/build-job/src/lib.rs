@@ -3,12 +3,12 @@
 //! watch bucket that users edit (`JOB_TEMPLATE_KEY`, `AUDIO_JOB_TEMPLATE_KEY`); the price table
 //! likewise `infra/mediaconvert-prices.json` or their own (`PRICE_TABLE_KEY`).
 
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetKind, JobPlan, MediaInput};
 use mediaflow_core::cost::PriceTable;
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::plan::{PlanConfig, job_for, template_for};
 use mediaflow_core::templates;
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{Shared, aws_failure, collect};
 use serde_json::Value;
 
@@ -36,18 +36,11 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::NotMedia(_) => ErrorName::InvalidInput,
-            Error::TemplateNotJson { .. } => ErrorName::InvalidTemplate,
-            Error::Missing { .. } => ErrorName::Configuration,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::NotMedia(_) => ErrorName::InvalidInput,
+    Error::TemplateNotJson { .. } => ErrorName::InvalidTemplate,
+    Error::Missing { .. } => ErrorName::Configuration,
+});
 
 pub async fn handler(input: MediaInput, clients: &Clients) -> Result<JobPlan, Error> {
     let MediaInput { source, asset, probe } = input;

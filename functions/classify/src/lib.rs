@@ -5,10 +5,10 @@
 //! owner and ends as a duplicate; a redrive of the same execution finds itself and goes on.
 
 use aws_sdk_s3::primitives::ByteStream;
+use mediaflow_core::ErrorName;
 use mediaflow_core::classify::{SNIFF_BYTES, classify, classify_past_tag, past_long_tag};
 use mediaflow_core::contract::{Asset, AssetKind, AssetName, ClassifyInput, ClassifyOutput, Source};
 use mediaflow_core::keys::{SourceKey, claim_key, decode_event_key};
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{During, Shared, aws_failure, collect};
 use serde_json::json;
 
@@ -26,16 +26,9 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::Gone { .. } | Error::BadClaim(_) => ErrorName::InvalidInput,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::Gone { .. } | Error::BadClaim(_) => ErrorName::InvalidInput,
+});
 
 pub async fn handler(input: ClassifyInput, clients: &Clients) -> Result<ClassifyOutput, Error> {
     let detail = &input.event.detail;

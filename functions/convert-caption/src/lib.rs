@@ -2,9 +2,9 @@
 //! `closed-caption/<dir>/<stem>.vtt` (the language tag stays in the stem). A WebVTT upload that
 //! is already valid is stored unchanged.
 
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, CaptionResult};
 use mediaflow_core::keys::SourceKey;
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{Shared, aws_failure, collect, put_staged};
 
 /// Caption files are small; anything past this is not one.
@@ -27,17 +27,10 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::Caption(_) | Error::TooLarge(_) => ErrorName::InvalidCaption,
-            Error::NotACaption(_) | Error::Gone { .. } => ErrorName::InvalidInput,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::Caption(_) | Error::TooLarge(_) => ErrorName::InvalidCaption,
+    Error::NotACaption(_) | Error::Gone { .. } => ErrorName::InvalidInput,
+});
 
 pub async fn handler(input: AssetInput, clients: &Clients) -> Result<CaptionResult, Error> {
     let AssetInput { source, asset } = input;

@@ -6,9 +6,9 @@
 //! verified server-side copy), and named by its public key in the destination bucket, where the
 //! Publish step copies it.
 
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{AssetInput, AssetKind, OutputFile, Renditions, StoredObject};
 use mediaflow_core::keys::SourceKey;
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{Shared, copy_object};
 
 pub use mediaflow_lambda::CopyClients as Clients;
@@ -21,16 +21,9 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::NotMp3(_) => ErrorName::InvalidInput,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::NotMp3(_) => ErrorName::InvalidInput,
+});
 
 /// CopyMp3.
 pub async fn copy_mp3(input: AssetInput, clients: &Clients) -> Result<Renditions, Error> {

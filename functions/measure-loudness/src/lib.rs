@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::MediaInput;
 use mediaflow_core::loudness::{Loudness, parse_ebur128_summary};
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{Shared, presigned_get, redact, run_tool};
 
 /// How long ffmpeg may read, and the presigned URL stays valid: under a 900 s Lambda, with
@@ -30,17 +30,10 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::NoAudio => ErrorName::InvalidInput,
-            Error::NotMeasured { name, .. } => *name,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::NoAudio => ErrorName::InvalidInput,
+    Error::NotMeasured { name, .. } => *name,
+});
 
 /// The arguments that measure `url`'s first audio stream. The summary is logged at info, so the
 /// log level stays there; `framelog=verbose` moves the ten lines a second of running values

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::ProbeInput;
 use mediaflow_core::probe::{FFPROBE_ARGS, Probe, parse_ffprobe};
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{Shared, presigned_get, run_tool};
 
 /// How long ffprobe may take, and the presigned URL stays valid.
@@ -26,16 +26,9 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::Unreadable(_) => ErrorName::InvalidMedia,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::Unreadable(_) => ErrorName::InvalidMedia,
+});
 
 pub async fn handler(input: ProbeInput, clients: &Clients) -> Result<Probe, Error> {
     let source = input.source;

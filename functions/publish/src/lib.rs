@@ -19,13 +19,13 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_s3::primitives::ByteStream;
 use futures::{StreamExt, TryStreamExt};
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{PublishInput, PublishResult, PublishStatus, Source};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::publish::{
     Decision, Guard, PublishRecord, PublishedSet, SegmentListing, Upload, decide, guard_key, publish_waves,
     staging_prefix, stale, unstaged,
 };
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{During, Shared, aws_failure, collect, delete_keys};
 
 pub use mediaflow_lambda::CopyClients as Clients;
@@ -46,19 +46,12 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            // Step Functions retries these with backoff: the other publish ends in seconds.
-            Error::Busy(_) | Error::Raced => ErrorName::Transient,
-            Error::BadRecord(_) => ErrorName::InvalidInput,
-            Error::BadListing(_) | Error::NotStaged(_) => ErrorName::OutputMismatch,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    // Step Functions retries these with backoff: the other publish ends in seconds.
+    Error::Busy(_) | Error::Raced => ErrorName::Transient,
+    Error::BadRecord(_) => ErrorName::InvalidInput,
+    Error::BadListing(_) | Error::NotStaged(_) => ErrorName::OutputMismatch,
+});
 
 /// How many copies run at once: enough to keep S3 busy, few enough to stay far from its
 /// per-prefix request rates.

@@ -11,10 +11,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MediaInput, Thumbnail};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::thumbnail::{frame_size, frame_time};
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{Shared, ToolError, presigned_get, put_staged, run_tool};
 
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(120);
@@ -38,16 +38,9 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::NoPicture | Error::NoFrame { .. } => ErrorName::FrameFailed,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::NoPicture | Error::NoFrame { .. } => ErrorName::FrameFailed,
+});
 
 /// How a try finds the frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

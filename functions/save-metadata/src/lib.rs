@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{MetadataResult, SaveMetadataInput};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::metadata::{self, ObjectStat};
 use mediaflow_core::publish::staged_key;
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{Shared, aws_failure, put_staged};
 
 /// The schema the document must meet, as generated into `schemas/`.
@@ -31,16 +31,9 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::Schema(_) => ErrorName::InvalidInput,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::Schema(_) => ErrorName::InvalidInput,
+});
 
 pub async fn handler(input: SaveMetadataInput, clients: &Clients) -> Result<MetadataResult, Error> {
     let source = &input.document.source;

@@ -8,10 +8,10 @@ pub mod sprite;
 
 use futures::{StreamExt, TryStreamExt};
 use image::RgbImage;
+use mediaflow_core::ErrorName;
 use mediaflow_core::contract::{StagedFile, Storyboard, StoryboardGrid, StoryboardInput};
 use mediaflow_core::keys::SourceKey;
 use mediaflow_core::storyboard::frame_number;
-use mediaflow_core::{ErrorName, Named};
 use mediaflow_lambda::{During, Shared, collect, put_staged};
 
 use crate::sprite::Layout;
@@ -39,19 +39,12 @@ pub enum Error {
     Shared(#[from] Shared),
 }
 
-impl Named for Error {
-    fn name(&self) -> ErrorName {
-        match self {
-            Error::Shared(e) => e.name(),
-            Error::NoFrames { .. } | Error::MissingFrame { .. } | Error::BadFrame { .. } | Error::Encode(_) => {
-                ErrorName::FrameFailed
-            }
-            Error::Plan(_) => ErrorName::InvalidInput,
-        }
-    }
-}
-
-mediaflow_lambda::lambda_error!(Error);
+mediaflow_lambda::lambda_error!(Error {
+    Error::NoFrames { .. } | Error::MissingFrame { .. } | Error::BadFrame { .. } | Error::Encode(_) => {
+        ErrorName::FrameFailed
+    },
+    Error::Plan(_) => ErrorName::InvalidInput,
+});
 
 /// The frame keys under `prefix` in `bucket`, in frame order, the first `max` frames only (the
 /// job takes no more; anything else under the prefix is not a frame). A tile is timed by its
