@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use mediaflow_standins::mediaconvert::delivery::{Clients, Delivery};
+use mediaflow_standins::eventbridge::{Clients, Delivery, as_json};
 use mediaflow_standins::mediaconvert::{MediaConvertEndpoint, Settings, default_jobs};
 
 #[derive(clap::Args)]
@@ -99,7 +99,7 @@ async fn serve(args: &Args) -> Result<bool> {
         format!("starting the MediaConvert endpoint on {} over {}", args.listen, args.data.display())
     })?;
     // Subscribed before any job resumes, so that no state change goes undelivered.
-    let delivering = tokio::spawn(delivery.run(endpoint.events()));
+    let delivering = tokio::spawn(delivery.run(as_json(endpoint.events())));
     let resumed = endpoint.resume();
     println!("MediaConvert endpoint: {}", endpoint.endpoint());
     println!("job state changes:     to the targets of the matching rules of event bus {}", args.event_bus);

@@ -1,48 +1,44 @@
-//! The EventBridge rules of `infra/template.yaml`, as the platform routes its events.
+//! The platform's EventBridge: every event the endpoints emit (S3's `Object Created`,
+//! MediaConvert's `Job State Change`, Step Functions' `Execution Status Change`) goes into one
+//! stream, matched against one table of rules, the template's, and delivered to their targets
+//! by the delivery `mediaflow mediaconvert` uses against a real bus
+//! (`mediaflow_standins::eventbridge`, with core's patterns).
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use mediaflow_core::arn::Arn;
 use mediaflow_core::contract::{DataDetails, ExecutionStatusChangeDetail, ExecutionStatusChangeEvent};
-use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, matches, upload_pattern};
+use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, upload_pattern};
+use mediaflow_standins::eventbridge::{Delivery, Rule, RuleTarget, as_json};
 use mediaflow_stepfunctions::engine::StatusChange;
+use serde::Deserialize;
 use serde_json::Value;
-
-use mediaflow_standins::mediaconvert::delivery::{Delivery, Rule, RuleTarget};
 
 use super::functions::await_clients;
 use super::{APPLICATION, Platform, WATCH_BUCKET};
 use crate::topic::Notification;
 
 impl Platform {
-    /// The rules of `infra/template.yaml`: uploads under `inputs/` start an execution; this
-    /// application's job state changes go to await-mediaconvert's complete entry point; an
-    /// execution that ends without success is told to the topic.
+    /// The rules of `infra/template.yaml`: uploads under `inputs/` start an execution
+    /// (`Upload`); this application's job state changes go to await-mediaconvert's complete
+    /// entry point (`JobStateChange`); an execution that ends without success is told to the
+    /// topic (`PipelineFailedRule`).
     pub(super) fn route(&self) {
-        let mut uploads = self.s3.events();
         let sfn = self.sfn.client();
         let machine = self.machine_arn.clone();
-        let pattern = upload_pattern(WATCH_BUCKET);
-        tokio::spawn(async move {
-            while let Some(event) = uploads.recv().await {
-                let json = serde_json::to_value(&event).expect("events serialise");
-                if !matches(&pattern, &json).unwrap_or(false) {
-                    continue;
-                }
-                let started = sfn
-                    .start_execution()
-                    .state_machine_arn(&machine)
-                    .name(uuid::Uuid::new_v4().to_string())
-                    .input(json.to_string())
-                    .send()
-                    .await;
-                if let Err(e) = started {
-                    eprintln!("mediaflow: could not start an execution for {}: {e}", event.detail.object.key);
-                }
+        let start = RuleTarget::in_process("start-execution", move |event: Value| {
+            let (sfn, machine) = (sfn.clone(), machine.clone());
+            async move {
+                let name = uuid::Uuid::new_v4().to_string();
+                let started = sfn.start_execution().state_machine_arn(machine).name(name).input(event.to_string());
+                started.send().await.map(|_| ()).map_err(|e| {
+                    let key = event["detail"]["object"]["key"].as_str().unwrap_or_default();
+                    eprintln!("mediaflow: could not start an execution for {key}: {e}");
+                    e.to_string()
+                })
             }
         });
-        // Job state changes go through the same delivery as `mediaflow mediaconvert`'s, with
-        // this rule held here and await-mediaconvert's complete entry point run in-process.
         let clients = Arc::new(await_clients(&self.s3, &self.sfn.client(), &self.mediaconvert));
         let complete = RuleTarget::in_process("await-mediaconvert-complete", move |event| {
             let clients = clients.clone();
@@ -54,28 +50,32 @@ impl Platform {
                 })
             }
         });
-        let rule = Rule { name: format!("{APPLICATION}-job-state"), pattern: job_state_pattern(APPLICATION) };
-        tokio::spawn(Delivery::fixed(vec![(rule, vec![complete])]).run(self.mediaconvert.events()));
-        let mut statuses = self.sfn.events();
-        let pattern = execution_failed_pattern(&self.machine_arn);
         let topic = self.topic.clone();
-        tokio::spawn(async move {
-            while let Some(change) = statuses.recv().await {
-                let event = status_change_event(&change);
-                let json = serde_json::to_value(&event).expect("events serialise");
-                if matches(&pattern, &json).unwrap_or(false) {
-                    topic.publish(Notification {
-                        subject: None,
-                        status: event.detail.status,
-                        execution: event.detail.name,
-                        message: json,
-                    });
-                }
+        let notify = RuleTarget::in_process("topic", move |event: Value| {
+            let topic = topic.clone();
+            async move {
+                let typed = ExecutionStatusChangeEvent::deserialize(&event).map_err(|e| e.to_string())?;
+                let (status, execution) = (typed.detail.status, typed.detail.name);
+                topic.publish(Notification { subject: None, status, execution, message: event });
+                Ok(())
             }
         });
+        let rule = |name: &str, pattern| Rule { name: format!("{APPLICATION}-{name}"), pattern };
+        let rules = vec![
+            (rule("upload", upload_pattern(WATCH_BUCKET)), vec![start]),
+            (rule("job-state", job_state_pattern(APPLICATION)), vec![complete]),
+            (rule("failed", execution_failed_pattern(&self.machine_arn)), vec![notify]),
+        ];
+        let statuses = tokio_stream::wrappers::UnboundedReceiverStream::new(self.sfn.events())
+            .map(|change| serde_json::to_value(status_change_event(&change)).expect("events serialise"));
+        let events = futures::stream::select_all([
+            as_json(self.s3.events()).boxed(),
+            as_json(self.mediaconvert.events()).boxed(),
+            statuses.boxed(),
+        ]);
+        tokio::spawn(Delivery::fixed(rules).run(events));
     }
 }
-
 /// The `Execution Status Change` event a Standard workflow sends EventBridge, of `change`.
 fn status_change_event(change: &StatusChange) -> ExecutionStatusChangeEvent {
     let (region, account) = Arn::parse(&change.arn).map_or(("", ""), |a| (a.region, a.account));

@@ -2,8 +2,8 @@
 //! `GetJob`, `ListJobs`), each job run as one ffmpeg process (see [`compile`]) whose outputs
 //! are written through the embedded S3, with `MediaConvert Job State Change` events shaped as
 //! MediaConvert's. Requests are not authenticated: the platform listens on 127.0.0.1 only, and
-//! `mediaflow mediaconvert` elsewhere only when told to. [`delivery`] takes the events to the
-//! targets of the EventBridge rules that match them.
+//! `mediaflow mediaconvert` elsewhere only when told to. [`crate::eventbridge`] takes the
+//! events to the targets of the EventBridge rules that match them.
 //!
 //! As in a MediaConvert queue, at most [`Settings::max_jobs`] jobs transcode at once and the
 //! rest wait as SUBMITTED. Jobs are kept under [`Settings::jobs_dir`] as their status changes,
@@ -12,7 +12,6 @@
 
 mod api;
 pub mod compile;
-pub mod delivery;
 mod hls;
 mod job;
 mod loudness;

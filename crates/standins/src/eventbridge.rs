@@ -18,10 +18,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::{Stream, StreamExt};
 use mediaflow_core::routing::matches;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+/// The events an endpoint emits, typed, as the JSON EventBridge matches and delivers.
+pub fn as_json<T: Serialize>(events: UnboundedReceiver<T>) -> impl Stream<Item = Value> {
+    UnboundedReceiverStream::new(events).filter_map(|event| async move {
+        serde_json::to_value(&event).map_err(|e| tracing::error!(error = %e, "an event does not serialise")).ok()
+    })
+}
 
 /// A rule that may match: enabled, with an event pattern.
 #[derive(Clone, Debug, PartialEq)]
@@ -233,13 +242,11 @@ impl Delivery {
         }
     }
 
-    /// Delivers every event `events` brings, in order, until its senders are gone.
-    pub async fn run<T: Serialize>(self, mut events: UnboundedReceiver<T>) {
-        while let Some(event) = events.recv().await {
-            match serde_json::to_value(&event) {
-                Ok(json) => self.deliver(&json).await,
-                Err(e) => tracing::error!(error = %e, "an event does not serialise"),
-            }
+    /// Delivers every event `events` brings, in order, until it ends.
+    pub async fn run(self, events: impl Stream<Item = Value>) {
+        let mut events = std::pin::pin!(events);
+        while let Some(event) = events.next().await {
+            self.deliver(&event).await;
         }
     }
 
@@ -394,5 +401,5 @@ async fn list_targets(
 }
 
 #[cfg(test)]
-#[path = "delivery_tests.rs"]
+#[path = "eventbridge_tests.rs"]
 mod tests;
