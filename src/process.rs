@@ -65,7 +65,7 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
     let store = ExecutionStore::new(Layout::of(&platform.data).executions);
     let mut ended = finished.iter().map(|arn| store.load_arn(arn)).collect::<Result<Vec<_>, _>>()?;
     ended.sort_by_key(|e| e.start_date);
-    // The failure rule tells the topic on a task of its own, just after the status change.
+    // The failure rule tells the topic through the platform's bus, just after the status change.
     for execution in ended.iter().filter(|e| e.status != Status::Succeeded) {
         let status = serde_json::to_value(execution.status)?;
         platform.told(&execution.name, status.as_str().unwrap_or_default()).await;
@@ -212,6 +212,7 @@ mod tests {
             output,
             failure: None,
             redrive_count: 0,
+            at: chrono::Utc::now(),
         }
     }
 

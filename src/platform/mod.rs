@@ -287,11 +287,12 @@ impl Platform {
         self.topic.heard()
     }
 
-    /// Waits, a second at most, for the topic to hear that `execution` ended in `status`: the
-    /// failure rule's notice follows the status change on a task of its own.
+    /// Waits, ten seconds at most, for the topic to hear that `execution` ended in `status`: the
+    /// failure rule's notice follows the status change through the platform's bus, after what
+    /// the bus was delivering (each delivery takes milliseconds).
     pub async fn told(&self, execution: &str, status: &str) {
         let mut heard = self.topic.heard();
         let said = |_: &usize| self.notifications().iter().any(|n| n.execution == execution && n.status == status);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), heard.wait_for(said)).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), heard.wait_for(said)).await;
     }
 }

@@ -85,7 +85,7 @@ fn status_change_event(change: &StatusChange) -> ExecutionStatusChangeEvent {
     event.detail_type = "Step Functions Execution Status Change".into();
     event.source = "aws.states".into();
     event.account = Some(account.into());
-    event.time = Some(chrono::Utc::now());
+    event.time = Some(change.at);
     event.region = Some(region.into());
     event.resources = Some(vec![change.arn.clone()]);
     event.detail = ExecutionStatusChangeDetail {

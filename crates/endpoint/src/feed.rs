@@ -1,6 +1,6 @@
 //! The events an endpoint emits (S3 `Object Created`, MediaConvert `Job State Change`, Step
-//! Functions `Execution Status Change`), to every subscriber from when it subscribed. A
-//! subscriber that has gone is forgotten.
+//! Functions' typed status changes), to every subscriber from when it subscribed: one unbounded
+//! channel each, so a slow subscriber loses nothing. A subscriber that has gone is forgotten.
 
 use std::sync::Mutex;
 

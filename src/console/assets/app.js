@@ -84,6 +84,9 @@ MF.status = (status) => MF.el("span", { class: `badge ${String(status).toLowerCa
 MF.live = function (tick) {
   tick();
   const changes = new EventSource("/api/changes");
+  // Fetched again once subscribed (and after every reconnection): a change between the first
+  // fetch and the subscription is told to nobody.
+  changes.addEventListener("open", () => tick());
   changes.addEventListener("changed", () => tick());
   MF.sources.push(changes);
 };

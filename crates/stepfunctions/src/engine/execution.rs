@@ -105,9 +105,12 @@ pub struct StatusChange {
     pub output: Option<Value>,
     pub failure: Option<Failure>,
     pub redrive_count: u32,
+    /// When the status changed (the event's `time`).
+    pub at: DateTime<Utc>,
 }
 
 impl StatusChange {
+    /// `execution` as it is now, changed now.
     pub fn of(execution: &Execution) -> StatusChange {
         StatusChange {
             arn: execution.arn.clone(),
@@ -120,6 +123,7 @@ impl StatusChange {
             output: execution.output.clone(),
             failure: execution.failure.clone(),
             redrive_count: execution.redrive_count,
+            at: Utc::now(),
         }
     }
 }
