@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{FN, echo, machine, ok, only, run, single};
 use mediaflow_stepfunctions::engine::{
-    Definition, Engine, Failure, Registry, StateMachine, Status, TokenError, handler, lambda_failure,
+    Definition, Engine, Event, Failure, Registry, StateMachine, Status, TokenError, handler, lambda_failure,
 };
 use serde_json::{Value, json};
 
@@ -62,7 +62,7 @@ async fn a_task_applies_every_path_in_order() {
             "ExecutionSucceeded"
         ]
     );
-    let scheduled = &outcome.history.events[2].details["taskScheduledEventDetails"];
+    let Event::TaskScheduled { details: scheduled, .. } = &outcome.history.events[2].event else { panic!("scheduled") };
     assert_eq!(scheduled["resourceType"], "lambda");
     assert_eq!(scheduled["resource"], "invoke");
 }
@@ -224,7 +224,7 @@ async fn task_tokens_are_answered_kept_alive_or_timed_out() {
     assert_eq!(outcome.failure.unwrap().error, "States.HeartbeatTimeout");
     assert!(outcome.history.kinds().contains(&"TaskTimedOut"));
     let silent_token = outcome.history.events.iter().find_map(|e| {
-        let details = e.details.get("taskScheduledEventDetails")?;
+        let Event::TaskScheduled { details, .. } = &e.event else { return None };
         let parameters: Value = serde_json::from_str(details["parameters"].as_str()?).ok()?;
         parameters["Payload"]["token"].as_str().map(str::to_string)
     });

@@ -1,7 +1,7 @@
 //! The history as Step Functions links it: each event's `previousEventId` names the event
 //! before it in its own branch, which is how a console ties events to their states.
 
-use mediaflow_stepfunctions::engine::{Definition, Engine, Registry, StateMachine, Status};
+use mediaflow_stepfunctions::engine::{Definition, Engine, Event, Registry, StateMachine, Status};
 use serde_json::json;
 
 /// Each event's `previousEventId` names the event before it in its own branch, so a console
@@ -28,16 +28,17 @@ async fn events_of_interleaved_branches_link_to_their_own_branch() {
     let owner = |id: u64| {
         let mut event = by_id(id);
         loop {
-            if let Some(entered) = event.details.get("stateEnteredEventDetails") {
-                return entered["name"].as_str().unwrap().to_string();
+            if let Event::StateEntered { name, .. } = &event.event {
+                return name.clone();
             }
             event = by_id(event.previous_event_id);
         }
     };
     let exits: Vec<(String, String)> = events
         .iter()
-        .filter_map(|e| {
-            e.details.get("stateExitedEventDetails").map(|d| (d["name"].as_str().unwrap().into(), owner(e.id)))
+        .filter_map(|e| match &e.event {
+            Event::StateExited { name, .. } => Some((name.clone(), owner(e.id))),
+            _ => None,
         })
         .collect();
     let names: Vec<&str> = exits.iter().map(|(name, _)| name.as_str()).collect();
@@ -45,8 +46,8 @@ async fn events_of_interleaved_branches_link_to_their_own_branch() {
     for (name, owner) in &exits {
         assert_eq!(name, owner, "the exit of {name} links back to its own entry");
     }
-    let started = events.iter().find(|e| e.kind == "ParallelStateStarted").unwrap().id;
+    let started = events.iter().find(|e| e.event == Event::ParallelStarted).unwrap().id;
     let firsts: Vec<u64> =
-        events.iter().filter(|e| e.kind == "WaitStateEntered").map(|e| e.previous_event_id).collect();
+        events.iter().filter(|e| e.event.kind() == "WaitStateEntered").map(|e| e.previous_event_id).collect();
     assert_eq!(firsts[..2], [started, started], "each branch starts from the ParallelStateStarted");
 }

@@ -89,11 +89,7 @@ impl Run {
                 };
                 self.record(Event::MapIterationStarted { index });
                 let result = self.states(processor, item, resume, within(path, index)).await;
-                let outcome = match &result {
-                    Ok(_) => Outcome::Succeeded,
-                    Err(halt) => Outcome::Failed(halt.failure.clone()),
-                };
-                self.record(Event::MapIterationEnded { index, outcome });
+                self.record(Event::MapIterationEnded { index, failed: result.is_err() });
                 result
             })
         });

@@ -6,24 +6,56 @@ use std::cell::Cell;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::event::Event;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// One entry of a history. It serialises to AWS's shape (`type` and the details field that
+/// [`Event::kind`] and [`Event::details`] name), which is also how the journal keeps it.
+#[derive(Clone, Debug, PartialEq)]
 pub struct HistoryEvent {
     pub id: u64,
     /// The event this one follows: the last one recorded before it in the same branch (a
     /// Parallel's branch or a Map's item), as Step Functions links them.
     pub previous_event_id: u64,
     pub timestamp: DateTime<Utc>,
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// AWS's details field for this type, e.g. `stateEnteredEventDetails`.
-    #[serde(flatten)]
-    pub details: Map<String, Value>,
+    pub event: Event,
+}
+
+impl Serialize for HistoryEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (field, details) = self.event.details();
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("previousEventId", &self.previous_event_id)?;
+        map.serialize_entry("timestamp", &self.timestamp)?;
+        map.serialize_entry("type", self.event.kind())?;
+        map.serialize_entry(&field, &details)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for HistoryEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Aws {
+            id: u64,
+            previous_event_id: u64,
+            timestamp: DateTime<Utc>,
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(flatten)]
+            details: Map<String, Value>,
+        }
+        let aws = Aws::deserialize(d)?;
+        let details = aws.details.into_iter().next().map(|(_, v)| v).unwrap_or_default();
+        let event = Event::from_aws(&aws.kind, &details)
+            .ok_or_else(|| serde::de::Error::custom(format!("no history event is of type {}", aws.kind)))?;
+        Ok(HistoryEvent { id: aws.id, previous_event_id: aws.previous_event_id, timestamp: aws.timestamp, event })
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -34,22 +66,15 @@ pub struct History {
 impl History {
     /// Records `event` in AWS's shape, following event `previous` (the last event when
     /// `None`); returns its id.
-    pub fn record(&mut self, at: DateTime<Utc>, event: &Event, previous: Option<u64>) -> u64 {
+    pub fn record(&mut self, at: DateTime<Utc>, event: Event, previous: Option<u64>) -> u64 {
         let id = self.events.len() as u64 + 1;
-        let (field, details) = event.details();
-        self.events.push(HistoryEvent {
-            id,
-            previous_event_id: previous.unwrap_or(id - 1),
-            timestamp: at,
-            kind: event.kind(),
-            details: Map::from_iter([(field, details)]),
-        });
+        self.events.push(HistoryEvent { id, previous_event_id: previous.unwrap_or(id - 1), timestamp: at, event });
         id
     }
 
     /// The types, in order: what tests and traces compare.
-    pub fn kinds(&self) -> Vec<&str> {
-        self.events.iter().map(|e| e.kind.as_str()).collect()
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.events.iter().map(|e| e.event.kind()).collect()
     }
 }
 

@@ -25,7 +25,7 @@ mod tokens;
 
 pub use definition::{Definition, LoadError};
 pub use errors::StatesError;
-pub use event::{Event, FanOut, Outcome, TaskResource};
+pub use event::{Event, FanOut, Outcome, StateType, TaskResource};
 pub use execution::{
     Branch, Execution, Failure, RedriveError, Resume, StateMachine, Status, StatusChange, execution_arn_of,
 };

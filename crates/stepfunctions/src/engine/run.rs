@@ -154,7 +154,7 @@ impl Engine {
             execution.history = live.history.lock().unwrap().clone();
             execution.resume = live.progress.lock().unwrap().resume();
         }
-        execution.history.record(self.now(), &Event::ExecutionAborted(failure.clone()), None);
+        execution.history.record(self.now(), Event::ExecutionAborted(failure.clone()), None);
         self.changed();
         execution.status = Status::Aborted;
         execution.failure = Some(failure);
@@ -349,7 +349,7 @@ impl Run {
     /// Records an event after the last one of its branch; returns its id.
     pub(super) fn record(&self, event: Event) -> u64 {
         let mut history = self.live.history.lock().unwrap();
-        let id = history.record(self.engine.now(), &event, branch_last_event());
+        let id = history.record(self.engine.now(), event, branch_last_event());
         branch_moved_on(id);
         if let Some(journal) = &self.live.journal {
             journal.event(history.events.last().expect("just recorded"));
@@ -416,7 +416,7 @@ impl Run {
 
     /// Runs one state, at `path`; `carried` is what a redrive or resumption knows of it.
     async fn state(&self, name: &str, path: &[usize], state: &State, input: Value, carried: Carried) -> Step {
-        let kind = state.kind.name();
+        let kind = state.kind.state_type();
         let entered = self.engine.now();
         self.record(Event::StateEntered { state_type: kind, name: name.to_string(), input: input.to_string() });
         let (output, next) = match &state.kind {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
+use super::event::{Event, Outcome, StateType};
 use super::history::History;
 
 /// How a visit of a state went.
@@ -31,9 +32,8 @@ pub struct StateRun {
     /// 0, then 1 after the first redrive, …
     pub run: u32,
     pub name: String,
-    /// The state's `Type`.
     #[serde(rename = "type")]
-    pub state_type: String,
+    pub state_type: StateType,
     pub status: RunStatus,
     #[serde(serialize_with = "epoch")]
     pub started: DateTime<Utc>,
@@ -77,22 +77,18 @@ pub fn state_runs(history: &History) -> Vec<StateRun> {
     let mut visits: Vec<StateRun> = Vec::new();
     let mut owner: HashMap<u64, usize> = HashMap::new();
     let mut run = 0;
-    for event in &history.events {
-        let kind = event.kind.as_str();
-        let detail = |field: &str| {
-            let details = event.details.values().next();
-            details.and_then(|d| d[field].as_str()).map(str::to_string)
-        };
-        if let Some(entered) = event.details.get("stateEnteredEventDetails") {
-            owner.insert(event.id, visits.len());
+    for entry in &history.events {
+        let event = &entry.event;
+        if let Event::StateEntered { state_type, name, input } = event {
+            owner.insert(entry.id, visits.len());
             visits.push(StateRun {
                 run,
-                name: entered["name"].as_str().unwrap_or_default().to_string(),
-                state_type: kind.trim_end_matches("StateEntered").to_string(),
+                name: name.clone(),
+                state_type: *state_type,
                 status: RunStatus::Running,
-                started: event.timestamp,
+                started: entry.timestamp,
                 stopped: None,
-                input: entered["input"].as_str().map(str::to_string),
+                input: Some(input.clone()),
                 output: None,
                 attempts: 0,
                 error: None,
@@ -100,55 +96,57 @@ pub fn state_runs(history: &History) -> Vec<StateRun> {
             });
             continue;
         }
-        let exited = event.details.get("stateExitedEventDetails");
-        let own = match exited {
+        let own = match event {
             // The visit its chain of events leads back to (a Map's items are told apart so), or
             // else the latest of the name still running, or the latest of the name (one a
             // resumption went on with without entering it again).
-            Some(d) => {
-                let named = |v: &StateRun| d["name"] == v.name.as_str();
-                let chained = owner.get(&event.previous_event_id).copied().filter(|&i| named(&visits[i]));
+            Event::StateExited { name, .. } => {
+                let named = |v: &StateRun| v.name == *name;
+                let chained = owner.get(&entry.previous_event_id).copied().filter(|&i| named(&visits[i]));
                 let running = || visits.iter().rposition(|v| v.status == RunStatus::Running && named(v));
                 chained.or_else(running).or_else(|| visits.iter().rposition(named))
             }
-            None => owner.get(&event.previous_event_id).copied(),
+            _ => owner.get(&entry.previous_event_id).copied(),
         };
         if let Some(i) = own {
-            owner.insert(event.id, i);
+            owner.insert(entry.id, i);
         }
         let mut ended = |status: fn(&StateRun) -> RunStatus| {
             for visit in visits.iter_mut().filter(|v| v.status == RunStatus::Running) {
                 visit.status = status(visit);
-                visit.stopped = Some(event.timestamp);
+                visit.stopped = Some(entry.timestamp);
             }
         };
-        match kind {
-            "ExecutionFailed" | "ExecutionTimedOut" => ended(|v| {
-                let failed_here = v.error.is_some() || matches!(v.state_type.as_str(), "Fail" | "Parallel" | "Map");
+        match event {
+            Event::ExecutionFailed(_) | Event::ExecutionTimedOut(_) => ended(|v| {
+                let failed_here =
+                    v.error.is_some() || matches!(v.state_type, StateType::Fail | StateType::Parallel | StateType::Map);
                 if failed_here { RunStatus::Failed } else { RunStatus::Cancelled }
             }),
-            "ExecutionAborted" => ended(|_| RunStatus::Stopped),
+            Event::ExecutionAborted(_) => ended(|_| RunStatus::Stopped),
             // What was in flight at a crash runs again, as a visit of its own.
-            "ExecutionResumed" => ended(|_| RunStatus::Cancelled),
-            "ExecutionRedriven" => run += 1,
+            Event::ExecutionResumed { .. } => ended(|_| RunStatus::Cancelled),
+            Event::ExecutionRedriven { .. } => run += 1,
             _ => {}
         }
         let Some(visit) = own.map(|i| &mut visits[i]) else { continue };
-        if let Some(d) = exited {
-            visit.status = if visit.error.is_some() { RunStatus::Caught } else { RunStatus::Succeeded };
-            visit.stopped = Some(event.timestamp);
-            visit.output = d["output"].as_str().map(str::to_string);
-        } else if kind.ends_with("Scheduled") {
-            visit.attempts += 1;
-        } else if (kind.ends_with("Failed") || kind.ends_with("TimedOut"))
-            && !kind.starts_with("Execution")
-            && !kind.starts_with("MapIteration")
-        {
-            visit.error = Some(detail("error").filter(|e| !e.is_empty()).unwrap_or_else(|| kind.to_string()));
-            visit.cause = Some(detail("cause").unwrap_or_default());
-        } else if kind.ends_with("Succeeded") && (kind.starts_with("Task") || kind.starts_with("LambdaFunction")) {
+        match event {
+            Event::StateExited { output, .. } => {
+                visit.status = if visit.error.is_some() { RunStatus::Caught } else { RunStatus::Succeeded };
+                visit.stopped = Some(entry.timestamp);
+                visit.output = Some(output.clone());
+            }
+            Event::TaskScheduled { .. } => visit.attempts += 1,
+            Event::TaskFailed { failure, .. }
+            | Event::TaskTimedOut { failure, .. }
+            | Event::FanOutEnded { outcome: Outcome::Failed(failure), .. } => {
+                let error = if failure.error.is_empty() { event.kind().to_string() } else { failure.error.clone() };
+                visit.error = Some(error);
+                visit.cause = Some(failure.cause.clone());
+            }
             // A retry that succeeded clears the failure before it.
-            (visit.error, visit.cause) = (None, None);
+            Event::TaskSucceeded { .. } => (visit.error, visit.cause) = (None, None),
+            _ => {}
         }
     }
     visits
@@ -157,7 +155,7 @@ pub fn state_runs(history: &History) -> Vec<StateRun> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::event::{Event, TaskResource};
+    use crate::engine::event::TaskResource;
     use crate::engine::execution::Failure;
 
     #[test]
@@ -167,12 +165,14 @@ mod tests {
         let mut at = 0;
         let mut record = |event: Event| {
             at += 1;
-            history.record(t0 + chrono::Duration::seconds(at), &event, None);
+            history.record(t0 + chrono::Duration::seconds(at), event, None);
         };
         let lambda = TaskResource::Lambda;
         let failure = Failure { error: "MediaFlow.Transient".into(), cause: "slow".into() };
-        let entered = |name: &str| Event::StateEntered { state_type: "Task", name: name.into(), input: "{}".into() };
-        let exited = |name: &str| Event::StateExited { state_type: "Task", name: name.into(), output: "{}".into() };
+        let entered =
+            |name: &str| Event::StateEntered { state_type: StateType::Task, name: name.into(), input: "{}".into() };
+        let exited =
+            |name: &str| Event::StateExited { state_type: StateType::Task, name: name.into(), output: "{}".into() };
         record(Event::ExecutionStarted { input: "{}".into(), role_arn: String::new() });
         record(entered("A"));
         record(Event::TaskScheduled { resource: lambda, details: serde_json::json!({}) });

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::event::StateType;
+
 /// A state machine, or a branch of a Parallel, or a Map's item processor.
 #[derive(Clone, Debug)]
 pub struct Machine {
@@ -62,16 +64,16 @@ pub enum Kind {
 
 impl Kind {
     /// The `Type`, as event names start with it.
-    pub fn name(&self) -> &'static str {
+    pub fn state_type(&self) -> StateType {
         match self {
-            Kind::Pass(_) => "Pass",
-            Kind::Task(_) => "Task",
-            Kind::Choice(_) => "Choice",
-            Kind::Wait(_) => "Wait",
-            Kind::Succeed => "Succeed",
-            Kind::Fail(_) => "Fail",
-            Kind::Parallel(_) => "Parallel",
-            Kind::Map(_) => "Map",
+            Kind::Pass(_) => StateType::Pass,
+            Kind::Task(_) => StateType::Task,
+            Kind::Choice(_) => StateType::Choice,
+            Kind::Wait(_) => StateType::Wait,
+            Kind::Succeed => StateType::Succeed,
+            Kind::Fail(_) => StateType::Fail,
+            Kind::Parallel(_) => StateType::Parallel,
+            Kind::Map(_) => StateType::Map,
         }
     }
 }

@@ -212,7 +212,7 @@ mod tests {
     fn execution(name: &str, status: Status, started: i64) -> Execution {
         let mut history = History::default();
         let event = crate::engine::Event::ExecutionStarted { input: "{}".into(), role_arn: String::new() };
-        history.record(chrono::DateTime::from_timestamp(started, 0).unwrap(), &event, None);
+        history.record(chrono::DateTime::from_timestamp(started, 0).unwrap(), event, None);
         Execution {
             arn: format!("arn:aws:states:us-east-1:123456789012:execution:sm:{name}"),
             name: name.into(),
