@@ -85,7 +85,7 @@ pub fn run(args: &Args) -> Result<bool> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let platform = Platform::start(&args.data, &options).await?;
-                let mut changes = platform.sfn.events();
+                let mut changes = platform.sfn.service().events();
                 platform.sfn.client().redrive_execution().execution_arn(&execution.arn).send().await?;
                 while let Some(change) = changes.recv().await {
                     if change.arn == execution.arn && change.status != Status::Running {

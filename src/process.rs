@@ -51,7 +51,7 @@ pub fn run(args: &Args) -> Result<bool> {
 pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String)], as_json: bool) -> Result<bool> {
     let platform = Platform::start(data, options).await?;
     // Subscribed before the first upload, so no execution of ours goes unseen.
-    let mut changes = platform.sfn.events();
+    let mut changes = platform.sfn.service().events();
     let mut awaited = Awaited::default();
     for (file, key) in uploads {
         let body = aws_sdk_s3::primitives::ByteStream::from_path(file).await?;

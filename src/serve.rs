@@ -59,7 +59,7 @@ async fn serve(args: &Args) -> Result<bool> {
     println!("every upload under inputs/ starts an execution; Ctrl-C stops (what runs resumes at the next start)");
 
     // Each execution's changes of status and what the topic receives, as they happen.
-    let mut changes = platform.sfn.events();
+    let mut changes = platform.sfn.service().events();
     let mut heard = platform.heard();
     // What resumed executions told the topic before this loop subscribed is printed at once.
     heard.mark_changed();

@@ -1,25 +1,28 @@
 //! The executions: a list with what the console's list shows, one execution with its history,
 //! the state machine's definition for the graph, and Redrive and Stop, all through the Step
-//! Functions operations an HTTP client would call.
+//! Functions execution service, typed, answered in the JSON its HTTP API gives.
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
+use mediaflow_stepfunctions::api::{described, described_machine};
+use mediaflow_stepfunctions::engine::Failure;
+use mediaflow_stepfunctions::engine::runs::epoch_seconds;
 use mediaflow_stepfunctions::engine::state_runs;
-use mediaflow_stepfunctions::{ApiError, history_events};
+use mediaflow_stepfunctions::{ServiceError, history_events};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Answer, AppState, Refused};
 use crate::trace::{failed_state, upload_key};
 
-fn refused(e: ApiError) -> Refused {
-    let status = match e.kind {
-        "ExecutionDoesNotExist" | "StateMachineDoesNotExist" => StatusCode::NOT_FOUND,
+fn refused(e: ServiceError) -> Refused {
+    let status = match e {
+        ServiceError::ExecutionDoesNotExist(_) | ServiceError::StateMachineDoesNotExist(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
     };
-    Refused::new(status, e.kind, e.message)
+    Refused::new(status, e.name(), e.to_string())
 }
 
 #[derive(Deserialize)]
@@ -28,9 +31,9 @@ pub struct Filter {
 }
 
 /// Every execution, newest first: upload key, status, start, duration, the state it failed in.
-pub async fn list(State(shared): AppState, Query(filter): Query<Filter>) -> Response {
+pub async fn list(State(shared): AppState, Query(filter): Query<Filter>) -> Answer {
     let backend = &shared.backend;
-    let executions = backend.sfn.executions(&backend.machine_arn);
+    let executions = backend.sfn.list(&backend.machine_arn).map_err(refused)?;
     let rows: Vec<Value> = executions
         .iter()
         .filter(|e| filter.status.as_deref().is_none_or(|s| s.is_empty() || json!(e.status) == s))
@@ -40,15 +43,15 @@ pub async fn list(State(shared): AppState, Query(filter): Query<Filter>) -> Resp
                 "name": e.name,
                 "key": upload_key(e),
                 "status": e.status,
-                "startDate": e.start_date,
-                "stopDate": e.stop_date,
+                "startDate": epoch_seconds(e.start_date),
+                "stopDate": e.stop_date.map(epoch_seconds),
                 "redriveCount": e.redrive_count,
                 "failedState": failed_state(e),
                 "error": e.failure.as_ref().map(|f| &f.error),
             })
         })
         .collect();
-    Json(json!({"executions": rows})).into_response()
+    Ok(Json(json!({"executions": rows})).into_response())
 }
 
 #[derive(Deserialize)]
@@ -60,21 +63,20 @@ pub struct Execution {
 /// (the same reading of the history as the trace's).
 pub async fn describe(State(shared): AppState, Query(query): Query<Execution>) -> Answer {
     let sfn = &shared.backend.sfn;
-    let arn = json!({"executionArn": query.arn});
-    let execution = sfn.call("DescribeExecution", &arn).await.map_err(refused)?;
+    let execution = sfn.describe(&query.arn).map_err(refused)?;
     // One read of the history gives both its events and each state's runs.
     let history = sfn.history(&query.arn).map_err(refused)?;
     let (events, runs) = (history_events(&history), state_runs(&history));
-    let name = execution["name"].as_str().unwrap_or_default();
-    let logs = crate::logs::read(&shared.backend.logs, name);
+    let logs = crate::logs::read(&shared.backend.logs, &execution.name);
+    let execution = described(&execution);
     Ok(Json(json!({"execution": execution, "events": events, "runs": runs, "logs": logs})).into_response())
 }
 
 /// The state machine, with its definition as a JSON object.
 pub async fn state_machine(State(shared): AppState) -> Answer {
     let backend = &shared.backend;
-    let input = json!({"stateMachineArn": backend.machine_arn});
-    let mut machine = backend.sfn.call("DescribeStateMachine", &input).await.map_err(refused)?;
+    let machine = backend.sfn.state_machine(&backend.machine_arn).map_err(refused)?;
+    let mut machine = described_machine(&machine);
     let definition: Value = serde_json::from_str(machine["definition"].as_str().unwrap_or("{}")).unwrap_or_default();
     machine["definition"] = definition;
     Ok(Json(machine).into_response())
@@ -87,16 +89,14 @@ pub struct Target {
 }
 
 pub async fn redrive(State(shared): AppState, Json(target): Json<Target>) -> Answer {
-    let input = json!({"executionArn": target.execution_arn});
-    let answer = shared.backend.sfn.call("RedriveExecution", &input).await.map_err(refused)?;
-    Ok(Json(answer).into_response())
+    let redriven = shared.backend.sfn.redrive(&target.execution_arn).map_err(refused)?;
+    Ok(Json(json!({"redriveDate": epoch_seconds(redriven)})).into_response())
 }
 
 pub async fn stop(State(shared): AppState, Json(target): Json<Target>) -> Answer {
-    let input =
-        json!({"executionArn": target.execution_arn, "error": "Console.Stopped", "cause": "stopped from the console"});
-    let answer = shared.backend.sfn.call("StopExecution", &input).await.map_err(refused)?;
-    Ok(Json(answer).into_response())
+    let failure = Failure { error: "Console.Stopped".into(), cause: "stopped from the console".into() };
+    let stopped = shared.backend.sfn.stop(&target.execution_arn, failure).map_err(refused)?;
+    Ok(Json(json!({"stopDate": stopped.stop_date.map(epoch_seconds)})).into_response())
 }
 
 /// How long a burst of changes (every transition of every running execution) is gathered into

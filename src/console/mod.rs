@@ -20,14 +20,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use mediaflow_stepfunctions::Operations;
+use mediaflow_stepfunctions::Service;
 use tokio::net::TcpListener;
 
 use guard::Guard;
 
 /// What the console reads and drives.
 pub struct Backend {
-    pub sfn: Operations,
+    pub sfn: std::sync::Arc<Service>,
     pub machine_arn: String,
     pub s3: aws_sdk_s3::Client,
     /// The S3 endpoint the browser sends parts to, for the page's Content-Security-Policy.

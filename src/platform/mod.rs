@@ -184,7 +184,7 @@ impl Platform {
     /// What the console reads and drives: this platform's APIs.
     pub fn console_backend(&self) -> crate::console::Backend {
         crate::console::Backend {
-            sfn: self.sfn.operations(),
+            sfn: self.sfn.service().clone(),
             machine_arn: self.machine_arn.clone(),
             s3: self.s3.client(),
             s3_endpoint: self.s3.endpoint(),
@@ -258,12 +258,12 @@ impl Platform {
         let engine = Engine::build(registry, Some(contract_check()), Some(store.clone()));
         let sfn = StepFunctionsEndpoint::serve(sfn_listener, engine, Some(store))?;
         let machine_arn = machine.arn.clone();
-        sfn.register(machine, &filled);
+        sfn.service().register(machine, &filled);
 
         let platform = Platform { s3, sfn, mediaconvert, transcribe, machine_arn, data, topic };
         platform.route();
         // What an earlier process left running goes on, now that every event has its route.
-        let executions = platform.sfn.resume_kept();
+        let executions = platform.sfn.service().resume_kept();
         let jobs = platform.mediaconvert.resume();
         let transcriptions = platform.transcribe.resume();
         if !executions.is_empty() || !jobs.is_empty() || !transcriptions.is_empty() {

@@ -66,7 +66,7 @@ impl Platform {
             (rule("job-state", job_state_pattern(APPLICATION)), vec![complete]),
             (rule("failed", execution_failed_pattern(&self.machine_arn)), vec![notify]),
         ];
-        let statuses = tokio_stream::wrappers::UnboundedReceiverStream::new(self.sfn.events())
+        let statuses = tokio_stream::wrappers::UnboundedReceiverStream::new(self.sfn.service().events())
             .map(|change| serde_json::to_value(status_change_event(&change)).expect("events serialise"));
         let events = futures::stream::select_all([
             as_json(self.s3.events()).boxed(),

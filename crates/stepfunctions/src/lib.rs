@@ -4,7 +4,9 @@
 //! it runs: the Task handlers, the SDK integrations and a check of what they are given and
 //! return come from whoever builds the engine (here, `src/platform`).
 
-mod api;
+pub mod api;
 pub mod engine;
+pub mod service;
 
-pub use api::{ApiError, Operations, StepFunctionsEndpoint, client_of, history_events};
+pub use api::{ApiError, StepFunctionsEndpoint, client_of, history_events};
+pub use service::{Service, ServiceError};

@@ -93,7 +93,7 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
     .await
     .unwrap();
     let sfn = endpoint.client();
-    let mut status_changes = endpoint.events();
+    let mut status_changes = endpoint.service().events();
     let role = "arn:aws:iam::123456789012:role/test";
 
     // State machines.

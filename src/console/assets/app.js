@@ -49,8 +49,8 @@ MF.el = function (tag, attributes, ...children) {
   return node;
 };
 
-// Seconds since the epoch or an ISO date, as a Date.
-MF.date = (value) => (value === undefined || value === null ? null : typeof value === "number" ? new Date(value * 1000) : new Date(value));
+// Seconds since the epoch (as every date the API gives, AWS's way), as a Date.
+MF.date = (value) => (typeof value === "number" ? new Date(value * 1000) : null);
 
 MF.time = (value) => {
   const d = MF.date(value);
