@@ -1,5 +1,6 @@
 //! The `mediaflow` command line.
 
+mod access;
 mod captions;
 mod console;
 mod demo;
@@ -47,8 +48,9 @@ enum Command {
     /// S3_FORCE_PATH_STYLE (default: true when an endpoint URL is set). The rules of the bus
     /// are read for every event (ListRules, ListTargetsByRule); a Lambda target is invoked
     /// asynchronously (InvocationType Event), a state machine started, a topic published to;
-    /// Input and InputPath are honoured, InputTransformer refused. Unauthenticated: listens on
-    /// loopback only, unless --allow-remote.
+    /// Input and InputPath are honoured, InputTransformer refused. Every request must be
+    /// signed (SigV4) with --access-key-id and --secret-access-key, or with the credentials
+    /// made for the data folder; an address other than loopback needs the former.
     Mediaconvert(mediaconvert::Args),
     /// The executions kept under the data folder: list, show one, redrive a failed one.
     Executions(executions::Args),

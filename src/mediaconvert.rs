@@ -7,20 +7,21 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use mediaflow_endpoint::Credentials;
 use mediaflow_standins::eventbridge::{Clients, Delivery, as_json};
 use mediaflow_standins::mediaconvert::{MediaConvertEndpoint, Settings, default_jobs};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Where the MediaConvert API listens (port 0: any free port). Loopback only, unless
-    /// --allow-remote.
+    /// Where the MediaConvert API listens (port 0: any free port). An address other than
+    /// loopback needs --access-key-id and --secret-access-key: whoever can sign requests runs
+    /// jobs that read and write buckets with this process's credentials.
     #[arg(long, default_value = "127.0.0.1:4580")]
     pub listen: SocketAddr,
-    /// Allow a --listen address other than loopback. The endpoint is unauthenticated: whoever
-    /// reaches it runs jobs that read and write buckets with this process's credentials.
-    #[arg(long)]
-    pub allow_remote: bool,
+    /// What requests must be signed with (SigV4): the functions' credentials.
+    #[command(flatten)]
+    pub credentials: crate::access::CredentialArgs,
     /// Where jobs are kept (a restart resumes the unfinished) and ffmpeg writes its outputs
     /// before they are uploaded.
     #[arg(long, default_value = "mediaflow-mediaconvert")]
@@ -40,15 +41,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<bool> {
-    if !args.listen.ip().is_loopback() && !args.allow_remote {
-        bail!(
-            "--listen {} is not a loopback address: the endpoint is unauthenticated; add --allow-remote to serve it anyway",
-            args.listen
-        );
-    }
+    let credentials = crate::access::credentials(args.credentials.given(), &args.data, &[args.listen])?;
     init_logs();
     let runtime = tokio::runtime::Runtime::new()?;
-    let served = runtime.block_on(serve(args));
+    let served = runtime.block_on(serve(args, credentials));
     // Dropping the runtime kills every job's ffmpeg with its task; the jobs stay kept as they
     // were, to run again at the next start.
     drop(runtime);
@@ -74,7 +70,7 @@ fn path_style() -> bool {
     }
 }
 
-async fn serve(args: &Args) -> Result<bool> {
+async fn serve(args: &Args, credentials: Credentials) -> Result<bool> {
     let config = aws_config::load_from_env().await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style()).build(),
@@ -88,11 +84,13 @@ async fn serve(args: &Args) -> Result<bool> {
     };
     let delivery = Delivery::eventbridge(aws_sdk_eventbridge::Client::new(&once), &args.event_bus, clients);
 
+    let access_key = credentials.access_key_id.clone();
     let settings = Settings {
         ffmpeg: args.ffmpeg.clone(),
         ffprobe: args.ffprobe.clone(),
         jobs_dir: Some(args.data.join("jobs")),
         max_jobs: args.jobs.unwrap_or_else(default_jobs),
+        credentials,
         ..Settings::new(s3, args.data.join("work"))
     };
     let endpoint = MediaConvertEndpoint::start(settings, args.listen).await.with_context(|| {
@@ -102,6 +100,11 @@ async fn serve(args: &Args) -> Result<bool> {
     let delivering = tokio::spawn(delivery.run(as_json(endpoint.events())));
     let resumed = endpoint.resume();
     println!("MediaConvert endpoint: {}", endpoint.endpoint());
+    let whose = match args.credentials.given() {
+        Some(_) => "as given".to_string(),
+        None => format!("made for {}", args.data.join(mediaflow_endpoint::credentials::FILE).display()),
+    };
+    println!("requests signed with:  access key {access_key} ({whose})");
     println!("job state changes:     to the targets of the matching rules of event bus {}", args.event_bus);
     if !resumed.is_empty() {
         println!("resumed:               {} job(s) left unfinished by an earlier process", resumed.len());

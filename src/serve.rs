@@ -24,6 +24,8 @@ pub struct Args {
     pub console: String,
     #[command(flatten)]
     pub pipeline: crate::platform::PipelineArgs,
+    #[command(flatten)]
+    pub credentials: crate::access::CredentialArgs,
 }
 
 pub fn run(args: &Args) -> Result<bool> {
@@ -37,7 +39,12 @@ pub fn run(args: &Args) -> Result<bool> {
 }
 
 async fn serve(args: &Args) -> Result<bool> {
-    let options = Options { s3_addr: args.s3.clone(), sfn_addr: args.sfn.clone(), ..args.pipeline.options() };
+    let options = Options {
+        s3_addr: args.s3.clone(),
+        sfn_addr: args.sfn.clone(),
+        credentials: args.credentials.given(),
+        ..args.pipeline.options()
+    };
     let platform = Platform::start(&args.data, &options).await?;
     let (s3, sfn) = (platform.s3.endpoint(), platform.sfn.endpoint());
     let console = crate::console::start(&args.console, platform.console_backend()).await?;
@@ -45,12 +52,20 @@ async fn serve(args: &Args) -> Result<bool> {
     println!("S3 endpoint:             {s3} (path-style; buckets {WATCH_BUCKET} and public)");
     println!("Step Functions endpoint: {sfn}");
     println!("state machine:           {}", platform.machine_arn);
+    // Printed for the user at the terminal, as `aws configure` shows a key: the endpoints
+    // refuse any request not signed with them.
     println!(
         "credentials:             AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION={}",
-        mediaflow_endpoint::ACCESS_KEY,
-        mediaflow_endpoint::SECRET_KEY,
+        platform.credentials.access_key_id,
+        platform.credentials.secret_access_key,
         mediaflow_endpoint::REGION
     );
+    if args.credentials.given().is_none() {
+        println!(
+            "                         (made for this data folder, kept owner-only in {})",
+            platform.data.join(mediaflow_endpoint::credentials::FILE).display()
+        );
+    }
     println!("data:                    {}", platform.data.display());
     println!();
     println!("  aws --endpoint-url {s3} s3 cp talk.mp4 s3://{WATCH_BUCKET}/inputs/");

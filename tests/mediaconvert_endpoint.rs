@@ -18,7 +18,7 @@ use mediaflow_core::mediaconvert::to_wire;
 use mediaflow_core::plan::{PlanConfig, job_for, template_for};
 use mediaflow_core::probe::{FFPROBE_ARGS, parse_ffprobe};
 use mediaflow_core::routing::job_state_pattern;
-use mediaflow_endpoint::{ACCESS_KEY, REGION, SECRET_KEY};
+use mediaflow_endpoint::{Credentials, REGION};
 use mediaflow_s3::EmbeddedS3;
 use mediaflow_stepfunctions::StepFunctionsEndpoint;
 use mediaflow_stepfunctions::engine::{Engine, registry::Registry};
@@ -29,10 +29,13 @@ struct Endpoint {
     child: Child,
     url: String,
     stderr: PathBuf,
+    credentials: Credentials,
 }
 
 impl Endpoint {
-    fn start(dir: &Path, env: &[(&str, String)]) -> Endpoint {
+    /// The stand-in, signing its own calls with `credentials` and requiring them of its callers
+    /// (as the functions it serves sign with theirs).
+    fn start(dir: &Path, credentials: &Credentials, env: &[(&str, String)]) -> Endpoint {
         let stderr = dir.join("mediaconvert.log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_mediaflow"));
         command.args(["mediaconvert", "--listen", "127.0.0.1:0", "--jobs", "1", "--data"]).arg(dir.join("mc"));
@@ -41,8 +44,10 @@ impl Endpoint {
             command.env_remove(name);
         }
         command
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_ACCESS_KEY_ID", &credentials.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &credentials.secret_access_key)
+            .env("MEDIAFLOW_ACCESS_KEY_ID", &credentials.access_key_id)
+            .env("MEDIAFLOW_SECRET_ACCESS_KEY", &credentials.secret_access_key)
             .env("AWS_REGION", REGION)
             .env("AWS_CONFIG_FILE", dir.join("no-config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
@@ -57,18 +62,11 @@ impl Endpoint {
         let first = lines.next().expect("the command says where it listens").unwrap();
         let url = first.strip_prefix("MediaConvert endpoint:").expect(&first).trim().to_string();
         std::thread::spawn(move || lines.for_each(drop));
-        Endpoint { child, url, stderr }
+        Endpoint { child, url, stderr, credentials: credentials.clone() }
     }
 
     fn client(&self) -> aws_sdk_mediaconvert::Client {
-        use aws_sdk_mediaconvert::config::{BehaviorVersion, Credentials, Region};
-        let config = aws_sdk_mediaconvert::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&self.url)
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test"))
-            .build();
-        aws_sdk_mediaconvert::Client::from_conf(config)
+        aws_sdk_mediaconvert::Client::new(&mediaflow_endpoint::sdk_config(&self.url, &self.credentials))
     }
 
     fn log(&self) -> String {
@@ -138,6 +136,7 @@ async fn a_job_runs_against_the_s3_endpoint_of_the_environment() {
     let nowhere = format!("http://127.0.0.1:{}", free_port());
     let endpoint = Endpoint::start(
         dir.path(),
+        s3.credentials(),
         &[("AWS_ENDPOINT_URL_S3", s3.endpoint()), ("AWS_ENDPOINT_URL_EVENTBRIDGE", nowhere)],
     );
     let client = endpoint.client();
@@ -159,15 +158,17 @@ async fn a_job_runs_against_the_s3_endpoint_of_the_environment() {
 }
 
 #[test]
-fn a_non_loopback_address_needs_allow_remote() {
+fn a_non_loopback_address_needs_credentials_the_user_gave() {
     let out = Command::new(env!("CARGO_BIN_EXE_mediaflow"))
         .args(["mediaconvert", "--listen", "0.0.0.0:0", "--data"])
         .arg(tempfile::tempdir().unwrap().path())
+        .env_remove("MEDIAFLOW_ACCESS_KEY_ID")
+        .env_remove("MEDIAFLOW_SECRET_ACCESS_KEY")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("unauthenticated") && said.contains("--allow-remote"), "{said}");
+    assert!(said.contains("not a loopback address") && said.contains("--access-key-id"), "{said}");
 }
 
 /// moto's server, stopped when dropped.
@@ -234,11 +235,13 @@ async fn inputs(sfn: &aws_sdk_sfn::Client, machine: &str) -> Vec<Value> {
 async fn job_state_changes_reach_the_targets_of_the_matching_rules() {
     let (_moto, moto_url) = moto();
     let dir = tempfile::tempdir().unwrap();
+    // The stand-in calls both endpoints, signing with the one pair of credentials it is given.
+    let credentials = Credentials::random();
+    let any = "127.0.0.1:0".parse().unwrap();
     let s3 =
-        EmbeddedS3::start(&dir.path().join("s3"), &["watch", "public"], "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let states = StepFunctionsEndpoint::start(Engine::new(Registry::default()), None, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+        EmbeddedS3::start_with(&dir.path().join("s3"), &["watch", "public"], any, credentials.clone()).await.unwrap();
+    let states =
+        StepFunctionsEndpoint::start(Engine::new(Registry::default()), None, any, credentials.clone()).await.unwrap();
     let sfn = states.client();
     let pass = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
     let role = "arn:aws:iam::123456789012:role/events";
@@ -284,6 +287,7 @@ async fn job_state_changes_reach_the_targets_of_the_matching_rules() {
 
     let endpoint = Endpoint::start(
         dir.path(),
+        &credentials,
         &[
             ("AWS_ENDPOINT_URL", moto_url.clone()),
             ("AWS_ENDPOINT_URL_S3", s3.endpoint()),

@@ -40,8 +40,9 @@ async fn an_s3_upload_starts_an_execution_a_step_functions_client_follows() {
 }
 
 /// The Done-when of `serve`, with the aws CLI itself (`scripts/ensure-tools --test-tools`
-/// installs it): `aws s3 cp` starts an execution that `aws stepfunctions describe-execution`
-/// shows.
+/// installs it) and the credentials `serve` printed: `aws s3 cp` starts an execution that `aws
+/// stepfunctions describe-execution` shows. Signed with other credentials, or through the
+/// credentials file it keeps, the same calls are refused or work as they should.
 #[test]
 fn the_aws_cli_uploads_and_follows_the_execution() {
     let aws = mediaflow_testkit::repo().join(".tools/awscli/bin/aws");
@@ -51,21 +52,47 @@ fn the_aws_cli_uploads_and_follows_the_execution() {
     let mut server = Server::start(&dir.path().join("data"));
     let (s3_url, sfn_url) = (server.field("S3 endpoint:"), server.field("Step Functions endpoint:"));
     let machine = server.field("state machine:");
-    let run = |args: &[&str]| -> String {
-        let out = Command::new(&aws)
+    let printed = server.credentials();
+    let aws_as = |key: &str, secret: &str, args: &[&str]| {
+        Command::new(&aws)
             .args(args)
-            .env("AWS_ACCESS_KEY_ID", "mediaflow")
-            .env("AWS_SECRET_ACCESS_KEY", "mediaflow-local-secret")
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .current_dir(dir.path())
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let run = |args: &[&str]| -> String {
+        let out = aws_as(&printed.access_key_id, &printed.secret_access_key, args);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "aws {args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
         stdout
     };
+    // With the old fixed pair, or a wrong secret, every endpoint refuses.
+    for (key, secret) in [("mediaflow", "mediaflow-local-secret"), (printed.access_key_id.as_str(), "wrong")] {
+        let listing = aws_as(key, secret, &["--endpoint-url", &s3_url, "s3", "ls", "s3://watch/"]);
+        assert!(!listing.status.success(), "S3 let {key} in");
+        let described = aws_as(key, secret, &["--endpoint-url", &sfn_url, "stepfunctions", "list-state-machines"]);
+        let said = String::from_utf8_lossy(&described.stderr);
+        assert!(!described.status.success(), "Step Functions let {key} in");
+        assert!(said.contains("UnrecognizedClient") || said.contains("InvalidSignature"), "{said}");
+    }
+    // The credentials file of the data folder is a profile the aws CLI reads.
+    let file = dir.path().join("data").join("credentials");
+    let through_file = Command::new(&aws)
+        .args(["--endpoint-url", &sfn_url, "stepfunctions", "list-state-machines", "--output", "text"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+        .output()
+        .unwrap();
+    assert!(through_file.status.success(), "{}", String::from_utf8_lossy(&through_file.stderr));
+    assert!(String::from_utf8_lossy(&through_file.stdout).contains("mediaflow-pipeline"));
     run(&["--endpoint-url", &s3_url, "s3", "cp", "intro.mp3", "s3://watch/inputs/intro.mp3"]);
     server.wait_for(&["SUCCEEDED "]);
 

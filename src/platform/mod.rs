@@ -4,6 +4,7 @@
 //! of `infra/template.yaml` as event routing (`routing.rs`), and an SNS sink (`topic.rs`).
 //! The functions are wired in `functions.rs`.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use mediaflow_core::contract::{ContractCheck, Direction};
 use mediaflow_core::cors;
 use mediaflow_core::statemachine::{self, DEFINITION};
 use mediaflow_core::transcription::CaptionSettings;
-use mediaflow_endpoint::{ACCOUNT, REGION};
+use mediaflow_endpoint::{ACCOUNT, Credentials, REGION};
 use mediaflow_s3::EmbeddedS3;
 use mediaflow_standins::mediaconvert::{MediaConvertEndpoint, Settings};
 use mediaflow_standins::transcribe::{self, Recognizer, TranscribeEndpoint};
@@ -39,6 +40,8 @@ pub struct Platform {
     pub transcribe: TranscribeEndpoint,
     pub machine_arn: String,
     pub data: PathBuf,
+    /// What every request to the endpoints must be signed with.
+    pub credentials: Credentials,
     topic: Topic,
 }
 
@@ -111,6 +114,9 @@ pub struct Options {
     pub transcode_jobs: usize,
     /// Machine captions: the `AutoCaptions` and `CaptionLanguage` parameters of infra.
     pub captions: Captions,
+    /// The credentials requests must be signed with, when the user gave them; else the data
+    /// folder's (`src/access.rs`).
+    pub credentials: Option<Credentials>,
 }
 
 /// What `process` and `serve` both take to run the pipeline, as their flags.
@@ -173,6 +179,7 @@ impl Default for Options {
             job_template: None,
             transcode_jobs: mediaflow_standins::mediaconvert::default_jobs(),
             captions: Captions::default(),
+            credentials: None,
         }
     }
 }
@@ -201,7 +208,9 @@ impl Platform {
         let data = data.canonicalize()?;
         let layout = Layout::of(&data);
         crate::logs::keep_in(layout.logs.clone());
-        let s3 = EmbeddedS3::start(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr.parse()?)
+        let (s3_addr, sfn_addr): (SocketAddr, SocketAddr) = (s3_addr.parse()?, sfn_addr.parse()?);
+        let credentials = crate::access::credentials(options.credentials.clone(), &data, &[s3_addr, sfn_addr])?;
+        let s3 = EmbeddedS3::start_with(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr, credentials.clone())
             .await
             .context("starting the S3 endpoint (is another mediaflow serve running? pick another --s3)")?;
         // The template's CORS rules, for pages served on this machine (the console).
@@ -210,6 +219,7 @@ impl Platform {
         let settings = Settings {
             jobs_dir: Some(layout.jobs.clone()),
             max_jobs: options.transcode_jobs,
+            credentials: credentials.clone(),
             ..Settings::new(s3.client(), layout.work.clone())
         };
         let mediaconvert = MediaConvertEndpoint::start(settings, "127.0.0.1:0".parse()?)
@@ -227,6 +237,7 @@ impl Platform {
         }
         let transcribe_settings = transcribe::Settings {
             jobs_dir: Some(layout.transcribe.join("jobs")),
+            credentials: credentials.clone(),
             ..transcribe::Settings::new(s3.client(), layout.transcribe.join("work"), Some(recognizer))
         };
         let transcribe = TranscribeEndpoint::start(transcribe_settings, "127.0.0.1:0".parse()?)
@@ -249,18 +260,18 @@ impl Platform {
         let sfn_listener = tokio::net::TcpListener::bind(sfn_addr)
             .await
             .with_context(|| format!("binding the Step Functions endpoint to {sfn_addr}"))?;
-        let sfn_client = mediaflow_stepfunctions::client_of(sfn_listener.local_addr()?);
+        let sfn_client = mediaflow_stepfunctions::client_of(sfn_listener.local_addr()?, &credentials);
         let template_key = options.job_template.as_ref().map(|_| JOB_TEMPLATE_KEY.to_string());
         let limit = options.transcode_jobs.max(1);
         let stand_ins = functions::StandIns { mediaconvert: &mediaconvert, transcribe: &transcribe };
         let registry = functions(&arns, &s3, &sfn_client, stand_ins, template_key, topic.clone(), limit, captions);
         let store = ExecutionStore::new(&layout.executions);
         let engine = Engine::build(registry, Some(contract_check()), Some(store.clone()));
-        let sfn = StepFunctionsEndpoint::serve(sfn_listener, engine, Some(store))?;
+        let sfn = StepFunctionsEndpoint::serve(sfn_listener, engine, Some(store), credentials.clone())?;
         let machine_arn = machine.arn.clone();
         sfn.service().register(machine, &filled);
 
-        let platform = Platform { s3, sfn, mediaconvert, transcribe, machine_arn, data, topic };
+        let platform = Platform { s3, sfn, mediaconvert, transcribe, machine_arn, data, credentials, topic };
         platform.route();
         // What an earlier process left running goes on, now that every event has its route.
         let executions = platform.sfn.service().resume_kept();

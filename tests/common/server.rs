@@ -34,7 +34,10 @@ impl Server {
         command
             .args(["serve", "--s3", "127.0.0.1:0", "--sfn", "127.0.0.1:0", "--console", "127.0.0.1:0", "--data"])
             .arg(data)
-            .args(args);
+            .args(args)
+            // The credentials made for the data folder, which it prints.
+            .env_remove("MEDIAFLOW_ACCESS_KEY_ID")
+            .env_remove("MEDIAFLOW_SECRET_ACCESS_KEY");
         if let Some(tools) = tools {
             let path = std::env::var("PATH").unwrap_or_default();
             command.env("PATH", format!("{}:{path}", tools.display()));
@@ -85,32 +88,28 @@ impl Server {
         line[label.len()..].split_whitespace().next().unwrap().to_string()
     }
 
-    fn credentials() -> aws_sdk_s3::config::Credentials {
-        aws_sdk_s3::config::Credentials::new("mediaflow", "mediaflow-local-secret", None, None, "test")
+    /// The credentials it printed (`AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=…`).
+    pub fn credentials(&self) -> mediaflow_endpoint::Credentials {
+        let line = self.lines.iter().find(|l| l.starts_with("credentials:")).expect("it prints its credentials");
+        let value = |name: &str| {
+            let found = line.split_whitespace().find_map(|w| w.strip_prefix(name)?.strip_prefix('='));
+            found.unwrap_or_else(|| panic!("no {name} in {line}")).to_string()
+        };
+        mediaflow_endpoint::Credentials::new(value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY"))
     }
 
-    /// An S3 client of its S3 endpoint.
+    /// An S3 client of its S3 endpoint, signing with the printed credentials.
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-                .endpoint_url(self.field("S3 endpoint:"))
-                .region(aws_sdk_s3::config::Region::new("us-east-1"))
-                .credentials_provider(Server::credentials())
-                .force_path_style(true)
-                .build(),
-        )
+        let config = mediaflow_endpoint::sdk_config(self.field("S3 endpoint:"), &self.credentials());
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
     }
 
-    /// A Step Functions client of its Step Functions endpoint.
+    /// A Step Functions client of its Step Functions endpoint, signing with the printed
+    /// credentials.
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
-        aws_sdk_sfn::Client::from_conf(
-            aws_sdk_sfn::Config::builder()
-                .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-                .endpoint_url(self.field("Step Functions endpoint:"))
-                .region(aws_sdk_sfn::config::Region::new("us-east-1"))
-                .credentials_provider(Server::credentials())
-                .build(),
-        )
+        aws_sdk_sfn::Client::new(&mediaflow_endpoint::sdk_config(
+            self.field("Step Functions endpoint:"),
+            &self.credentials(),
+        ))
     }
 }

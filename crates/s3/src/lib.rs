@@ -21,8 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::cors::WithCors;
 use crate::store::{Service, Store};
 
-/// The credentials the endpoint accepts: this machine's (`mediaflow-endpoint`).
-pub use mediaflow_endpoint::{ACCESS_KEY, SECRET_KEY};
+pub use mediaflow_endpoint::Credentials;
 
 /// Each connection's socket send buffer.
 const SEND_BUFFER_BYTES: usize = 64 * 1024;
@@ -39,14 +38,26 @@ pub enum Error {
 pub struct EmbeddedS3 {
     addr: SocketAddr,
     data: PathBuf,
+    credentials: Credentials,
     store: Arc<Store>,
     _stop: oneshot::Sender<()>,
 }
 
 impl EmbeddedS3 {
-    /// Serves `data` (created if missing, with a folder for each of `buckets`) on `addr`;
-    /// port 0 picks a free one.
+    /// Serves `data` (created if missing, with a folder for each of `buckets`) on `addr`
+    /// (port 0 picks a free one), to requests signed with credentials of its own (random):
+    /// [`EmbeddedS3::client`] signs with them.
     pub async fn start(data: &Path, buckets: &[&str], addr: SocketAddr) -> Result<EmbeddedS3, Error> {
+        EmbeddedS3::start_with(data, buckets, addr, Credentials::random()).await
+    }
+
+    /// [`EmbeddedS3::start`], to requests signed with `credentials`.
+    pub async fn start_with(
+        data: &Path,
+        buckets: &[&str],
+        addr: SocketAddr,
+        credentials: Credentials,
+    ) -> Result<EmbeddedS3, Error> {
         let folder_error = |source| Error::DataFolder { path: data.to_path_buf(), source };
         for bucket in buckets {
             std::fs::create_dir_all(data.join(bucket)).map_err(folder_error)?;
@@ -55,7 +66,7 @@ impl EmbeddedS3 {
         let store = Arc::new(Store::new(data.clone()).map_err(folder_error)?);
         let service = {
             let mut builder = S3ServiceBuilder::new(Service(store.clone()));
-            builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+            builder.set_auth(SimpleAuth::from_single(&*credentials.access_key_id, &*credentials.secret_access_key));
             WithCors { s3: builder.build(), cors: store.cors.clone() }
         };
         let listener = TcpListener::bind(addr).await.map_err(|source| Error::Listen { addr, source })?;
@@ -65,12 +76,17 @@ impl EmbeddedS3 {
         let stop = mediaflow_endpoint::listener::serve(listener, service, |socket| {
             let _ = socket2::SockRef::from(socket).set_send_buffer_size(SEND_BUFFER_BYTES);
         });
-        Ok(EmbeddedS3 { addr, data, store, _stop: stop })
+        Ok(EmbeddedS3 { addr, data, credentials, store, _stop: stop })
     }
 
     /// `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_S3` and any S3 client.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// What requests must be signed with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     pub fn data(&self) -> &Path {
@@ -100,10 +116,11 @@ impl EmbeddedS3 {
     /// An S3 client for this endpoint. Checksums are sent only when S3 requires them: with the
     /// SDK's default, uploads are `aws-chunked` with a trailing checksum.
     pub fn client(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(&mediaflow_endpoint::sdk_config(self.endpoint()))
-            .force_path_style(true)
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .build();
+        let config =
+            aws_sdk_s3::config::Builder::from(&mediaflow_endpoint::sdk_config(self.endpoint(), &self.credentials))
+                .force_path_style(true)
+                .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+                .build();
         aws_sdk_s3::Client::from_conf(config)
     }
 }

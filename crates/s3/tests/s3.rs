@@ -191,7 +191,8 @@ async fn sdk_default_checksums_leave_no_aws_chunked_encoding() {
     let dir = tempfile::tempdir().unwrap();
     let s3 = start(dir.path()).await;
     // The SDK's default client: streaming uploads are aws-chunked with a trailing checksum.
-    let client = sdk_client(&s3, mediaflow_endpoint::ACCESS_KEY, mediaflow_endpoint::SECRET_KEY);
+    let own = s3.credentials();
+    let client = sdk_client(&s3, &own.access_key_id, &own.secret_access_key);
     let file = dir.path().join("upload.bin");
     std::fs::write(&file, vec![1u8; 300_000]).unwrap();
     let body = ByteStream::from_path(&file).await.unwrap();

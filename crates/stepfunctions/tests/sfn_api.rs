@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use mediaflow_endpoint::Credentials;
 use mediaflow_stepfunctions::StepFunctionsEndpoint;
 use mediaflow_stepfunctions::engine::{Engine, ExecutionStore, Registry, handler, lambda_failure};
 use serde_json::{Value, json};
@@ -85,10 +86,12 @@ async fn until_done(
 async fn aws_sdk_sfn_drives_the_local_engine() {
     let dir = tempfile::tempdir().unwrap();
     let seen = Seen::default();
+    let credentials = Credentials::random();
     let endpoint = StepFunctionsEndpoint::start(
         Engine::new(registry(&seen)),
         Some(ExecutionStore::new(dir.path().join("executions"))),
         "127.0.0.1:0".parse().unwrap(),
+        credentials.clone(),
     )
     .await
     .unwrap();
@@ -210,6 +213,7 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
         Engine::new(Registry::default()),
         Some(ExecutionStore::new(dir.path().join("executions"))),
         "127.0.0.1:0".parse().unwrap(),
+        credentials,
     )
     .await
     .unwrap();
@@ -236,24 +240,28 @@ async fn aws_sdk_sfn_drives_the_local_engine() {
 /// HTTP client can) is answered as AWS answers it: 400, `ValidationException`, naming the field.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_missing_a_required_field_is_a_validation_error() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let endpoint = StepFunctionsEndpoint::start(Engine::new(Registry::default()), None, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    use mediaflow_testkit::http::{Request, Signer, exchange};
+    let credentials = Credentials::random();
+    let endpoint = StepFunctionsEndpoint::start(
+        Engine::new(Registry::default()),
+        None,
+        "127.0.0.1:0".parse().unwrap(),
+        credentials.clone(),
+    )
+    .await
+    .unwrap();
     let address = endpoint.endpoint().trim_start_matches("http://").to_string();
-    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let body = "{}";
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: AWSStepFunctions.DescribeExecution\r\n\
-         Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
-    let error: Value = serde_json::from_str(body).unwrap();
+    let headers =
+        [("x-amz-target", "AWSStepFunctions.DescribeExecution"), ("content-type", "application/x-amz-json-1.0")];
+    let request = Request { method: "POST", path: "/", headers: &headers, body: "{}" };
+    let signer = Signer {
+        access_key_id: &credentials.access_key_id,
+        secret_access_key: &credentials.secret_access_key,
+        service: "states",
+    };
+    let (status, body) = exchange(&address, &request, Some(&signer)).await;
+    assert_eq!(status, 400, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["__type"], "ValidationException", "{error}");
     assert!(error["message"].as_str().unwrap().contains("executionArn"), "{error}");
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod http;
 pub mod mediaconvert;
 pub mod runtime_api;
 

@@ -1,8 +1,8 @@
 //! The MediaConvert stand-in: the REST endpoint `aws-sdk-mediaconvert` talks to (`CreateJob`,
 //! `GetJob`, `ListJobs`), each job run as one ffmpeg process (see [`compile`]) whose outputs
 //! are written through the embedded S3, with `MediaConvert Job State Change` events shaped as
-//! MediaConvert's. Requests are not authenticated: the platform listens on 127.0.0.1 only, and
-//! `mediaflow mediaconvert` elsewhere only when told to. [`crate::eventbridge`] takes the
+//! MediaConvert's. Every request must be signed (SigV4) with [`Settings::credentials`].
+//! [`crate::eventbridge`] takes the
 //! events to the targets of the EventBridge rules that match them.
 //!
 //! As in a MediaConvert queue, at most [`Settings::max_jobs`] jobs transcode at once and the
@@ -27,8 +27,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use mediaflow_endpoint::Feed;
 use mediaflow_endpoint::{ACCOUNT, REGION};
+use mediaflow_endpoint::{Credentials, Feed};
 
 /// A running endpoint. Dropping it stops the server (jobs already running finish).
 pub struct MediaConvertEndpoint {
@@ -51,10 +51,12 @@ pub struct Settings {
     pub jobs_dir: Option<PathBuf>,
     /// How many jobs transcode at once.
     pub max_jobs: usize,
+    /// What every request must be signed with (SigV4).
+    pub credentials: Credentials,
 }
 
 impl Settings {
-    /// Jobs in memory, as many at once as the machine has cores.
+    /// Jobs in memory, as many at once as the machine has cores, with credentials of its own.
     pub fn new(s3: aws_sdk_s3::Client, work_dir: PathBuf) -> Settings {
         Settings {
             s3,
@@ -63,6 +65,7 @@ impl Settings {
             work_dir,
             jobs_dir: None,
             max_jobs: default_jobs(),
+            credentials: Credentials::random(),
         }
     }
 }
@@ -138,10 +141,12 @@ impl MediaConvertEndpoint {
             None => BTreeMap::new(),
         };
         let slots = Semaphore::new(settings.max_jobs.max(1));
+        let credentials = settings.credentials.clone();
         let service = Arc::new(Service { settings, jobs: Mutex::new(jobs), events: Feed::default(), slots });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let stop = mediaflow_endpoint::listener::serve_router(listener, api::router(service.clone()), |_| {});
+        let router = mediaflow_endpoint::sigv4::require(api::router(service.clone()), credentials);
+        let stop = mediaflow_endpoint::listener::serve_router(listener, router, |_| {});
         Ok(MediaConvertEndpoint { addr, service, _stop: stop })
     }
 
@@ -175,9 +180,10 @@ impl MediaConvertEndpoint {
         self.service.events.subscribe()
     }
 
-    /// A MediaConvert client for this endpoint, with the platform's credentials.
+    /// A MediaConvert client for this endpoint, signing with its credentials.
     pub fn client(&self) -> aws_sdk_mediaconvert::Client {
-        aws_sdk_mediaconvert::Client::new(&mediaflow_endpoint::sdk_config(self.endpoint()))
+        let config = mediaflow_endpoint::sdk_config(self.endpoint(), &self.service.settings.credentials);
+        aws_sdk_mediaconvert::Client::new(&config)
     }
 
     /// Every job so far, oldest first, with how far it has come.

@@ -43,7 +43,7 @@ pub use recognizer::Recognizer;
 pub use aws_sdk_transcribe as sdk;
 
 use job::{Job, JobSpec, Language};
-use mediaflow_endpoint::Feed;
+use mediaflow_endpoint::{Credentials, Feed};
 use recognizer::Worker;
 
 /// How the stand-in reaches media and outputs, and what it runs.
@@ -65,6 +65,8 @@ pub struct Settings {
     /// this length, whose words are timed from the chunk's start): what it holds in memory
     /// stays bounded whatever the media's length. [`CHUNK_SECONDS`] unless a test cuts shorter.
     pub chunk_seconds: u32,
+    /// What every request must be signed with (SigV4).
+    pub credentials: Credentials,
 }
 
 /// Ten minutes: long enough that few words are cut at a chunk's end, short enough that the
@@ -83,6 +85,7 @@ impl Settings {
             jobs_dir: None,
             max_jobs: 1,
             chunk_seconds: CHUNK_SECONDS,
+            credentials: Credentials::random(),
         }
     }
 }
@@ -124,11 +127,6 @@ struct Service {
     stopped: AtomicBool,
 }
 
-/// A Transcribe client for the endpoint at `addr`, with the platform's credentials.
-fn client_of(addr: SocketAddr) -> aws_sdk_transcribe::Client {
-    aws_sdk_transcribe::Client::new(&mediaflow_endpoint::sdk_config(format!("http://{addr}")))
-}
-
 impl TranscribeEndpoint {
     /// Serves on `addr` (port 0 picks a free one); see [`TranscribeEndpoint::serve`].
     pub async fn start(settings: Settings, addr: SocketAddr) -> std::io::Result<TranscribeEndpoint> {
@@ -157,7 +155,9 @@ impl TranscribeEndpoint {
             stopped: AtomicBool::new(false),
         });
         let addr = listener.local_addr()?;
-        let stop = mediaflow_endpoint::listener::serve_router(listener, api::router(service.clone()), |_| {});
+        let router =
+            mediaflow_endpoint::sigv4::require(api::router(service.clone()), service.settings.credentials.clone());
+        let stop = mediaflow_endpoint::listener::serve_router(listener, router, |_| {});
         Ok(TranscribeEndpoint { addr, service, _stop: stop })
     }
 
@@ -166,9 +166,10 @@ impl TranscribeEndpoint {
         format!("http://{}", self.addr)
     }
 
-    /// A Transcribe client for this endpoint, with the platform's credentials.
+    /// A Transcribe client for this endpoint, signing with its credentials.
     pub fn client(&self) -> aws_sdk_transcribe::Client {
-        client_of(self.addr)
+        let config = mediaflow_endpoint::sdk_config(self.endpoint(), &self.service.settings.credentials);
+        aws_sdk_transcribe::Client::new(&config)
     }
 
     /// Runs again, from the start, every kept job that had not ended; returns their names.

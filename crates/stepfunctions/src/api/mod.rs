@@ -2,7 +2,7 @@
 //! aws CLI speak (`POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`): a thin adapter in
 //! front of the execution service (`service.rs`). Each operation's input is typed
 //! (`operations.rs`); each answer is the service's typed result in AWS's JSON, dated in epoch
-//! seconds. Requests are not authenticated: the endpoint listens on 127.0.0.1 only.
+//! seconds. Every request must be signed (SigV4) with the endpoint's credentials.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use crate::engine::runs::epoch_seconds as epoch;
 use crate::engine::{Engine, Execution, ExecutionStore, Failure, History};
 use crate::service::{MachineRecord, Service, ServiceError};
+use mediaflow_endpoint::Credentials;
 
 mod operations;
 use operations::Operation;
@@ -25,6 +26,7 @@ use operations::Operation;
 /// A running endpoint. Dropping it stops the server.
 pub struct StepFunctionsEndpoint {
     addr: SocketAddr,
+    credentials: Credentials,
     service: Arc<Service>,
     _stop: oneshot::Sender<()>,
 }
@@ -42,9 +44,9 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-/// A Step Functions client for the endpoint at `addr`, with the platform's credentials.
-pub fn client_of(addr: SocketAddr) -> aws_sdk_sfn::Client {
-    aws_sdk_sfn::Client::new(&mediaflow_endpoint::sdk_config(format!("http://{addr}")))
+/// A Step Functions client for the endpoint at `addr`, signing with `credentials`.
+pub fn client_of(addr: SocketAddr, credentials: &Credentials) -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::new(&mediaflow_endpoint::sdk_config(format!("http://{addr}"), credentials))
 }
 
 fn error(kind: &'static str, message: impl Into<String>) -> ApiError {
@@ -53,13 +55,14 @@ fn error(kind: &'static str, message: impl Into<String>) -> ApiError {
 
 impl StepFunctionsEndpoint {
     /// Serves the API for `engine` on `addr` (port 0 picks a free one), with the executions
-    /// kept in `store` when there is one.
+    /// kept in `store` when there is one, to requests signed with `credentials`.
     pub async fn start(
         engine: Arc<Engine>,
         store: Option<ExecutionStore>,
         addr: SocketAddr,
+        credentials: Credentials,
     ) -> std::io::Result<StepFunctionsEndpoint> {
-        StepFunctionsEndpoint::serve(TcpListener::bind(addr).await?, engine, store)
+        StepFunctionsEndpoint::serve(TcpListener::bind(addr).await?, engine, store, credentials)
     }
 
     /// Serves the API for `engine` on a listener bound beforehand: its address is known, and
@@ -68,13 +71,15 @@ impl StepFunctionsEndpoint {
         listener: TcpListener,
         engine: Arc<Engine>,
         store: Option<ExecutionStore>,
+        credentials: Credentials,
     ) -> std::io::Result<StepFunctionsEndpoint> {
         let service = Service::new(engine, store);
         let addr = listener.local_addr()?;
         // One route: the JSON 1.0 protocol names the operation in a header, not the path.
         let router = axum::Router::new().fallback(answer).with_state(service.clone());
+        let router = mediaflow_endpoint::sigv4::require(router, credentials.clone());
         let stop = mediaflow_endpoint::listener::serve_router(listener, router, |_| {});
-        Ok(StepFunctionsEndpoint { addr, service, _stop: stop })
+        Ok(StepFunctionsEndpoint { addr, credentials, service, _stop: stop })
     }
 
     /// `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_SFN` and any Step Functions client.
@@ -82,9 +87,9 @@ impl StepFunctionsEndpoint {
         format!("http://{}", self.addr)
     }
 
-    /// A Step Functions client for this endpoint, with the platform's credentials.
+    /// A Step Functions client for this endpoint, signing with its credentials.
     pub fn client(&self) -> aws_sdk_sfn::Client {
-        client_of(self.addr)
+        client_of(self.addr, &self.credentials)
     }
 
     /// The execution service behind the endpoint, for a client in this process.

@@ -1,0 +1,66 @@
+//! One raw HTTP/1.1 exchange, as any HTTP client can make it (the SDKs never send some of these
+//! requests): unsigned, or signed with SigV4 by `aws-sigv4`, the signer the SDKs use.
+
+use std::time::SystemTime;
+
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4::SigningParams;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Who signs a request: an access key, its secret, and the service it is signed for.
+pub struct Signer<'a> {
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a str,
+    pub service: &'a str,
+}
+
+/// A request to `address` (`host:port`); `path` with its query.
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: &'a str,
+}
+
+/// Sends `request` to `address`, signed by `signer` when there is one; answers the status and
+/// the body.
+pub async fn exchange(address: &str, request: &Request<'_>, signer: Option<&Signer<'_>>) -> (u16, String) {
+    let mut headers: Vec<(String, String)> =
+        request.headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    headers.push(("host".into(), address.into()));
+    if let Some(signer) = signer {
+        let identity =
+            aws_credential_types::Credentials::new(signer.access_key_id, signer.secret_access_key, None, None, "test")
+                .into();
+        let params = SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name(signer.service)
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let signable = SignableRequest::new(
+            request.method,
+            request.path,
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            SignableBody::Bytes(request.body.as_bytes()),
+        )
+        .unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        headers.extend(instructions.headers().map(|(k, v)| (k.to_string(), v.to_string())));
+    }
+    let mut text = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
+    for (name, value) in &headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n{}", request.body.len(), request.body));
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(text.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, body.to_string())
+}
