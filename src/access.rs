@@ -8,16 +8,23 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use clap::builder::NonEmptyStringValueParser;
 use mediaflow_endpoint::Credentials;
 
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct CredentialArgs {
     /// The access key ID every request must be signed with; default: the one made for the
     /// data folder (<data>/credentials). Needed to listen on an address other than loopback.
-    #[arg(long, env = "MEDIAFLOW_ACCESS_KEY_ID", requires = "secret_access_key")]
+    #[arg(long, env = "MEDIAFLOW_ACCESS_KEY_ID", requires = "secret_access_key", value_parser = NonEmptyStringValueParser::new())]
     pub access_key_id: Option<String>,
-    /// Its secret access key.
-    #[arg(long, env = "MEDIAFLOW_SECRET_ACCESS_KEY", requires = "access_key_id", hide_env_values = true)]
+    /// Its secret access key (better in the environment than on a command line others can see).
+    #[arg(
+        long,
+        env = "MEDIAFLOW_SECRET_ACCESS_KEY",
+        requires = "access_key_id",
+        hide_env_values = true,
+        value_parser = NonEmptyStringValueParser::new()
+    )]
     pub secret_access_key: Option<String>,
 }
 
@@ -27,6 +34,17 @@ impl CredentialArgs {
         match (&self.access_key_id, &self.secret_access_key) {
             (Some(id), Some(secret)) => Some(Credentials::new(id, secret)),
             _ => None,
+        }
+    }
+
+    /// Where the credentials in use came from, for the line that says which they are.
+    pub fn whose(&self, data: &Path) -> String {
+        match self.given() {
+            Some(_) => "as given".into(),
+            None => format!(
+                "made for this data folder, kept owner-only in {}",
+                data.join(mediaflow_endpoint::credentials::FILE).display()
+            ),
         }
     }
 }

@@ -100,11 +100,7 @@ async fn serve(args: &Args, credentials: Credentials) -> Result<bool> {
     let delivering = tokio::spawn(delivery.run(as_json(endpoint.events())));
     let resumed = endpoint.resume();
     println!("MediaConvert endpoint: {}", endpoint.endpoint());
-    let whose = match args.credentials.given() {
-        Some(_) => "as given".to_string(),
-        None => format!("made for {}", args.data.join(mediaflow_endpoint::credentials::FILE).display()),
-    };
-    println!("requests signed with:  access key {access_key} ({whose})");
+    println!("requests signed with:  access key {access_key} ({})", args.credentials.whose(&args.data));
     println!("job state changes:     to the targets of the matching rules of event bus {}", args.event_bus);
     if !resumed.is_empty() {
         println!("resumed:               {} job(s) left unfinished by an earlier process", resumed.len());

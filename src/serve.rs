@@ -60,12 +60,7 @@ async fn serve(args: &Args) -> Result<bool> {
         platform.credentials.secret_access_key,
         mediaflow_endpoint::REGION
     );
-    if args.credentials.given().is_none() {
-        println!(
-            "                         (made for this data folder, kept owner-only in {})",
-            platform.data.join(mediaflow_endpoint::credentials::FILE).display()
-        );
-    }
+    println!("                         ({})", args.credentials.whose(&platform.data));
     println!("data:                    {}", platform.data.display());
     println!();
     println!("  aws --endpoint-url {s3} s3 cp talk.mp4 s3://{WATCH_BUCKET}/inputs/");

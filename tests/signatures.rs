@@ -2,6 +2,10 @@
 //! stand-ins) answers a request signed with its credentials, and refuses one that is unsigned,
 //! signed with another access key, or signed with the wrong secret, as AWS refuses them.
 
+use std::time::{Duration, SystemTime};
+
+use axum::http::{HeaderMap, HeaderName};
+use mediaflow_endpoint::sigv4::{Expected, Refusal, verify};
 use mediaflow_endpoint::{Credentials, sdk_config};
 use mediaflow_s3::EmbeddedS3;
 use mediaflow_standins::{mediaconvert, transcribe};
@@ -59,8 +63,12 @@ async fn every_endpoint_answers_its_own_signature_only() {
             assert_eq!(code, named, "Step Functions, signed with {who}");
         }
 
-        let jobs = aws_sdk_mediaconvert::Client::new(&config(mc.endpoint())).list_jobs().send().await;
+        // A query string, and a path the SDK percent-encodes, are signed as received.
+        let mediaconvert = aws_sdk_mediaconvert::Client::new(&config(mc.endpoint()));
+        let jobs = mediaconvert.list_jobs().max_results(5).send().await;
         assert_eq!(jobs.is_ok(), expected, "MediaConvert, signed with {who}: {jobs:?}");
+        let odd = mediaconvert.get_job().id("a job: 1/2 & ü").send().await.unwrap_err().into_service_error();
+        assert_eq!(odd.is_not_found_exception(), expected, "GetJob, signed with {who}: {odd:?}");
 
         let transcriptions =
             transcribe::sdk::Client::new(&config(tr.endpoint())).list_transcription_jobs().send().await;
@@ -82,11 +90,56 @@ async fn every_endpoint_answers_its_own_signature_only() {
 
     // Signed by hand as the SDKs sign, a raw request is answered: the check is SigV4's, not the
     // SDK's.
-    let signer = Signer {
-        access_key_id: &own.access_key_id,
-        secret_access_key: &own.secret_access_key,
-        service: "mediaconvert",
-    };
+    let signer = Signer { credentials: &own, service: "mediaconvert" };
     let (status, body) = exchange(mc.endpoint().trim_start_matches("http://"), &list_jobs, Some(&signer)).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// What the check refuses, request by request: a changed body or signed header, a signature
+/// more than 15 minutes from now, another region or service, a signature that leaves the host
+/// out.
+#[test]
+fn a_signature_holds_for_its_own_request_only_and_for_fifteen_minutes() {
+    let own = Credentials::random();
+    let expected = Expected { credentials: own.clone(), service: "states" };
+    let target = [("x-amz-target", "AWSStepFunctions.ListStateMachines")];
+    let request = Request { method: "POST", path: "/", headers: &target, body: "{}" };
+    let headers_of = |signer: &Signer, at: SystemTime| {
+        let mut headers = HeaderMap::new();
+        let added = mediaflow_testkit::http::sign(signer, "127.0.0.1:9", &request, at);
+        for (name, value) in target.iter().map(|(k, v)| (k.to_string(), v.to_string())).chain(added) {
+            headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        headers.insert("host", "127.0.0.1:9".parse().unwrap());
+        headers
+    };
+    let at = SystemTime::now();
+    let signed = headers_of(&Signer { credentials: &own, service: "states" }, at);
+    let check = |headers: &HeaderMap, body: &str, now: SystemTime| {
+        verify(&expected, "POST", "/", headers, &body.to_string().into(), now)
+    };
+    assert_eq!(check(&signed, "{}", at + Duration::from_secs(60)), Ok(()));
+    assert_eq!(check(&signed, "{}", at - Duration::from_secs(60)), Ok(()), "a clock a little behind");
+    assert_eq!(check(&signed, "{\"maxResults\":1}", at), Err(Refusal::Mismatch), "another body");
+    let mut vouched = signed.clone();
+    let hash = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"; // sha256("{}")
+    vouched.insert("x-amz-content-sha256", hash.parse().unwrap());
+    assert_eq!(check(&vouched, "{\"maxResults\":1}", at), Err(Refusal::Mismatch), "a payload hash is not trusted");
+    assert_eq!(check(&signed, "{}", at + Duration::from_secs(16 * 60)), Err(Refusal::Expired));
+    let mut moved = signed.clone();
+    moved.insert("x-amz-target", "AWSStepFunctions.DeleteStateMachine".parse().unwrap());
+    assert_eq!(check(&moved, "{}", at), Err(Refusal::Mismatch), "a signed header changed");
+    assert_eq!(check(&HeaderMap::new(), "{}", at), Err(Refusal::Unsigned));
+    let stranger = Credentials::random();
+    let foreign = headers_of(&Signer { credentials: &stranger, service: "states" }, at);
+    assert_eq!(check(&foreign, "{}", at), Err(Refusal::UnknownKey));
+    let elsewhere = headers_of(&Signer { credentials: &own, service: "mediaconvert" }, at);
+    assert!(matches!(check(&elsewhere, "{}", at), Err(Refusal::Malformed(m)) if m.contains("mediaconvert")));
+    let mut hostless = signed.clone();
+    let authorization = signed["authorization"].to_str().unwrap().replace("host;", "");
+    hostless.insert("authorization", authorization.parse().unwrap());
+    assert!(matches!(check(&hostless, "{}", at), Err(Refusal::Malformed(m)) if m.contains("host")));
+    let mut garbled = signed.clone();
+    garbled.insert("authorization", "AWS4-HMAC-SHA256 Credential=x".parse().unwrap());
+    assert!(matches!(check(&garbled, "{}", at), Err(Refusal::Malformed(_))));
 }

@@ -19,7 +19,9 @@ use crate::trace::{failed_state, upload_key};
 
 fn refused(e: ServiceError) -> Refused {
     let status = match e {
-        ServiceError::ExecutionDoesNotExist(_) | ServiceError::StateMachineDoesNotExist(_) => StatusCode::NOT_FOUND,
+        ServiceError::ExecutionDoesNotExist(_)
+        | ServiceError::NotRunning(_)
+        | ServiceError::StateMachineDoesNotExist(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
     };
     Refused::new(status, e.name(), e.to_string())

@@ -71,15 +71,29 @@ impl Credentials {
         )
     }
 
-    /// The first profile's keys in an AWS shared-credentials file.
+    /// The `[default]` profile's keys in an AWS shared-credentials file, as the aws CLI reads
+    /// them; `None` when either is missing or empty.
     fn parse(text: &str) -> Option<Credentials> {
-        let value = |key: &str| {
-            text.lines().find_map(|line| {
-                let (k, v) = line.split_once('=')?;
-                (k.trim() == key).then(|| v.trim().to_string())
-            })
-        };
+        let mut section = "";
+        let mut keys = std::collections::HashMap::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name.trim();
+            } else if let Some((key, value)) = line.split_once('=')
+                && section == "default"
+            {
+                keys.insert(key.trim(), value.trim());
+            }
+        }
+        let value = |key: &str| keys.get(key).filter(|v| !v.is_empty()).map(|v| v.to_string());
         Some(Credentials::new(value("aws_access_key_id")?, value("aws_secret_access_key")?))
+    }
+}
+
+/// The SDKs' form, for a client that signs with them or a check that signs again.
+impl From<&Credentials> for aws_credential_types::Credentials {
+    fn from(c: &Credentials) -> Self {
+        aws_credential_types::Credentials::new(&c.access_key_id, &c.secret_access_key, None, None, "mediaflow")
     }
 }
 
@@ -114,5 +128,14 @@ mod tests {
         let other = tempfile::tempdir().unwrap();
         assert_ne!(Credentials::of_folder(other.path()).unwrap(), made, "each folder its own");
         assert!(!format!("{made:?}").contains(&made.secret_access_key), "never the secret in a log");
+    }
+
+    #[test]
+    fn a_credentials_file_is_read_as_the_aws_cli_reads_it() {
+        let file = "[other]\naws_access_key_id = NOT\naws_secret_access_key = this\n\n[default]\n\
+                    aws_access_key_id=AKIDEXAMPLE\n  aws_secret_access_key = s3cr3t \n";
+        assert_eq!(Credentials::parse(file), Some(Credentials::new("AKIDEXAMPLE", "s3cr3t")));
+        assert_eq!(Credentials::parse("[default]\naws_access_key_id = A\naws_secret_access_key =\n"), None);
+        assert_eq!(Credentials::parse("aws_access_key_id = A\naws_secret_access_key = B\n"), None, "no profile");
     }
 }

@@ -20,13 +20,7 @@ pub const ACCOUNT: &str = "123456789012";
 /// region and the endpoint's `credentials` (`aws_sdk_*::Client::new(&sdk_config(url, c))`).
 pub fn sdk_config(url: impl Into<String>, credentials: &Credentials) -> aws_types::SdkConfig {
     use aws_credential_types::provider::SharedCredentialsProvider;
-    let credentials = aws_credential_types::Credentials::new(
-        &credentials.access_key_id,
-        &credentials.secret_access_key,
-        None,
-        None,
-        "mediaflow-local",
-    );
+    let credentials = aws_credential_types::Credentials::from(credentials);
     aws_types::SdkConfig::builder()
         .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
         .endpoint_url(url)

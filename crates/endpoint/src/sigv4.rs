@@ -1,8 +1,8 @@
 //! Who is calling: every request to an endpoint written here (Step Functions, the stand-ins)
-//! must carry a SigV4 signature made with this machine's credentials, as AWS requires (s3s
-//! checks S3's). The signature is made again with `aws-sigv4`, the SDK's own signer, from the
-//! parts the request says it signed, and compared in constant time: no canonical request is
-//! written by hand here.
+//! must carry a SigV4 signature made with this machine's credentials, for this region and the
+//! endpoint's service, as AWS requires (s3s checks S3's). The signature is made again with
+//! `aws-sigv4`, the SDK's own signer, from the headers the request says it signed and the body
+//! it carries, and compared in constant time: no canonical request is written by hand here.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, Utc};
 use subtle::ConstantTimeEq;
 
-use crate::Credentials;
+use crate::{Credentials, REGION};
 
 /// How far a request's `X-Amz-Date` may be from now, as AWS allows.
 const SKEW: Duration = Duration::from_secs(15 * 60);
@@ -62,18 +62,31 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// `router` with every request checked against `credentials` first.
-pub fn require(router: axum::Router, credentials: Credentials) -> axum::Router {
-    router.layer(axum::middleware::from_fn_with_state(Arc::new(credentials), check))
+/// Whom an endpoint answers: requests signed with `credentials` for `service` (the name the
+/// SDKs sign the service's requests with: `states`, `mediaconvert`, `transcribe`).
+#[derive(Clone, Debug)]
+pub struct Expected {
+    pub credentials: Credentials,
+    pub service: &'static str,
 }
 
-async fn check(State(credentials): State<Arc<Credentials>>, request: Request, next: Next) -> Response {
+/// `router` with every request checked first.
+pub fn require(router: axum::Router, credentials: Credentials, service: &'static str) -> axum::Router {
+    let expected = Arc::new(Expected { credentials, service });
+    router.layer(axum::middleware::from_fn_with_state(expected, check))
+}
+
+async fn check(State(expected): State<Arc<Expected>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    // Refused before a body is read for it.
+    if !parts.headers.contains_key(header::AUTHORIZATION) {
+        return Refusal::Unsigned.into_response();
+    }
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "a signed request's body is at most 8 MiB").into_response();
     };
     let uri = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    if let Err(refusal) = verify(&credentials, parts.method.as_str(), uri, &parts.headers, &body, SystemTime::now()) {
+    if let Err(refusal) = verify(&expected, parts.method.as_str(), uri, &parts.headers, &body, SystemTime::now()) {
         tracing::warn!(refused = refusal.name(), method = %parts.method, path = parts.uri.path(), "an unauthenticated request");
         return refusal.into_response();
     }
@@ -116,126 +129,76 @@ impl<'a> Authorization<'a> {
     }
 }
 
-/// Whether the request (`uri` its path and query) is signed with `credentials` at about `now`.
+/// Whether the request (`uri` its path and query, as received) is signed as `expected` at
+/// about `now`.
 pub fn verify(
-    credentials: &Credentials,
+    expected: &Expected,
     method: &str,
     uri: &str,
     headers: &HeaderMap,
     body: &Bytes,
     now: SystemTime,
 ) -> Result<(), Refusal> {
+    let malformed = |what: String| Refusal::Malformed(what);
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let auth = Authorization::parse(text("authorization").ok_or(Refusal::Unsigned)?)?;
+    let credentials = &expected.credentials;
     if auth.access_key_id.as_bytes().ct_eq(credentials.access_key_id.as_bytes()).unwrap_u8() != 1 {
         return Err(Refusal::UnknownKey);
     }
-    let amz_date = text("x-amz-date").ok_or_else(|| Refusal::Malformed("no X-Amz-Date header".into()))?;
+    if auth.region != REGION || auth.service != expected.service {
+        let scope = format!("{}/{}", auth.region, auth.service);
+        return Err(malformed(format!("the credential scope is {scope}, not {REGION}/{}", expected.service)));
+    }
+    // The host and the time are always signed (aws-sigv4 could not sign again without them).
+    for required in ["host", "x-amz-date"] {
+        if !auth.signed_headers.contains(&required) {
+            return Err(malformed(format!("SignedHeaders lacks {required}")));
+        }
+    }
+    let amz_date = text("x-amz-date").ok_or_else(|| malformed("no X-Amz-Date header".into()))?;
     let signed_at = NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
-        .map_err(|_| Refusal::Malformed(format!("X-Amz-Date {amz_date} is not yyyymmddThhmmssZ")))?
+        .map_err(|_| malformed(format!("X-Amz-Date {amz_date} is not yyyymmddThhmmssZ")))?
         .and_utc();
-    if !amz_date.starts_with(auth.date) {
-        return Err(Refusal::Malformed("the credential scope's date is not the X-Amz-Date's".into()));
+    if amz_date.get(..8) != Some(auth.date) {
+        return Err(malformed("the credential scope's date is not the X-Amz-Date's".into()));
     }
     let skew = (signed_at - chrono::DateTime::<Utc>::from(now)).abs();
     if skew.to_std().unwrap_or(Duration::MAX) > SKEW {
         return Err(Refusal::Expired);
     }
-    // Exactly the headers the client says it signed, with their values as received.
+    // Exactly the headers the client says it signed, each with its values as received (a
+    // repeated header's joined with commas, as signers join them).
     let mut signed = Vec::new();
     for name in &auth.signed_headers {
-        let value = text(name).ok_or_else(|| Refusal::Malformed(format!("signed header {name} is missing")))?;
-        signed.push((*name, value));
+        let values: Result<Vec<&str>, _> = headers.get_all(*name).iter().map(|v| v.to_str()).collect();
+        let values = values.map_err(|_| malformed(format!("signed header {name} is not text")))?;
+        if values.is_empty() {
+            return Err(malformed(format!("signed header {name} is missing")));
+        }
+        signed.push((*name, values.join(",")));
     }
-    let body = match text("x-amz-content-sha256") {
-        Some("UNSIGNED-PAYLOAD") => SignableBody::UnsignedPayload,
-        Some(hash) => SignableBody::Precomputed(hash.to_string()),
-        None => SignableBody::Bytes(body),
-    };
-    let request = SignableRequest::new(method, uri, signed.into_iter(), body)
-        .map_err(|e| Refusal::Malformed(format!("the request cannot be signed: {e}")))?;
+    // The body as received, always: a payload hash the client sends is not trusted (only S3
+    // takes one, or UNSIGNED-PAYLOAD, and s3s checks S3's).
+    let request =
+        SignableRequest::new(method, uri, signed.iter().map(|(k, v)| (*k, v.as_str())), SignableBody::Bytes(body))
+            .map_err(|e| malformed(format!("the request cannot be signed: {e}")))?;
     let mut settings = SigningSettings::default();
     // Sign what the client signed, not the signer's own choice of headers.
     settings.excluded_headers = Some(Vec::new());
-    let identity = aws_credential_types::Credentials::new(
-        &credentials.access_key_id,
-        &credentials.secret_access_key,
-        None,
-        None,
-        "mediaflow",
-    )
-    .into();
+    let identity = aws_credential_types::Credentials::from(credentials).into();
     let params = SigningParams::builder()
         .identity(&identity)
-        .region(auth.region)
-        .name(auth.service)
+        .region(REGION)
+        .name(expected.service)
         .time(signed_at.into())
         .settings(settings)
         .build()
-        .map_err(|e| Refusal::Malformed(e.to_string()))?
+        .map_err(|e| malformed(e.to_string()))?
         .into();
-    let expected =
-        sign(request, &params).map_err(|e| Refusal::Malformed(format!("the request cannot be signed: {e}")))?;
-    if expected.signature().as_bytes().ct_eq(auth.signature.as_bytes()).unwrap_u8() != 1 {
+    let made = sign(request, &params).map_err(|e| malformed(format!("the request cannot be signed: {e}")))?;
+    if made.signature().as_bytes().ct_eq(auth.signature.as_bytes()).unwrap_u8() != 1 {
         return Err(Refusal::Mismatch);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sigv4::http_request::SigningSettings;
-
-    /// The headers a client signing at `at` sends, as the SDKs sign (aws-sigv4).
-    fn signed(credentials: &Credentials, body: &str, at: SystemTime) -> HeaderMap {
-        let base = [("host", "127.0.0.1:9"), ("x-amz-target", "AWSStepFunctions.ListStateMachines")];
-        let identity = aws_credential_types::Credentials::new(
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            None,
-            None,
-            "t",
-        )
-        .into();
-        let params = SigningParams::builder()
-            .identity(&identity)
-            .region("us-east-1")
-            .name("states")
-            .time(at)
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
-        let request =
-            SignableRequest::new("POST", "/", base.into_iter(), SignableBody::Bytes(body.as_bytes())).unwrap();
-        let (instructions, _) = sign(request, &params).unwrap().into_parts();
-        let mut headers = HeaderMap::new();
-        for (name, value) in base.into_iter().chain(instructions.headers()) {
-            headers.insert(axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
-        }
-        headers
-    }
-
-    #[test]
-    fn a_signature_holds_for_its_own_request_within_fifteen_minutes() {
-        let own = Credentials::random();
-        let at = SystemTime::now();
-        let headers = signed(&own, "{}", at);
-        let check = |headers: &HeaderMap, body: &str, now: SystemTime| {
-            verify(&own, "POST", "/", headers, &Bytes::from(body.to_string()), now)
-        };
-        assert_eq!(check(&headers, "{}", at + Duration::from_secs(60)), Ok(()));
-        assert_eq!(check(&headers, "{\"a\":1}", at), Err(Refusal::Mismatch), "another body");
-        assert_eq!(check(&headers, "{}", at + Duration::from_secs(16 * 60)), Err(Refusal::Expired));
-        let mut moved = headers.clone();
-        moved.insert("x-amz-target", "AWSStepFunctions.DeleteStateMachine".parse().unwrap());
-        assert_eq!(check(&moved, "{}", at), Err(Refusal::Mismatch), "a signed header changed");
-        assert_eq!(check(&HeaderMap::new(), "{}", at), Err(Refusal::Unsigned));
-        let other = signed(&Credentials::random(), "{}", at);
-        assert_eq!(check(&other, "{}", at), Err(Refusal::UnknownKey));
-        let mut garbled = headers.clone();
-        garbled.insert("authorization", "AWS4-HMAC-SHA256 Credential=x".parse().unwrap());
-        assert!(matches!(check(&garbled, "{}", at), Err(Refusal::Malformed(_))));
-    }
 }

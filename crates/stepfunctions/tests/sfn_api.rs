@@ -254,11 +254,7 @@ async fn a_request_missing_a_required_field_is_a_validation_error() {
     let headers =
         [("x-amz-target", "AWSStepFunctions.DescribeExecution"), ("content-type", "application/x-amz-json-1.0")];
     let request = Request { method: "POST", path: "/", headers: &headers, body: "{}" };
-    let signer = Signer {
-        access_key_id: &credentials.access_key_id,
-        secret_access_key: &credentials.secret_access_key,
-        service: "states",
-    };
+    let signer = Signer { credentials: &credentials, service: "states" };
     let (status, body) = exchange(&address, &request, Some(&signer)).await;
     assert_eq!(status, 400, "{body}");
     let error: Value = serde_json::from_str(&body).unwrap();

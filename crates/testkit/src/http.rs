@@ -3,18 +3,18 @@
 
 use std::time::SystemTime;
 
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign as sigv4_sign};
 use aws_sigv4::sign::v4::SigningParams;
+use mediaflow_endpoint::Credentials;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Who signs a request: an access key, its secret, and the service it is signed for.
+/// Who signs a request: credentials, and the service it is signed for (`states`, …).
 pub struct Signer<'a> {
-    pub access_key_id: &'a str,
-    pub secret_access_key: &'a str,
+    pub credentials: &'a Credentials,
     pub service: &'a str,
 }
 
-/// A request to `address` (`host:port`); `path` with its query.
+/// A request (`path` with its query) and its headers but the host's.
 pub struct Request<'a> {
     pub method: &'a str,
     pub path: &'a str,
@@ -22,34 +22,35 @@ pub struct Request<'a> {
     pub body: &'a str,
 }
 
-/// Sends `request` to `address`, signed by `signer` when there is one; answers the status and
-/// the body.
+/// The headers `signer` adds to `request` sent to `host` at `at` (`authorization`,
+/// `x-amz-date`), signing every header it has, the host's included, as the SDKs do.
+pub fn sign(signer: &Signer<'_>, host: &str, request: &Request<'_>, at: SystemTime) -> Vec<(String, String)> {
+    let identity = aws_credential_types::Credentials::from(signer.credentials).into();
+    let params = SigningParams::builder()
+        .identity(&identity)
+        .region(mediaflow_endpoint::REGION)
+        .name(signer.service)
+        .time(at)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let headers = request.headers.iter().copied().chain([("host", host)]);
+    let signable =
+        SignableRequest::new(request.method, request.path, headers, SignableBody::Bytes(request.body.as_bytes()))
+            .unwrap();
+    let (instructions, _) = sigv4_sign(signable, &params).unwrap().into_parts();
+    instructions.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// Sends `request` to `address` (`host:port`), signed now by `signer` when there is one;
+/// answers the status and the body.
 pub async fn exchange(address: &str, request: &Request<'_>, signer: Option<&Signer<'_>>) -> (u16, String) {
     let mut headers: Vec<(String, String)> =
         request.headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     headers.push(("host".into(), address.into()));
     if let Some(signer) = signer {
-        let identity =
-            aws_credential_types::Credentials::new(signer.access_key_id, signer.secret_access_key, None, None, "test")
-                .into();
-        let params = SigningParams::builder()
-            .identity(&identity)
-            .region("us-east-1")
-            .name(signer.service)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
-        let signable = SignableRequest::new(
-            request.method,
-            request.path,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(request.body.as_bytes()),
-        )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        headers.extend(instructions.headers().map(|(k, v)| (k.to_string(), v.to_string())));
+        headers.extend(sign(signer, address, request, SystemTime::now()));
     }
     let mut text = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
     for (name, value) in &headers {

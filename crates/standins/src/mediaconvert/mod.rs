@@ -145,7 +145,7 @@ impl MediaConvertEndpoint {
         let service = Arc::new(Service { settings, jobs: Mutex::new(jobs), events: Feed::default(), slots });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let router = mediaflow_endpoint::sigv4::require(api::router(service.clone()), credentials);
+        let router = mediaflow_endpoint::sigv4::require(api::router(service.clone()), credentials, "mediaconvert");
         let stop = mediaflow_endpoint::listener::serve_router(listener, router, |_| {});
         Ok(MediaConvertEndpoint { addr, service, _stop: stop })
     }

@@ -2,8 +2,8 @@
 //! (`StartTranscriptionJob`, `GetTranscriptionJob`, `ListTranscriptionJobs`), each job's sound
 //! decoded with ffmpeg and recognized by a local Whisper model (see [`recognizer`]), its
 //! transcript and subtitles written through S3 where Amazon Transcribe writes them, with
-//! `Transcribe Job State Change` events shaped as Transcribe's. Requests are not
-//! authenticated: the platform listens on 127.0.0.1 only.
+//! `Transcribe Job State Change` events shaped as Transcribe's. Every request must be signed
+//! (SigV4) with [`Settings::credentials`].
 //!
 //! A request the recognizer cannot serve is refused at the start, as Transcribe refuses a
 //! language it lacks: `BadRequestException` with a message starting `LanguageUnsupported:`
@@ -155,8 +155,8 @@ impl TranscribeEndpoint {
             stopped: AtomicBool::new(false),
         });
         let addr = listener.local_addr()?;
-        let router =
-            mediaflow_endpoint::sigv4::require(api::router(service.clone()), service.settings.credentials.clone());
+        let credentials = service.settings.credentials.clone();
+        let router = mediaflow_endpoint::sigv4::require(api::router(service.clone()), credentials, "transcribe");
         let stop = mediaflow_endpoint::listener::serve_router(listener, router, |_| {});
         Ok(TranscribeEndpoint { addr, service, _stop: stop })
     }

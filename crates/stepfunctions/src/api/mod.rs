@@ -77,7 +77,7 @@ impl StepFunctionsEndpoint {
         let addr = listener.local_addr()?;
         // One route: the JSON 1.0 protocol names the operation in a header, not the path.
         let router = axum::Router::new().fallback(answer).with_state(service.clone());
-        let router = mediaflow_endpoint::sigv4::require(router, credentials.clone());
+        let router = mediaflow_endpoint::sigv4::require(router, credentials.clone(), "states");
         let stop = mediaflow_endpoint::listener::serve_router(listener, router, |_| {});
         Ok(StepFunctionsEndpoint { addr, credentials, service, _stop: stop })
     }
