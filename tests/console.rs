@@ -179,4 +179,7 @@ fn an_execution_that_changes_is_told_to_the_pages_as_a_server_sent_event() {
     // A browser's EventSource drops an event whose data is empty: it must carry some.
     let data = lines.next().unwrap_or_default();
     assert!(data.strip_prefix("data: ").is_some_and(|d| !d.is_empty()), "the event's data: {data:?}");
+    // The execution started (and, not being media, fails): its status change is told apart,
+    // for the pages that wait for nothing else.
+    assert!(lines.any(|l| l == "event: status"), "no status change was told");
 }

@@ -106,19 +106,31 @@ pub async fn stop(State(shared): AppState, Json(target): Json<Target>) -> Answer
 const COALESCE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// `text/event-stream`: a `changed` message whenever an execution's history grows or its
-/// status changes. The pages fetch what they show when told, instead of polling.
+/// status changes, and a `status` message too when a status changed (what publishes: a page
+/// of outputs waits for that only). The pages fetch what they show when told, instead of
+/// polling.
 pub async fn changes(
     State(shared): AppState,
 ) -> axum::response::sse::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>
 {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let changes = shared.backend.sfn.changes();
-    let stream = futures::stream::unfold(changes, |mut changes| async move {
+    use futures::StreamExt;
+    // Subscribed together: a status change is told before the count of changes moves on.
+    let told = (shared.backend.sfn.changes(), shared.backend.sfn.events());
+    let stream = futures::stream::unfold(told, |(mut changes, mut statuses)| async move {
         changes.changed().await.ok()?;
         tokio::time::sleep(COALESCE).await;
         // The count of changes as the data: a browser drops an event whose data is empty.
         let count = *changes.borrow_and_update();
-        Some((Ok(Event::default().event("changed").data(count.to_string())), changes))
+        let mut status = false;
+        while statuses.try_recv().is_ok() {
+            status = true;
+        }
+        let mut said = vec![Ok(Event::default().event("changed").data(count.to_string()))];
+        if status {
+            said.push(Ok(Event::default().event("status").data(count.to_string())));
+        }
+        Some((futures::stream::iter(said), (changes, statuses)))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Sse::new(stream.flatten()).keep_alive(KeepAlive::default())
 }

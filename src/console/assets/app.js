@@ -80,14 +80,15 @@ MF.bytes = (n) => {
 MF.status = (status) => MF.el("span", { class: `badge ${String(status).toLowerCase()}` }, status);
 
 // Runs `tick` now and whenever the server says an execution changed (server-sent events from
-// /api/changes), while the view is open: the pages wait to be told, they do not poll.
-MF.live = function (tick) {
+// /api/changes: `changed` for any change, `status` when an execution's status changed), while
+// the view is open: the pages wait to be told, they do not poll.
+MF.live = function (tick, on = "changed") {
   tick();
   const changes = new EventSource("/api/changes");
   // Fetched again once subscribed (and after every reconnection): a change between the first
   // fetch and the subscription is told to nobody.
   changes.addEventListener("open", () => tick());
-  changes.addEventListener("changed", () => tick());
+  changes.addEventListener(on, () => tick());
   MF.sources.push(changes);
 };
 

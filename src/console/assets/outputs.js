@@ -86,5 +86,7 @@ MF.views.outputs = function (main, key) {
     }
     body.replaceChildren(...parts);
   };
-  MF.live(tick);
+  // Publish is done before an execution's status changes: every other change (a state of a
+  // running execution) leaves the public files as they were, and S3 is not listed for it.
+  MF.live(tick, "status");
 };
