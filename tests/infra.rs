@@ -367,6 +367,8 @@ fn transcription_is_started_by_the_state_machine_and_read_by_auto_captions_only(
         (Some("AutoCaptions"), Some("CaptionLanguage"))
     );
     assert_eq!(written["Parameters"]["AutoCaptions"]["Default"], "false", "off by default on AWS, where it is billed");
+    let language = &written["Parameters"]["CaptionLanguage"]["Default"];
+    assert_eq!(language, mediaflow_core::transcription::DEFAULT_LANGUAGE, "the same default here and on AWS");
 }
 
 /// The start of an ELF executable for `machine` (183 AArch64, 62 x86-64): all the layer

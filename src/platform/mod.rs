@@ -154,7 +154,7 @@ pub struct Captions {
     pub enabled: bool,
     /// The captions' language (a Transcribe code: en-US), or `auto` to identify it; the local
     /// recognizer's model (Whisper tiny.en) knows English only.
-    #[arg(long = "caption-language", default_value = "en-US")]
+    #[arg(long = "caption-language", default_value = mediaflow_core::transcription::DEFAULT_LANGUAGE)]
     pub language: String,
 }
 
@@ -167,7 +167,7 @@ impl Captions {
 
 impl Default for Captions {
     fn default() -> Self {
-        Captions { enabled: false, language: "en-US".into() }
+        Captions { enabled: false, language: mediaflow_core::transcription::DEFAULT_LANGUAGE.into() }
     }
 }
 

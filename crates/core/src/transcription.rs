@@ -21,6 +21,10 @@ pub const MAX_SECONDS: f64 = 4.0 * 3600.0;
 /// Transcribe's largest media file: 2 GB.
 pub const MAX_BYTES: u64 = 2_000_000_000;
 
+/// The caption language when none is given: infra's `CaptionLanguage` default, and
+/// `--caption-language`'s here.
+pub const DEFAULT_LANGUAGE: &str = "en-US";
+
 /// The language machine captions are made in: a Transcribe language code, or identified by
 /// Transcribe from the sound (`auto`).
 #[derive(Clone, Debug, PartialEq, Eq)]
