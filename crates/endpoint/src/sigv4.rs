@@ -78,17 +78,20 @@ pub fn require(router: axum::Router, credentials: Credentials, service: &'static
 
 async fn check(State(expected): State<Arc<Expected>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    let refused = |refusal: Refusal| {
+        tracing::warn!(refused = refusal.name(), method = %parts.method, path = parts.uri.path(), "an unauthenticated request");
+        refusal.into_response()
+    };
     // Refused before a body is read for it.
     if !parts.headers.contains_key(header::AUTHORIZATION) {
-        return Refusal::Unsigned.into_response();
+        return refused(Refusal::Unsigned);
     }
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "a signed request's body is at most 8 MiB").into_response();
     };
     let uri = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     if let Err(refusal) = verify(&expected, parts.method.as_str(), uri, &parts.headers, &body, SystemTime::now()) {
-        tracing::warn!(refused = refusal.name(), method = %parts.method, path = parts.uri.path(), "an unauthenticated request");
-        return refusal.into_response();
+        return refused(refusal);
     }
     next.run(Request::from_parts(parts, Body::from(body))).await
 }
