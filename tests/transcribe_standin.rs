@@ -182,9 +182,9 @@ async fn speech_becomes_a_transcript_and_subtitles_where_transcribe_writes_them(
 
     // In-process, as the state machine's SDK integration calls it: the same answers.
     let operations = w.transcribe.operations();
-    let got = operations.call("GetTranscriptionJob", json!({"TranscriptionJobName": "talk-1"})).await.unwrap();
+    let got = operations.get_transcription_job(json!({"TranscriptionJobName": "talk-1"})).await.unwrap();
     assert_eq!(got["TranscriptionJob"]["TranscriptionJobStatus"], "COMPLETED");
-    let refused = operations.call("GetTranscriptionJob", json!({"TranscriptionJobName": "nobody"})).await.unwrap_err();
+    let refused = operations.get_transcription_job(json!({"TranscriptionJobName": "nobody"})).await.unwrap_err();
     assert_eq!(refused.kind, ErrorKind::BadRequestException);
 }
 

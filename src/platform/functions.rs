@@ -155,7 +155,7 @@ pub(super) fn functions(
             let operations = operations.clone();
             async move {
                 operations
-                    .call("StartTranscriptionJob", parameters)
+                    .start_transcription_job(parameters)
                     .await
                     .map_err(|e| Failure { error: format!("Transcribe.{}", <&str>::from(e.kind)), cause: e.message })
             }

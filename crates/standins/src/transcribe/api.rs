@@ -74,7 +74,10 @@ async fn dispatch(State(service): State<Arc<Service>>, headers: HeaderMap, body:
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let input = if body.is_empty() { Ok(json!({})) } else { serde_json::from_slice(&body) };
     let result = match (target.strip_prefix("Transcribe."), input) {
-        (Some(operation), Ok(input)) => call(&service, operation, input).await,
+        (Some(operation), Ok(input)) => match Operation::parse(operation, input) {
+            Ok(operation) => call(&service, operation).await,
+            Err(e) => Err(e),
+        },
         (None, _) => Err(unknown(target)),
         (_, Err(e)) => Err(ApiError::bad_request(format!("the request body is not JSON: {e}"))),
     };
@@ -91,17 +94,36 @@ fn unknown(operation: &str) -> ApiError {
     ))
 }
 
-/// `operation` (as the API names it: `StartTranscriptionJob`) with its JSON input; its answer
-/// as the API gives it.
-pub(super) async fn call(service: &Arc<Service>, operation: &str, input: Value) -> Result<Value, ApiError> {
+/// Each operation the stand-in serves, with its input typed by the members Transcribe's API
+/// model names: serde picks the operation by its name and reads its input.
+#[derive(Deserialize, strum::VariantNames)]
+#[serde(tag = "operation", content = "input")]
+pub(super) enum Operation {
+    StartTranscriptionJob(StartRequest),
+    GetTranscriptionJob(GetRequest),
+    ListTranscriptionJobs(ListRequest),
+}
+
+impl Operation {
+    /// `operation` (as the API names it: `StartTranscriptionJob`) with its JSON input.
+    pub(super) fn parse(operation: &str, input: Value) -> Result<Operation, ApiError> {
+        use strum::VariantNames;
+        if !Operation::VARIANTS.contains(&operation) {
+            return Err(unknown(operation));
+        }
+        read(json!({"operation": operation, "input": input}))
+    }
+}
+
+/// `operation`'s answer, as the API gives it.
+pub(super) async fn call(service: &Arc<Service>, operation: Operation) -> Result<Value, ApiError> {
     match operation {
-        "StartTranscriptionJob" => {
-            let spec = check(read::<StartRequest>(input)?)?;
+        Operation::StartTranscriptionJob(request) => {
+            let spec = check(request)?;
             let job = service.start_job(spec).await?;
             Ok(json!({"TranscriptionJob": job.view(false)}))
         }
-        "GetTranscriptionJob" => {
-            let request = read::<GetRequest>(input)?;
+        Operation::GetTranscriptionJob(request) => {
             let name = request.transcription_job_name.ok_or_else(|| ApiError::missing("transcriptionJobName"))?;
             let job = service.job(&name).ok_or_else(|| {
                 // What Transcribe answers for a name it does not know (a BadRequestException,
@@ -112,14 +134,13 @@ pub(super) async fn call(service: &Arc<Service>, operation: &str, input: Value) 
             })?;
             Ok(json!({"TranscriptionJob": job.view(true)}))
         }
-        "ListTranscriptionJobs" => list(service, read::<ListRequest>(input)?),
-        _ => Err(unknown(operation)),
+        Operation::ListTranscriptionJobs(request) => list(service, request),
     }
 }
 
 /// An operation's input as `T`; serde's refusal (an unknown member, a value of the wrong type)
 /// is the BadRequestException's message.
-fn read<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
+pub(super) fn read<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
     serde_json::from_value(input).map_err(|e| ApiError::bad_request(format!("the request: {e}")))
 }
 
@@ -127,7 +148,7 @@ fn read<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
 /// custom vocabularies, deferred execution, …) is refused by name.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct StartRequest {
+pub(super) struct StartRequest {
     transcription_job_name: Option<String>,
     language_code: Option<String>,
     identify_language: Option<bool>,
@@ -156,13 +177,13 @@ struct SubtitlesRequest {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct GetRequest {
+pub(super) struct GetRequest {
     transcription_job_name: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct ListRequest {
+pub(super) struct ListRequest {
     /// A status name; QUEUED, which no job here has, matches none.
     status: Option<String>,
     job_name_contains: Option<String>,

@@ -94,12 +94,16 @@ impl Settings {
 #[derive(Clone)]
 pub struct Operations(Arc<Service>);
 
+/// Each takes its input as the API does (PascalCase members: the state machine's SDK
+/// integration passes its `Parameters`) and answers as the API does (epoch-second numbers for
+/// times).
 impl Operations {
-    /// `operation` as the API names it (`StartTranscriptionJob`, `GetTranscriptionJob`,
-    /// `ListTranscriptionJobs`) with its input (PascalCase members); its answer as the API
-    /// gives it (epoch-second numbers for times).
-    pub async fn call(&self, operation: &str, input: serde_json::Value) -> Result<serde_json::Value, ApiError> {
-        api::call(&self.0, operation, input).await
+    pub async fn start_transcription_job(&self, input: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+        api::call(&self.0, api::Operation::StartTranscriptionJob(api::read(input)?)).await
+    }
+
+    pub async fn get_transcription_job(&self, input: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+        api::call(&self.0, api::Operation::GetTranscriptionJob(api::read(input)?)).await
     }
 }
 
