@@ -95,8 +95,7 @@ pub fn run(args: &Args) -> Result<bool> {
                 let ended = find(&store, name)?;
                 print!("{}", trace_text(&ended));
                 if ended.status != Status::Succeeded {
-                    let status = serde_json::to_value(ended.status)?;
-                    platform.told(&ended.name, status.as_str().unwrap_or_default()).await;
+                    platform.told(&ended.name, &ended.status.to_string()).await;
                 }
                 print_notifications(&platform.notifications());
                 Ok(ended.status == Status::Succeeded)

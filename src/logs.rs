@@ -19,9 +19,19 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// Keeps each execution's log in `dir`; installed once a process (the first platform's). Only
 /// what the functions and the engine say at INFO and above: the SDKs' own chatter stays out.
+/// What the platform's plumbing warns of (an event its bus could not deliver, a request an
+/// endpoint refused) goes to stderr, where whoever runs `serve` or `process` sees it.
 pub fn keep_in(dir: PathBuf) {
     let _ = std::fs::create_dir_all(&dir);
-    let _ = tracing_subscriber::registry().with(ExecutionLogs { dir }.with_filter(filter_fn(ours))).try_init();
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter_fn(plumbing));
+    let executions = ExecutionLogs { dir }.with_filter(filter_fn(ours));
+    let _ = tracing_subscriber::registry().with(executions).with(stderr).try_init();
+}
+
+/// The platform's bus and its endpoints' check of who calls, at WARN and above.
+fn plumbing(meta: &tracing::Metadata<'_>) -> bool {
+    let from = ["mediaflow_standins::eventbridge", "mediaflow_endpoint"];
+    *meta.level() <= Level::WARN && from.iter().any(|t| meta.target().starts_with(t))
 }
 
 /// What this project says at INFO and above, without the SDKs' and HTTP stacks' own chatter.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use mediaflow_endpoint::Credentials;
-use mediaflow_standins::eventbridge::{Clients, Delivery, as_json};
+use mediaflow_standins::eventbridge::{Clients, Delivery, as_json, stream};
 use mediaflow_standins::mediaconvert::{MediaConvertEndpoint, Settings, default_jobs};
 
 #[derive(clap::Args)]
@@ -97,7 +97,7 @@ async fn serve(args: &Args, credentials: Credentials) -> Result<bool> {
         format!("starting the MediaConvert endpoint on {} over {}", args.listen, args.data.display())
     })?;
     // Subscribed before any job resumes, so that no state change goes undelivered.
-    let delivering = tokio::spawn(delivery.run(as_json(endpoint.events())));
+    let delivering = tokio::spawn(delivery.run(as_json(stream(endpoint.events()))));
     let resumed = endpoint.resume();
     println!("MediaConvert endpoint: {}", endpoint.endpoint());
     println!("requests signed with:  access key {access_key} ({})", args.credentials.whose(&args.data));

@@ -67,8 +67,7 @@ pub async fn process(data: &Path, options: &Options, uploads: &[(PathBuf, String
     ended.sort_by_key(|e| e.start_date);
     // The failure rule tells the topic through the platform's bus, just after the status change.
     for execution in ended.iter().filter(|e| e.status != Status::Succeeded) {
-        let status = serde_json::to_value(execution.status)?;
-        platform.told(&execution.name, status.as_str().unwrap_or_default()).await;
+        platform.told(&execution.name, &execution.status.to_string()).await;
     }
     let notifications = platform.notifications();
     if as_json {

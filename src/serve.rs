@@ -15,10 +15,10 @@ pub struct Args {
     pub data: PathBuf,
     /// Where the S3 endpoint listens.
     #[arg(long, default_value = "127.0.0.1:4566")]
-    pub s3: String,
+    pub s3: std::net::SocketAddr,
     /// Where the Step Functions endpoint listens.
     #[arg(long, default_value = "127.0.0.1:8083")]
-    pub sfn: String,
+    pub sfn: std::net::SocketAddr,
     /// Where the console (upload page, executions, outputs) listens: a loopback address.
     #[arg(long, default_value = "127.0.0.1:8084")]
     pub console: String,
@@ -40,8 +40,8 @@ pub fn run(args: &Args) -> Result<bool> {
 
 async fn serve(args: &Args) -> Result<bool> {
     let options = Options {
-        s3_addr: args.s3.clone(),
-        sfn_addr: args.sfn.clone(),
+        s3_addr: args.s3,
+        sfn_addr: args.sfn,
         credentials: args.credentials.given(),
         ..args.pipeline.options()
     };

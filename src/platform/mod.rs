@@ -102,9 +102,9 @@ fn contract_check() -> TaskCheck {
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Where the S3 endpoint listens (port 0: any free port).
-    pub s3_addr: String,
+    pub s3_addr: SocketAddr,
     /// Where the Step Functions endpoint listens.
-    pub sfn_addr: String,
+    pub sfn_addr: SocketAddr,
     /// An edited video job template: put at [`JOB_TEMPLATE_KEY`] in the watch bucket and used
     /// by build-job, as `JOB_TEMPLATE_KEY` makes it on AWS.
     pub job_template: Option<PathBuf>,
@@ -174,8 +174,8 @@ impl Default for Captions {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            s3_addr: "127.0.0.1:0".into(),
-            sfn_addr: "127.0.0.1:0".into(),
+            s3_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sfn_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             job_template: None,
             transcode_jobs: mediaflow_standins::mediaconvert::default_jobs(),
             captions: Captions::default(),
@@ -203,12 +203,11 @@ impl Platform {
 
     /// Starts everything over `data`.
     pub async fn start(data: &Path, options: &Options) -> Result<Platform> {
-        let (s3_addr, sfn_addr) = (options.s3_addr.as_str(), options.sfn_addr.as_str());
+        let (s3_addr, sfn_addr) = (options.s3_addr, options.sfn_addr);
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         let data = data.canonicalize()?;
         let layout = Layout::of(&data);
         crate::logs::keep_in(layout.logs.clone());
-        let (s3_addr, sfn_addr): (SocketAddr, SocketAddr) = (s3_addr.parse()?, sfn_addr.parse()?);
         let credentials = crate::access::credentials(options.credentials.clone(), &data, &[s3_addr, sfn_addr])?;
         let s3 = EmbeddedS3::start_with(&layout.buckets, &[WATCH_BUCKET, PUBLIC_BUCKET], s3_addr, credentials.clone())
             .await

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use mediaflow_core::arn::Arn;
 use mediaflow_core::contract::{DataDetails, ExecutionStatusChangeDetail, ExecutionStatusChangeEvent};
 use mediaflow_core::routing::{execution_failed_pattern, job_state_pattern, upload_pattern};
-use mediaflow_standins::eventbridge::{Delivery, Rule, RuleTarget, as_json};
+use mediaflow_standins::eventbridge::{Delivery, Rule, RuleTarget, as_json, stream};
 use mediaflow_stepfunctions::engine::StatusChange;
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,10 +32,11 @@ impl Platform {
             async move {
                 let name = uuid::Uuid::new_v4().to_string();
                 let started = sfn.start_execution().state_machine_arn(machine).name(name).input(event.to_string());
+                // The bus says what it could not deliver (on stderr); the message says what to do.
                 started.send().await.map(|_| ()).map_err(|e| {
                     let key = event["detail"]["object"]["key"].as_str().unwrap_or_default();
-                    eprintln!("mediaflow: could not start an execution for {key}: {e}");
-                    e.to_string()
+                    let e = aws_sdk_sfn::error::DisplayErrorContext(e);
+                    format!("no execution was started for {key} ({e}); upload it again")
                 })
             }
         });
@@ -44,10 +45,7 @@ impl Platform {
             let clients = clients.clone();
             async move {
                 let event = serde_json::from_value(event).map_err(|e| e.to_string())?;
-                await_mediaconvert::complete(event, &clients).await.map_err(|e| {
-                    eprintln!("mediaflow: await-mediaconvert could not answer a job event: {e}");
-                    e.to_string()
-                })
+                await_mediaconvert::complete(event, &clients).await.map_err(|e| e.to_string())
             }
         });
         let topic = self.topic.clone();
@@ -66,12 +64,11 @@ impl Platform {
             (rule("job-state", job_state_pattern(APPLICATION)), vec![complete]),
             (rule("failed", execution_failed_pattern(&self.machine_arn)), vec![notify]),
         ];
-        let statuses = tokio_stream::wrappers::UnboundedReceiverStream::new(self.sfn.service().events())
-            .map(|change| serde_json::to_value(status_change_event(&change)).expect("events serialise"));
+        let statuses = stream(self.sfn.service().events()).map(|change| status_change_event(&change));
         let events = futures::stream::select_all([
-            as_json(self.s3.events()).boxed(),
-            as_json(self.mediaconvert.events()).boxed(),
-            statuses.boxed(),
+            as_json(stream(self.s3.events())).boxed(),
+            as_json(stream(self.mediaconvert.events())).boxed(),
+            as_json(statuses).boxed(),
         ]);
         tokio::spawn(Delivery::fixed(rules).run(events));
     }

@@ -26,20 +26,24 @@ const SKEW: Duration = Duration::from_secs(15 * 60);
 /// (Step Functions' largest, an execution's input, is 256 KiB).
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
-/// Why a request was refused, named as AWS names it.
+/// Why a request was refused, named as AWS names it; each message says what to do.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("MissingAuthenticationTokenException: the request is not signed")]
+    #[error("MissingAuthenticationTokenException: the request is not signed; {SIGN_WITH}")]
     Unsigned,
     #[error("IncompleteSignatureException: {0}")]
     Malformed(String),
-    #[error("UnrecognizedClientException: the access key is not this endpoint's")]
+    #[error("UnrecognizedClientException: the access key is not this endpoint's; {SIGN_WITH}")]
     UnknownKey,
-    #[error("InvalidSignatureException: the X-Amz-Date is more than 15 minutes from now")]
+    #[error("InvalidSignatureException: the X-Amz-Date is more than 15 minutes from now; set this machine's clock")]
     Expired,
-    #[error("InvalidSignatureException: the signature does not match")]
+    #[error("InvalidSignatureException: the signature does not match; check the secret access key ({SIGN_WITH})")]
     Mismatch,
 }
+
+/// Where a caller finds the credentials to sign with.
+const SIGN_WITH: &str = "sign with the credentials `mediaflow serve` prints (also in <data>/credentials), \
+                         or those its --access-key-id and --secret-access-key were given, in region us-east-1";
 
 impl Refusal {
     pub fn name(&self) -> &'static str {

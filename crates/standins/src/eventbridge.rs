@@ -23,11 +23,16 @@ use mediaflow_core::routing::matches;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio_stream::wrappers::UnboundedReceiverStream;
 
-/// The events an endpoint emits, typed, as the JSON EventBridge matches and delivers.
-pub fn as_json<T: Serialize>(events: UnboundedReceiver<T>) -> impl Stream<Item = Value> {
-    UnboundedReceiverStream::new(events).filter_map(|event| async move {
+/// The events an endpoint hands out (its feed's receiver), as a stream.
+pub fn stream<T>(mut events: UnboundedReceiver<T>) -> impl Stream<Item = T> {
+    futures::stream::poll_fn(move |cx| events.poll_recv(cx))
+}
+
+/// Events, typed, as the JSON EventBridge matches and delivers; one that does not serialise is
+/// said and left out, never the end of the stream.
+pub fn as_json<T: Serialize>(events: impl Stream<Item = T>) -> impl Stream<Item = Value> {
+    events.filter_map(|event| async move {
         serde_json::to_value(&event).map_err(|e| tracing::error!(error = %e, "an event does not serialise")).ok()
     })
 }

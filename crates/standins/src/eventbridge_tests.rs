@@ -114,6 +114,6 @@ async fn fixed_rules_deliver_to_in_process_targets() {
         tx.send(job_event(status, application)).unwrap();
     }
     drop(tx);
-    delivery.run(as_json(rx)).await;
+    delivery.run(as_json(stream(rx))).await;
     assert_eq!(*heard.lock().unwrap(), ["ERROR", "COMPLETE"]);
 }
